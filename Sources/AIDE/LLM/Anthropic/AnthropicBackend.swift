@@ -1,0 +1,121 @@
+import Foundation
+
+/// Anthropic's Messages API (`POST /v1/messages`), whole or streamed.
+public struct AnthropicBackend: Backend {
+    public static let apiVersion = "2023-06-01"
+    /// Used when the caller sets no max_tokens and the model table allows as many.
+    public static let defaultMaxTokens = 4096
+
+    private let endpoint: ProviderEndpoint
+    private let exchange: ProviderExchange
+
+    public init(endpoint: ProviderEndpoint, http: HTTPClient, settings: BackendSettings = BackendSettings()) {
+        self.endpoint = endpoint
+        self.exchange = ProviderExchange(provider: endpoint.provider.rawValue, http: http, settings: settings)
+    }
+
+    public func query(
+        system: String?, user: String?, funcSpec: FunctionSpec?, options: ModelOptions, observer: StreamObserver?
+    ) async throws -> QueryResult {
+        let streaming = options.stream || observer != nil
+        let body = try Self.requestBody(
+            system: system, user: user, funcSpec: funcSpec, options: options, streaming: streaming)
+        var headers: [(name: String, value: String)] = [
+            ("anthropic-version", Self.apiVersion),
+            ("accept", streaming ? "text/event-stream" : "application/json"),
+        ]
+        if let key = endpoint.apiKey { headers.append(("x-api-key", key)) }
+        if !options.betas.isEmpty { headers.append(("anthropic-beta", options.betas.joined(separator: ","))) }
+        let request = HTTPRequest.postJSON(url: endpoint.baseURL + "/v1/messages", body: body.serialized(), headers: headers)
+
+        let provider = exchange.provider
+        let outcome = try await exchange.perform(
+            request, streaming: streaming, folder: { AnthropicStreamFolder(provider: provider) },
+            decode: { try AnthropicMessage(body: $0, provider: provider) }, observer: observer)
+        var result = try outcome.message.result(funcSpec: funcSpec, provider: provider)
+        result.latency = outcome.latency
+        result.lastAttemptLatency = outcome.lastAttempt
+        result.info.attempts = outcome.attempts
+        result.info.streamed = streaming
+        result.costUSD = ModelTable.spec(for: result.info.model ?? options.model)?.cost(of: result.usage)
+            ?? ModelTable.spec(for: options.model)?.cost(of: result.usage)
+        return result
+    }
+
+    /// The JSON body for a query; throws before any call when the options cannot work.
+    static func requestBody(
+        system: String?, user: String?, funcSpec: FunctionSpec?, options: ModelOptions, streaming: Bool
+    ) throws -> JSONValue {
+        try funcSpec?.validate()
+        // The API needs a user turn: a system-only query is sent as the user message.
+        var system = system
+        var turns: [AnthropicTurn] = []
+        if let user { turns.append(AnthropicTurn(role: "user", text: user)) }
+        if turns.isEmpty, let only = system {
+            turns.append(AnthropicTurn(role: "user", text: only))
+            system = nil
+        }
+        guard !turns.isEmpty else { throw LLMError.invalidOptions("a query needs a system or a user message") }
+
+        let tableLimit = ModelTable.spec(for: options.model)?.maxOutput ?? defaultMaxTokens
+        let maxTokens = options.maxTokens ?? min(defaultMaxTokens, tableLimit)
+        var body: [String: JSONValue] = [
+            "model": .string(options.model),
+            "max_tokens": .int(maxTokens),
+            "messages": .array(AnthropicTurn.normalized(turns).map(\.json)),
+        ]
+        if let system { body["system"] = .string(system) }
+        if let temperature = options.temperature { body["temperature"] = .double(temperature) }
+        if let topP = options.topP { body["top_p"] = .double(topP) }
+        if let stop = options.stop, !stop.isEmpty { body["stop_sequences"] = .array(stop.map { .string($0) }) }
+        if let budget = options.thinkingBudget {
+            guard budget < maxTokens else {
+                throw LLMError.invalidOptions(
+                    "thinking budget \(budget) must be below max_tokens \(maxTokens); raise max_tokens or lower the budget")
+            }
+            body["thinking"] = ["type": "enabled", "budget_tokens": .int(budget)]
+            // Extended thinking only runs at temperature 1.
+            body["temperature"] = .int(1)
+        }
+        var tools = options.serverTools
+        if let funcSpec {
+            tools.append([
+                "name": .string(funcSpec.name), "description": .string(funcSpec.description),
+                "input_schema": funcSpec.parameters,
+            ])
+            // With thinking on, the API refuses a forced tool choice: it is left to the model ("auto"),
+            // and a missing call is reported as such.
+            body["tool_choice"] =
+                options.thinkingBudget == nil ? ["type": "tool", "name": .string(funcSpec.name)] : ["type": "auto"]
+        }
+        if !tools.isEmpty { body["tools"] = .array(tools) }
+        if streaming { body["stream"] = true }
+        for (key, value) in options.extra { body[key] = value }
+        return .object(body)
+    }
+}
+
+/// One turn of a conversation as the Messages API takes it.
+struct AnthropicTurn: Sendable, Hashable {
+    var role: String
+    var text: String
+
+    var json: JSONValue { ["role": .string(role), "content": .string(text)] }
+
+    /// The API wants alternating turns that open with the user: consecutive turns of one role are
+    /// merged, and an opening assistant turn gets an empty-handed user turn before it.
+    static func normalized(_ turns: [AnthropicTurn]) -> [AnthropicTurn] {
+        var merged: [AnthropicTurn] = []
+        for turn in turns {
+            if let last = merged.last, last.role == turn.role {
+                merged[merged.count - 1].text += "\n\n" + turn.text
+            } else {
+                merged.append(turn)
+            }
+        }
+        if let first = merged.first, first.role != "user" {
+            merged.insert(AnthropicTurn(role: "user", text: "(continue)"), at: 0)
+        }
+        return merged
+    }
+}

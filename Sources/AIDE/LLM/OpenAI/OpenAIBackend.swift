@@ -1,0 +1,103 @@
+import Foundation
+
+/// OpenAI's chat completions (`POST {base}/chat/completions`): OpenAI itself, OpenRouter, and every
+/// compatible server (llama.cpp, vLLM, …).
+public struct OpenAIBackend: Backend {
+    private let endpoint: ProviderEndpoint
+    private let exchange: ProviderExchange
+
+    public init(endpoint: ProviderEndpoint, http: HTTPClient, settings: BackendSettings = BackendSettings()) {
+        self.endpoint = endpoint
+        self.exchange = ProviderExchange(provider: endpoint.provider.rawValue, http: http, settings: settings)
+    }
+
+    public func query(
+        system: String?, user: String?, funcSpec: FunctionSpec?, options: ModelOptions, observer: StreamObserver?
+    ) async throws -> QueryResult {
+        let streaming = options.stream || observer != nil
+        let (body, dropped) = try Self.requestBody(
+            system: system, user: user, funcSpec: funcSpec, options: options, provider: endpoint.provider,
+            streaming: streaming)
+        var headers: [(name: String, value: String)] = [("accept", streaming ? "text/event-stream" : "application/json")]
+        if let key = endpoint.apiKey { headers.append(("authorization", "Bearer \(key)")) }
+        if endpoint.provider == .openrouter { headers.append(("x-title", "aide")) }
+        let request = HTTPRequest.postJSON(
+            url: endpoint.baseURL + "/chat/completions", body: body.serialized(), headers: headers)
+
+        let provider = exchange.provider
+        let outcome = try await exchange.perform(
+            request, streaming: streaming, folder: { OpenAIStreamFolder(provider: provider) },
+            decode: { try OpenAIMessage(body: $0, provider: provider) }, observer: observer)
+        var result = try outcome.message.result(funcSpec: funcSpec, provider: provider)
+        result.latency = outcome.latency
+        result.lastAttemptLatency = outcome.lastAttempt
+        result.info.attempts = outcome.attempts
+        result.info.streamed = streaming
+        result.info.droppedOptions = dropped
+        result.costUSD = ModelTable.spec(for: options.model)?.cost(of: result.usage)
+        return result
+    }
+
+    /// Whether OpenAI treats the model as a reasoning model (o-series, gpt-5 except its chat variant).
+    static func isReasoningModel(_ model: String) -> Bool {
+        if let spec = ModelTable.spec(for: model) { return spec.reasoning }
+        let bare = model.split(separator: "/").last.map(String.init) ?? model
+        if bare.hasPrefix("gpt-5") { return !bare.hasPrefix("gpt-5-chat") }
+        return bare.count > 1 && bare.first == "o" && bare.dropFirst().first?.isNumber == true
+    }
+
+    /// The JSON body for a query and the options dropped because the model cannot take them.
+    static func requestBody(
+        system: String?, user: String?, funcSpec: FunctionSpec?, options: ModelOptions, provider: Provider,
+        streaming: Bool
+    ) throws -> (body: JSONValue, dropped: [String]) {
+        try funcSpec?.validate()
+        var messages: [JSONValue] = []
+        if let system { messages.append(["role": "system", "content": .string(system)]) }
+        if let user { messages.append(["role": "user", "content": .string(user)]) }
+        guard !messages.isEmpty else { throw LLMError.invalidOptions("a query needs a system or a user message") }
+
+        let reasoning = isReasoningModel(options.model)
+        var dropped: [String] = []
+        var body: [String: JSONValue] = ["model": .string(options.model), "messages": .array(messages)]
+        if let temperature = options.temperature {
+            if reasoning { dropped.append("temperature") } else { body["temperature"] = .double(temperature) }
+        }
+        if let topP = options.topP {
+            if reasoning { dropped.append("top_p") } else { body["top_p"] = .double(topP) }
+        }
+        if let maxTokens = options.maxTokens {
+            body[reasoning ? "max_completion_tokens" : "max_tokens"] = .int(maxTokens)
+        }
+        if let stop = options.stop, !stop.isEmpty { body["stop"] = .array(stop.map { .string($0) }) }
+        if let budget = options.thinkingBudget {
+            guard provider == .openrouter else {
+                throw LLMError.invalidOptions(
+                    "a thinking budget is an Anthropic (or OpenRouter) option; for OpenAI reasoning models pass "
+                        + "--extra reasoning_effort='\"high\"' instead")
+            }
+            body["reasoning"] = ["max_tokens": .int(budget)]
+        }
+        if !options.betas.isEmpty || !options.serverTools.isEmpty {
+            throw LLMError.invalidOptions("betas and server tools are Anthropic options; \(provider.rawValue) cannot take them")
+        }
+        if let funcSpec {
+            body["tools"] = [
+                [
+                    "type": "function",
+                    "function": [
+                        "name": .string(funcSpec.name), "description": .string(funcSpec.description),
+                        "parameters": funcSpec.parameters,
+                    ],
+                ]
+            ]
+            body["tool_choice"] = ["type": "function", "function": ["name": .string(funcSpec.name)]]
+        }
+        if streaming {
+            body["stream"] = true
+            body["stream_options"] = ["include_usage": true]
+        }
+        for (key, value) in options.extra { body[key] = value }
+        return (.object(body), dropped)
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+
+/// Model options of one query. Options left nil are not sent to the provider.
+public struct ModelOptions: Sendable, Hashable, Codable {
+    /// Model name, optionally `provider/model` (see `ModelRouter`).
+    public var model: String
+    public var temperature: Double?
+    public var topP: Double?
+    public var maxTokens: Int?
+    public var stop: [String]?
+    /// Extended-thinking budget in tokens (Anthropic; OpenRouter's reasoning.max_tokens).
+    public var thinkingBudget: Int?
+    /// Use the provider's streaming endpoint; the result is the same as without it.
+    public var stream: Bool
+    /// Anthropic beta features, sent as `anthropic-beta`.
+    public var betas: [String]
+    /// Anthropic server-side tools (web search, code execution), passed through as given.
+    public var serverTools: [JSONValue]
+    /// Provider parameters merged verbatim into the request body (they win over the fields above).
+    public var extra: [String: JSONValue]
+
+    public init(
+        model: String, temperature: Double? = nil, topP: Double? = nil, maxTokens: Int? = nil,
+        stop: [String]? = nil, thinkingBudget: Int? = nil, stream: Bool = false, betas: [String] = [],
+        serverTools: [JSONValue] = [], extra: [String: JSONValue] = [:]
+    ) {
+        self.model = model
+        self.temperature = temperature
+        self.topP = topP
+        self.maxTokens = maxTokens
+        self.stop = stop
+        self.thinkingBudget = thinkingBudget
+        self.stream = stream
+        self.betas = betas
+        self.serverTools = serverTools
+        self.extra = extra
+    }
+}
+
+/// What the model answered: text, or the arguments of the forced function call.
+public enum QueryOutput: Sendable, Hashable, Codable {
+    case text(String)
+    case functionCall(name: String, arguments: JSONValue)
+
+    /// The text, when the output is text.
+    public var text: String? {
+        if case .text(let text) = self { return text }
+        return nil
+    }
+
+    /// The parsed arguments, when the output is a function call.
+    public var arguments: JSONValue? {
+        if case .functionCall(_, let arguments) = self { return arguments }
+        return nil
+    }
+}
+
+/// Token counts of one query. `input` counts every prompt token, cached ones included.
+public struct TokenUsage: Sendable, Hashable, Codable {
+    public var input: Int
+    public var output: Int
+    /// Prompt tokens served from the provider's cache (a part of `input`).
+    public var cacheRead: Int?
+    /// Prompt tokens written to the provider's cache (a part of `input`).
+    public var cacheWrite: Int?
+    /// Hidden reasoning tokens (a part of `output`).
+    public var reasoning: Int?
+
+    public init(input: Int, output: Int, cacheRead: Int? = nil, cacheWrite: Int? = nil, reasoning: Int? = nil) {
+        self.input = input
+        self.output = output
+        self.cacheRead = cacheRead
+        self.cacheWrite = cacheWrite
+        self.reasoning = reasoning
+    }
+}
+
+/// Why generation stopped, in one vocabulary for every provider.
+public enum FinishReason: String, Sendable, Hashable, Codable {
+    case stop
+    case length
+    case functionCall = "function_call"
+    case contentFilter = "content_filter"
+}
+
+/// Everything about a query besides its output.
+public struct QueryInfo: Sendable, Hashable, Codable {
+    public var provider: String
+    /// The model as the provider answered it.
+    public var model: String?
+    public var responseID: String?
+    /// The provider's own stop / finish reason.
+    public var stopReason: String?
+    /// `stopReason` mapped; nil when the provider's reason has no mapping.
+    public var finishReason: FinishReason?
+    public var systemFingerprint: String?
+    /// Unix time the provider stamped on the response.
+    public var created: Int?
+    /// Extended-thinking or reasoning text, when the provider returns it.
+    public var thinking: String?
+    /// Number of HTTP attempts made, retries included.
+    public var attempts: Int
+    /// Whether the answer was streamed.
+    public var streamed: Bool
+    /// Server-side tool blocks (web search, code execution results), kept as sent.
+    public var serverToolBlocks: [JSONValue]
+    /// Options the model cannot take and that were therefore not sent.
+    public var droppedOptions: [String]
+
+    public init(
+        provider: String, model: String? = nil, responseID: String? = nil, stopReason: String? = nil,
+        finishReason: FinishReason? = nil, systemFingerprint: String? = nil, created: Int? = nil,
+        thinking: String? = nil, attempts: Int = 1, streamed: Bool = false, serverToolBlocks: [JSONValue] = [],
+        droppedOptions: [String] = []
+    ) {
+        self.provider = provider
+        self.model = model
+        self.responseID = responseID
+        self.stopReason = stopReason
+        self.finishReason = finishReason
+        self.systemFingerprint = systemFingerprint
+        self.created = created
+        self.thinking = thinking
+        self.attempts = attempts
+        self.streamed = streamed
+        self.serverToolBlocks = serverToolBlocks
+        self.droppedOptions = droppedOptions
+    }
+}
+
+/// The result of `Backend.query`.
+public struct QueryResult: Sendable, Hashable, Codable {
+    public var output: QueryOutput
+    /// Wall seconds of the whole call, retries and backoff included.
+    public var latency: Double
+    /// Wall seconds of the last HTTP attempt alone.
+    public var lastAttemptLatency: Double
+    public var usage: TokenUsage
+    /// Cost in USD from the model table; nil when the model is not in it.
+    public var costUSD: Double?
+    public var info: QueryInfo
+
+    public init(
+        output: QueryOutput, latency: Double, lastAttemptLatency: Double, usage: TokenUsage, costUSD: Double?,
+        info: QueryInfo
+    ) {
+        self.output = output
+        self.latency = latency
+        self.lastAttemptLatency = lastAttemptLatency
+        self.usage = usage
+        self.costUSD = costUSD
+        self.info = info
+    }
+}
+
+/// A piece of a streamed answer, delivered as it arrives.
+public enum StreamDelta: Sendable, Hashable {
+    case text(String)
+    case thinking(String)
+    case functionArguments(String)
+}
+
+/// Receives stream deltas live; called on an arbitrary thread, in order.
+public typealias StreamObserver = @Sendable (StreamDelta) -> Void
+
+/// One LLM provider behind one call.
+public protocol Backend: Sendable {
+    /// Asks the model. With `funcSpec`, the model is forced to call that function and the output is its
+    /// arguments. With an `observer`, the answer is streamed and each delta is passed to it live.
+    func query(
+        system: String?, user: String?, funcSpec: FunctionSpec?, options: ModelOptions, observer: StreamObserver?
+    ) async throws -> QueryResult
+}
+
+extension Backend {
+    /// `query` without a live observer (streams only if `options.stream` is set).
+    public func query(
+        system: String?, user: String?, funcSpec: FunctionSpec? = nil, options: ModelOptions
+    ) async throws -> QueryResult {
+        try await query(system: system, user: user, funcSpec: funcSpec, options: options, observer: nil)
+    }
+}

@@ -1,0 +1,2 @@
+import AIDE
+print(AIDEVersion.current)
