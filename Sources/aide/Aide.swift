@@ -1,0 +1,12 @@
+import AIDE
+import ArgumentParser
+
+@main
+struct Aide: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aide",
+        abstract: "Search for ML solutions with an LLM: draft, run, debug and improve scripts.",
+        version: AIDEVersion.current,
+        subcommands: [QueryCommand.self, ModelsCommand.self]
+    )
+}

@@ -1,2 +1,0 @@
-import AIDE
-print(AIDEVersion.current)

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test suite: builds, starts a real llama-server (both OpenAI and Anthropic wire formats) on
+# loopback for the integration tests, runs `swift test`, and stops the server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export LLAMA_LOG="${TMPDIR:-/tmp}/aide-llama-server-$port.log"
+pid=$(bash scripts/llama-server.sh start "$port")
+trap 'kill "$pid" 2>/dev/null || true' EXIT
+export AIDE_LLAMA_URL="http://127.0.0.1:$port"
+echo "[test] llama-server on $AIDE_LLAMA_URL (pid $pid)"
+
+swift build --build-tests
+swift test
