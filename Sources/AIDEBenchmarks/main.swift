@@ -1,1 +1,161 @@
+// Benchmarks for the LLM layer; prints figures, asserts nothing. Run: scripts/bench.sh
+//   1. SSE parsing throughput (MB/s) on an Anthropic-shaped stream.
+//   2. Streamed query throughput: a large stream folded end to end through the backend over loopback.
+//   3. Overhead of one `query` over a raw libcurl call to the same loopback server.
+import AIDE
+import AIDETesting
+import CCurl
 import Foundation
+
+func measure(_ body: () throws -> Void) rethrows -> Double {
+    let start = ContinuousClock.now
+    try body()
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted[sorted.count / 2]
+}
+
+func anthropicEvent(_ index: Int) -> String {
+    let text = "token \(index) of a long answer, with some \\\"quoted\\\" text "
+    return "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        + "\"delta\":{\"type\":\"text_delta\",\"text\":\"\(text)\"}}\n\n"
+}
+
+// MARK: 1. SSE parsing
+
+func benchmarkSSE() {
+    var stream = Data()
+    var events = 0
+    while stream.count < 64 << 20 {
+        stream.append(contentsOf: anthropicEvent(events).utf8)
+        events += 1
+    }
+    let chunkSize = 16 << 10
+    let chunks = stride(from: 0, to: stream.count, by: chunkSize).map {
+        stream.subdata(in: $0..<min($0 + chunkSize, stream.count))
+    }
+    var rates: [Double] = []
+    for _ in 0..<5 {
+        var parser = SSEParser()
+        var parsed = 0
+        let seconds = measure {
+            for chunk in chunks { parsed += parser.feed(chunk).count }
+        }
+        precondition(parsed == events, "parsed \(parsed) of \(events) events")
+        rates.append(Double(stream.count) / seconds / 1e6)
+    }
+    print(String(format: "SSE parsing: %.0f MB/s (median of 5 passes over %d MB, %d events, 16 KiB chunks)",
+        median(rates), stream.count >> 20, events))
+}
+
+// MARK: 2. Streamed query end to end
+
+func benchmarkStreamedQuery() async throws {
+    let count = 50_000
+    var events = [
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_b\",\"type\":\"message\","
+            + "\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,"
+            + "\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+            + "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+    ]
+    var body = ""
+    for index in 0..<count { body += anthropicEvent(index) }
+    events.append(body)
+    events.append("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n")
+    events.append("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},"
+        + "\"usage\":{\"output_tokens\":\(count)}}\n\n")
+    events.append("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+    let bytes = events.reduce(0) { $0 + $1.utf8.count }
+    let script = events
+    let server = try LoopbackServer { _ in .sse(script) }
+    let backend = AnthropicBackend(
+        endpoint: ProviderEndpoint(provider: .anthropic, baseURL: server.baseURL, apiKey: "bench"), http: HTTPClient())
+    var rates: [Double] = []
+    for _ in 0..<3 {
+        let start = ContinuousClock.now
+        let result = try await backend.query(
+            system: nil, user: "go", options: ModelOptions(model: "claude-sonnet-4-5", stream: true))
+        let elapsed = (ContinuousClock.now - start)
+        precondition(result.usage.output == count)
+        rates.append(Double(bytes) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)) / 1e6)
+    }
+    print(String(format: "streamed query (SSE + JSON + fold, over loopback): %.1f MB/s (%d events, %.1f MB)",
+        median(rates), count, Double(bytes) / 1e6))
+}
+
+// MARK: 3. Query overhead over raw curl
+
+/// One POST with a reused easy handle, the way a hand-written curl client would do it.
+final class RawCurl {
+    let handle: UnsafeMutableRawPointer
+    var received = Data()
+
+    init() {
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+        handle = curl_easy_init()!
+    }
+
+    func post(url: String, body: String, headers: [String]) -> Int {
+        received.removeAll(keepingCapacity: true)
+        var list: UnsafeMutablePointer<curl_slist>?
+        for header in headers + ["Content-Type: application/json", "Expect:"] { list = curl_slist_append(list, header) }
+        defer { curl_slist_free_all(list) }
+        _ = aide_easy_setopt_string(handle, CURLOPT_URL, url)
+        _ = aide_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
+        _ = aide_easy_setopt_string(handle, CURLOPT_COPYPOSTFIELDS, body)
+        _ = aide_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(self).toOpaque())
+        _ = aide_easy_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION) { pointer, size, count, context in
+            let me = Unmanaged<RawCurl>.fromOpaque(context!).takeUnretainedValue()
+            me.received.append(UnsafeRawPointer(pointer!).assumingMemoryBound(to: UInt8.self), count: size * count)
+            return size * count
+        }
+        let code = curl_easy_perform(handle)
+        precondition(code == CURLE_OK, "raw curl failed: \(code)")
+        var status = 0
+        _ = aide_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return status
+    }
+}
+
+func benchmarkOverhead() async throws {
+    let completion = """
+        {"id":"chatcmpl-b","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini",\
+        "choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],\
+        "usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}
+        """
+    let server = try LoopbackServer { _ in .json(200, completion) }
+    let backend = OpenAIBackend(
+        endpoint: ProviderEndpoint(provider: .openai, baseURL: server.baseURL + "/v1", apiKey: "sk-bench"),
+        http: HTTPClient())
+    let options = ModelOptions(model: "gpt-4o-mini", temperature: 0)
+    let raw = RawCurl()
+    let url = server.baseURL + "/v1/chat/completions"
+    let body = #"{"messages":[{"content":"You are terse.","role":"system"},{"content":"Say ok.","role":"user"}],"model":"gpt-4o-mini","temperature":0}"#
+
+    let rounds = 400
+    var rawTimes: [Double] = []
+    var queryTimes: [Double] = []
+    // Warm both paths (connection set-up, first-call costs), then interleave so noise hits both alike.
+    _ = raw.post(url: url, body: body, headers: ["Authorization: Bearer sk-bench"])
+    _ = try await backend.query(system: "You are terse.", user: "Say ok.", options: options)
+    for _ in 0..<rounds {
+        rawTimes.append(measure { _ = raw.post(url: url, body: body, headers: ["Authorization: Bearer sk-bench"]) })
+        let start = ContinuousClock.now
+        _ = try await backend.query(system: "You are terse.", user: "Say ok.", options: options)
+        let elapsed = ContinuousClock.now - start
+        queryTimes.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+    let rawMedian = median(rawTimes) * 1000
+    let queryMedian = median(queryTimes) * 1000
+    print(String(format: "raw curl POST: %.3f ms median; query(): %.3f ms median; overhead %.3f ms (%.2fx), %d rounds",
+        rawMedian, queryMedian, queryMedian - rawMedian, queryMedian / rawMedian, rounds))
+}
+
+benchmarkSSE()
+try await benchmarkStreamedQuery()
+try await benchmarkOverhead()
