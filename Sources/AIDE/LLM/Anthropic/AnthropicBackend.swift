@@ -5,6 +5,8 @@ public struct AnthropicBackend: Backend {
     public static let apiVersion = "2023-06-01"
     /// Used when the caller sets no max_tokens and the model table allows as many.
     public static let defaultMaxTokens = 4096
+    /// The smallest extended-thinking budget the API accepts.
+    public static let minimumThinkingBudget = 1024
 
     private let endpoint: ProviderEndpoint
     private let exchange: ProviderExchange
@@ -18,7 +20,7 @@ public struct AnthropicBackend: Backend {
         system: String?, user: String?, funcSpec: FunctionSpec?, options: ModelOptions, observer: StreamObserver?
     ) async throws -> QueryResult {
         let streaming = options.stream || observer != nil
-        let body = try Self.requestBody(
+        let (body, dropped) = try Self.requestBody(
             system: system, user: user, funcSpec: funcSpec, options: options, streaming: streaming)
         var headers: [(name: String, value: String)] = [
             ("anthropic-version", Self.apiVersion),
@@ -37,15 +39,17 @@ public struct AnthropicBackend: Backend {
         result.lastAttemptLatency = outcome.lastAttempt
         result.info.attempts = outcome.attempts
         result.info.streamed = streaming
+        result.info.droppedOptions = dropped
         result.costUSD = ModelTable.spec(for: result.info.model ?? options.model)?.cost(of: result.usage)
             ?? ModelTable.spec(for: options.model)?.cost(of: result.usage)
         return result
     }
 
-    /// The JSON body for a query; throws before any call when the options cannot work.
+    /// The JSON body for a query and the options that could not be sent as asked; throws before any
+    /// call when the options cannot work.
     static func requestBody(
         system: String?, user: String?, funcSpec: FunctionSpec?, options: ModelOptions, streaming: Bool
-    ) throws -> JSONValue {
+    ) throws -> (body: JSONValue, dropped: [String]) {
         try funcSpec?.validate()
         // The API needs a user turn: a system-only query is sent as the user message.
         var system = system
@@ -59,6 +63,7 @@ public struct AnthropicBackend: Backend {
 
         let tableLimit = ModelTable.spec(for: options.model)?.maxOutput ?? defaultMaxTokens
         let maxTokens = options.maxTokens ?? min(defaultMaxTokens, tableLimit)
+        var dropped: [String] = []
         var body: [String: JSONValue] = [
             "model": .string(options.model),
             "max_tokens": .int(maxTokens),
@@ -69,13 +74,18 @@ public struct AnthropicBackend: Backend {
         if let topP = options.topP { body["top_p"] = .double(topP) }
         if let stop = options.stop, !stop.isEmpty { body["stop_sequences"] = .array(stop.map { .string($0) }) }
         if let budget = options.thinkingBudget {
+            guard budget >= minimumThinkingBudget else {
+                throw LLMError.invalidOptions(
+                    "thinking budget \(budget) is below the API's minimum of \(minimumThinkingBudget) tokens")
+            }
             guard budget < maxTokens else {
                 throw LLMError.invalidOptions(
                     "thinking budget \(budget) must be below max_tokens \(maxTokens); raise max_tokens or lower the budget")
             }
             body["thinking"] = ["type": "enabled", "budget_tokens": .int(budget)]
-            // Extended thinking only runs at temperature 1.
+            // Extended thinking only runs at temperature 1: any other temperature asked for is not sent.
             body["temperature"] = .int(1)
+            if let temperature = options.temperature, temperature != 1 { dropped.append("temperature") }
         }
         var tools = options.serverTools
         if let funcSpec {
@@ -91,7 +101,7 @@ public struct AnthropicBackend: Backend {
         if !tools.isEmpty { body["tools"] = .array(tools) }
         if streaming { body["stream"] = true }
         for (key, value) in options.extra { body[key] = value }
-        return .object(body)
+        return (.object(body), dropped)
     }
 }
 

@@ -124,13 +124,15 @@ struct AnthropicStreamFolder: StreamFolder {
     private(set) var hasOutput = false
     private var textCharacters = 0
     private var inputCharacters = 0
+    private var thinkingCharacters = 0
 
     init(provider: String) {
         self.provider = provider
     }
 
     var receivedSummary: String {
-        "\(folded.blocks.count) content blocks (\(textCharacters) characters of text, \(inputCharacters) of tool input)"
+        "\(folded.blocks.count) content blocks (\(textCharacters) characters of text, \(thinkingCharacters) of thinking, "
+            + "\(inputCharacters) of tool input)"
     }
 
     mutating func consume(_ event: SSEEvent) throws -> [StreamDelta] {
@@ -198,6 +200,7 @@ struct AnthropicStreamFolder: StreamFolder {
         case "thinking_delta":
             let thinking = delta["thinking"]?.stringValue ?? ""
             folded.blocks[index].thinking += thinking
+            thinkingCharacters += thinking.count
             return [.thinking(thinking)]
         case "signature_delta":
             let signature = delta["signature"]?.stringValue ?? ""
