@@ -11,7 +11,10 @@ set -euo pipefail
 
 LLAMA_CPP_PYTHON_VERSION=0.3.36
 CACHE="${AIDE_CACHE:-$HOME/.cache/aide}"
-BIN="$CACHE/llama-server-$LLAMA_CPP_PYTHON_VERSION/llama-server"
+# Portable x86-64 build (AVX2/FMA/F16C), not -march=native: hosts that advertise AMX or AVX-512 in
+# cpuid may still trap them inside a VM or sandbox ("Illegal instruction").
+BUILD_FLAVOUR=portable
+BIN="$CACHE/llama-server-$LLAMA_CPP_PYTHON_VERSION-$BUILD_FLAVOUR/llama-server"
 MODEL_DIR="$CACHE/smollm2"
 
 log() { echo "[llama-server] $*" >&2; }
@@ -29,9 +32,11 @@ build_binary() {
   cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
     -DLLAMA_BUILD_SERVER=ON -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF \
     -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-    -DLLAMA_CURL=OFF >"$work/cmake.log" 2>&1 || { tail -30 "$work/cmake.log" >&2; exit 1; }
+    -DLLAMA_CURL=OFF -DGGML_NATIVE=OFF >"$work/cmake.log" 2>&1 || { tail -30 "$work/cmake.log" >&2; exit 1; }
   cmake --build "$work/build" --target llama-server -j "$(nproc)" >"$work/build.log" 2>&1 \
     || { tail -30 "$work/build.log" >&2; exit 1; }
+  "$work/build/bin/llama-server" --version >/dev/null 2>&1 \
+    || { log "the built llama-server does not run on this machine"; exit 1; }
   mkdir -p "$(dirname "$BIN")"
   cp "$work/build/bin/llama-server" "$BIN.tmp" && mv "$BIN.tmp" "$BIN"
   rm -rf "$work"

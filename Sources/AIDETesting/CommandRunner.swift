@@ -18,7 +18,7 @@ public enum CommandRunner {
     public static func run(
         _ arguments: [String], executable: URL = aideExecutable, environment: [String: String] = [:],
         stdin: String? = nil, timeout: Double = 60
-    ) throws -> CommandOutput {
+    ) async throws -> CommandOutput {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -34,36 +34,19 @@ public enum CommandRunner {
         try process.run()
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
-        // Read both pipes concurrently so a chatty child never blocks on a full pipe.
-        let stdoutData = ReadAll(out.fileHandleForReading)
-        let stderrData = ReadAll(err.fileHandleForReading)
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-        process.waitUntilExit()
+        // Both pipes are read at once, each on its own thread, so a chatty child never blocks on a
+        // full pipe and the caller never blocks the cooperative pool.
+        let outHandle = out.fileHandleForReading
+        let errHandle = err.fileHandleForReading
+        async let stdoutData = offPool { outHandle.readDataToEndOfFile() }
+        async let stderrData = offPool { errHandle.readDataToEndOfFile() }
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        if process.isRunning { process.terminate() }
+        let exited = process
+        await offPool { exited.waitUntilExit() }
         return CommandOutput(
-            status: process.terminationStatus, stdout: String(decoding: stdoutData.wait(), as: UTF8.self),
-            stderr: String(decoding: stderrData.wait(), as: UTF8.self))
-    }
-}
-
-/// Reads a file handle to its end on a background thread.
-private final class ReadAll: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var data = Data()
-
-    init(_ handle: FileHandle) {
-        Thread.detachNewThread { [self] in
-            data = handle.readDataToEndOfFile()
-            done.signal()
-        }
-    }
-
-    func wait() -> Data {
-        done.wait()
-        return data
+            status: process.terminationStatus, stdout: String(decoding: await stdoutData, as: UTF8.self),
+            stderr: String(decoding: await stderrData, as: UTF8.self))
     }
 }

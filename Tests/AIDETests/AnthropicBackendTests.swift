@@ -616,7 +616,8 @@ struct AnthropicBackendTests {
         let result = try await makeBackend(server).query(
             system: nil, user: "u", funcSpec: nil, options: ModelOptions(model: "claude-sonnet-4-5"), observer: log.observer)
         #expect(result.output == .text("whole"))
-        #expect(log.deltas.isEmpty)
+        // The observer still sees the answer, once, after the body is decoded.
+        #expect(log.deltas == [.text("whole")])
     }
 
     // MARK: 8. Error events
@@ -965,3 +966,4 @@ struct AnthropicBackendTests {
         #expect(F.chunks("", size: 3).isEmpty)
     }
 }
+

@@ -10,17 +10,17 @@ struct CLITests {
         "logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17}}
         """
 
-    @Test func missingKeyNamesTheVariable() throws {
-        let result = try CommandRunner.run(["query", "hello", "--model", "claude-sonnet-4-5"])
+    @Test func missingKeyNamesTheVariable() async throws {
+        let result = try await CommandRunner.run(["query", "hello", "--model", "claude-sonnet-4-5"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("ANTHROPIC_API_KEY"))
-        let openAI = try CommandRunner.run(["query", "hello", "--model", "gpt-4o"])
+        let openAI = try await CommandRunner.run(["query", "hello", "--model", "gpt-4o"])
         #expect(openAI.stderr.contains("OPENAI_API_KEY"))
     }
 
-    @Test func queryPrintsOutputAndOneSummaryLine() throws {
+    @Test func queryPrintsOutputAndOneSummaryLine() async throws {
         let server = try LoopbackServer(script: [.json(200, Self.completion)])
-        let result = try CommandRunner.run(
+        let result = try await CommandRunner.run(
             ["query", "hi", "--model", "gpt-4o-mini"],
             environment: ["OPENAI_API_KEY": "sk-cli", "OPENAI_BASE_URL": server.baseURL + "/v1"])
         #expect(result.status == 0, "\(result.stderr)")
@@ -32,9 +32,9 @@ struct CLITests {
         #expect(server.requests.first?.header("authorization") == "Bearer sk-cli")
     }
 
-    @Test func standardProxyVariablesAreHonoured() throws {
+    @Test func standardProxyVariablesAreHonoured() async throws {
         let proxy = try LoopbackServer(script: [.json(200, Self.completion)])
-        let result = try CommandRunner.run(
+        let result = try await CommandRunner.run(
             ["query", "hi", "--model", "gpt-4o-mini"],
             environment: [
                 "OPENAI_API_KEY": "sk-cli", "OPENAI_BASE_URL": "http://api.example.invalid/v1",
@@ -46,12 +46,12 @@ struct CLITests {
         #expect(request.target == "http://api.example.invalid/v1/chat/completions")
     }
 
-    @Test func invalidFunctionSpecFailsBeforeAnyCall() throws {
+    @Test func invalidFunctionSpecFailsBeforeAnyCall() async throws {
         let server = try LoopbackServer(script: [.json(200, Self.completion)])
         let spec = FileManager.default.temporaryDirectory.appendingPathComponent("spec-\(UUID().uuidString).json")
         try Data(#"{"name": "review", "description": "d", "parameters": {"type": "array"}}"#.utf8).write(to: spec)
         defer { try? FileManager.default.removeItem(at: spec) }
-        let result = try CommandRunner.run(
+        let result = try await CommandRunner.run(
             ["query", "hi", "--model", "gpt-4o", "--function", spec.path],
             environment: ["OPENAI_API_KEY": "sk-cli", "OPENAI_BASE_URL": server.baseURL + "/v1"])
         #expect(result.status != 0)
@@ -59,8 +59,8 @@ struct CLITests {
         #expect(server.requests.isEmpty)
     }
 
-    @Test func modelsListsTheTable() throws {
-        let result = try CommandRunner.run(["models"])
+    @Test func modelsListsTheTable() async throws {
+        let result = try await CommandRunner.run(["models"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("claude-sonnet-4-5"))
         #expect(result.stdout.contains("gpt-4o"))

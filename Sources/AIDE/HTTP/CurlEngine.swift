@@ -109,8 +109,23 @@ final class CurlEngine: Sendable {
                     transfer.finish(code: code)
                 }
             }
-            // Sleeps until a socket is ready, curl's own timer fires, or curl_multi_wakeup is called.
-            curl_multi_poll(multi.pointer, nil, 0, 1000, nil)
+            // The idle timeout is kept here, not by curl's low-speed check: that one averages over
+            // several seconds and counts bytes sent, so it fires seconds late after any activity.
+            let now = ContinuousClock.now
+            var wait = Duration.seconds(1)
+            for (easy, transfer) in active {
+                let left = transfer.idleDeadline - now
+                if left <= .zero {
+                    active[easy] = nil
+                    curl_multi_remove_handle(multi.pointer, easy)
+                    transfer.finishIdle()
+                } else {
+                    wait = min(wait, left)
+                }
+            }
+            // Sleeps until a socket is ready, curl's own timer fires, an idle deadline passes, or
+            // curl_multi_wakeup is called.
+            curl_multi_poll(multi.pointer, nil, 0, Int32((wait / .milliseconds(1)).rounded(.up)), nil)
         }
     }
 }
@@ -137,6 +152,9 @@ private final class Transfer: @unchecked Sendable {
     private var status = 0
     private var headers: [(name: String, value: String)] = []
     private var headSent = false
+    private let idleLimit: Duration
+    /// When the transfer is abandoned unless a byte arrives first.
+    private(set) var idleDeadline: ContinuousClock.Instant
 
     init(
         id: Int, request: HTTPRequest,
@@ -145,6 +163,8 @@ private final class Transfer: @unchecked Sendable {
         self.id = id
         self.request = request
         self.continuation = continuation
+        self.idleLimit = .milliseconds(Self.milliseconds(request.timeouts.idle))
+        self.idleDeadline = .now + idleLimit
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
@@ -161,6 +181,7 @@ private final class Transfer: @unchecked Sendable {
             return nil
         }
         self.easy = easy
+        idleDeadline = .now + idleLimit
         let me = Unmanaged.passUnretained(self).toOpaque()
         var failure: CURLcode = CURLE_OK
         func check(_ code: CURLcode) { if code != CURLE_OK && failure == CURLE_OK { failure = code } }
@@ -180,9 +201,6 @@ private final class Transfer: @unchecked Sendable {
         let timeouts = request.timeouts
         check(aide_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(timeouts.connect)))
         check(aide_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Self.milliseconds(timeouts.total)))
-        // Below 1 byte/s for `idle` seconds: curl's low-speed check is the idle timeout.
-        check(aide_easy_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1))
-        check(aide_easy_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, max(1, Int(timeouts.idle.rounded(.up)))))
 
         switch request.method.uppercased() {
         case "GET": check(aide_easy_setopt_long(easy, CURLOPT_HTTPGET, 1))
@@ -224,6 +242,7 @@ private final class Transfer: @unchecked Sendable {
     }
 
     fileprivate func receiveHeader(_ line: String) {
+        idleDeadline = .now + idleLimit
         let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.hasPrefix("HTTP/") {
             // A new status line (after 1xx or a redirect) starts a new header block.
@@ -238,6 +257,7 @@ private final class Transfer: @unchecked Sendable {
     }
 
     fileprivate func receiveBody(_ data: Data) {
+        idleDeadline = .now + idleLimit
         sendHeadIfNeeded()
         continuation.yield(.body(data))
     }
@@ -246,6 +266,14 @@ private final class Transfer: @unchecked Sendable {
         guard !headSent else { return }
         headSent = true
         continuation.yield(.head(HTTPHead(status: status, headers: headers)))
+    }
+
+    /// Ends the stream with the idle timeout's error.
+    func finishIdle() {
+        let seconds = Double(Self.milliseconds(request.timeouts.idle)) / 1000
+        continuation.finish(throwing: CurlError(
+            kind: .timedOut, code: Int(CURLE_OPERATION_TIMEDOUT.rawValue),
+            message: "No data received for \(seconds) seconds (idle timeout)"))
     }
 
     /// Ends the stream: success for CURLE_OK, a typed error otherwise, cancellation for nil.

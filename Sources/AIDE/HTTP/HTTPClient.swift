@@ -44,6 +44,8 @@ public final class HTTPClient: Sendable {
             case .body(let chunk): body.append(chunk)
             }
         }
+        // A cancelled task ends the iteration without an error; never pass off a cut body as a response.
+        try Task.checkCancellation()
         guard let head else { throw CancellationError() }
         return HTTPResponse(head: head, body: body)
     }

@@ -24,6 +24,8 @@ public struct SSEParser: Sendable {
     private var pending: [UInt8] = []
     private var skipLineFeed = false
     private var atStreamStart = true
+    // The opening bytes, held back while they could still be the start of a byte order mark.
+    private var streamHead: [UInt8] = []
     private var eventType: String?
     private var data: [UInt8] = []
     private var hasData = false
@@ -47,20 +49,27 @@ public struct SSEParser: Sendable {
     /// At end of stream: an event without its closing blank line is incomplete and dropped, as the
     /// standard says. Returns whether such a partial event (or partial line) was pending.
     public mutating func finish() -> Bool {
-        let partial = !pending.isEmpty || hasData
+        let partial = !pending.isEmpty || !streamHead.isEmpty || hasData
         self = SSEParser()
         return partial
     }
 
     private mutating func feed(_ raw: UnsafeRawBufferPointer, into events: inout [SSEEvent]) {
         let bytes = raw.bindMemory(to: UInt8.self)
+        if atStreamStart, !bytes.isEmpty {
+            // A UTF-8 byte order mark may open the stream, possibly split across chunks: hold the
+            // opening bytes back while they are still a prefix of the mark.
+            let mark: [UInt8] = [0xEF, 0xBB, 0xBF]
+            streamHead.append(contentsOf: bytes)
+            if streamHead.count < 3, streamHead.elementsEqual(mark.prefix(streamHead.count)) { return }
+            atStreamStart = false
+            let opening = streamHead.starts(with: mark) ? Array(streamHead.dropFirst(3)) : streamHead
+            streamHead = []
+            opening.withUnsafeBytes { feed($0, into: &events) }
+            return
+        }
         var start = 0
         var index = 0
-        if atStreamStart, !bytes.isEmpty {
-            atStreamStart = false
-            // A UTF-8 byte order mark may open the stream.
-            if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { start = 3; index = 3 }
-        }
         let count = bytes.count
         while index < count {
             let byte = bytes[index]

@@ -71,6 +71,8 @@ public indirect enum LLMError: Error, Sendable, CustomStringConvertible, Localiz
     var retry: (retryable: Bool, after: Double?) {
         switch self {
         case .api(let error):
+            // OpenAI answers an exhausted quota with 429 too; waiting does not refill it.
+            if error.type == "insufficient_quota" { return (false, nil) }
             return (Self.retryableStatuses.contains(error.status), error.retryAfter)
         case .transport(let error):
             return (error.isTransient, nil)

@@ -12,6 +12,9 @@ protocol StreamFolder: Sendable {
     /// How much arrived, for the error when the stream breaks off.
     var receivedSummary: String { get }
     func message() throws -> Message
+    /// The deltas a whole message carries: what an observer is given when the server answers a
+    /// streaming request with one JSON body, so it still sees the answer.
+    static func deltas(of message: Message) -> [StreamDelta]
 }
 
 /// One HTTP exchange with a provider, attempted under the retry policy, streamed or whole.
@@ -33,6 +36,8 @@ struct ProviderExchange: Sendable {
     ) async throws -> Outcome<Folder.Message> {
         var request = request
         request.timeouts = settings.timeouts
+        // A whole (non-streamed) answer sends no byte until the model is done: only the total bounds it.
+        if !streaming { request.timeouts.idle = request.timeouts.total }
         let start = ContinuousClock.now
         let (message, attempts, lastAttempt) = try await settings.retry.run { _ in
             if streaming {
@@ -87,7 +92,9 @@ struct ProviderExchange: Sendable {
         if let body = wholeBody {
             let response = HTTPResponse(head: head, body: body)
             guard (200..<300).contains(head.status) else { throw LLMError.api(apiError(response)) }
-            return try decode(body)
+            let message = try decode(body)
+            if let observer { for delta in Folder.deltas(of: message) { observer(delta) } }
+            return message
         }
         guard folder.isComplete else {
             try Task.checkCancellation()

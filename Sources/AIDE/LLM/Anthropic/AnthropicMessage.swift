@@ -184,6 +184,17 @@ struct AnthropicStreamFolder: StreamFolder {
 
     func message() throws -> AnthropicMessage { folded }
 
+    static func deltas(of message: AnthropicMessage) -> [StreamDelta] {
+        message.blocks.compactMap { block in
+            switch block.type {
+            case "thinking" where !block.thinking.isEmpty: return .thinking(block.thinking)
+            case "text" where !block.text.isEmpty: return .text(block.text)
+            case "tool_use": return block.input.map { .functionArguments($0.jsonText) }
+            default: return nil
+            }
+        }
+    }
+
     private mutating func applyDelta(_ delta: JSONValue, to index: Int) -> [StreamDelta] {
         hasOutput = true
         switch delta["type"]?.stringValue {

@@ -69,7 +69,10 @@ public struct OpenAIBackend: Backend {
         if let maxTokens = options.maxTokens {
             body[reasoning ? "max_completion_tokens" : "max_tokens"] = .int(maxTokens)
         }
-        if let stop = options.stop, !stop.isEmpty { body["stop"] = .array(stop.map { .string($0) }) }
+        if let stop = options.stop, !stop.isEmpty {
+            // Reasoning models refuse stop sequences.
+            if reasoning { dropped.append("stop") } else { body["stop"] = .array(stop.map { .string($0) }) }
+        }
         if let budget = options.thinkingBudget {
             guard provider == .openrouter else {
                 throw LLMError.invalidOptions(

@@ -13,6 +13,8 @@ struct OpenAIMessage: Sendable {
     var created: Int?
     var systemFingerprint: String?
     var content: String?
+    /// The model's refusal, sent instead of content.
+    var refusal: String?
     var reasoning: String?
     var toolCalls: [ToolCall] = []
     var finishReason: String?
@@ -33,6 +35,7 @@ struct OpenAIMessage: Sendable {
         }
         readMetadata(json)
         content = message["content"]?.stringValue
+        refusal = message["refusal"]?.stringValue
         reasoning = message["reasoning_content"]?.stringValue ?? message["reasoning"]?.stringValue
         toolCalls = (message["tool_calls"]?.arrayValue ?? []).map { call in
             ToolCall(
@@ -55,8 +58,9 @@ struct OpenAIMessage: Sendable {
         let output: QueryOutput
         if let funcSpec {
             guard let call = toolCalls.first else {
-                throw LLMError.missingFunctionCall(
-                    expected: funcSpec.name, found: AnthropicMessage.describe(content ?? ""))
+                let found = refusal.map { "a refusal: " + AnthropicMessage.describe($0) }
+                    ?? AnthropicMessage.describe(content ?? "")
+                throw LLMError.missingFunctionCall(expected: funcSpec.name, found: found)
             }
             guard call.name == funcSpec.name else {
                 throw LLMError.wrongFunctionCalled(expected: funcSpec.name, called: call.name)
@@ -73,7 +77,8 @@ struct OpenAIMessage: Sendable {
             }
             output = .functionCall(name: call.name, arguments: arguments)
         } else {
-            output = .text(content ?? "")
+            // A refusal comes instead of content; it is the answer the user needs to see.
+            output = .text(content ?? refusal ?? "")
         }
         guard let usage, let input = usage["prompt_tokens"]?.intValue else {
             throw LLMError.malformedResponse(
@@ -87,7 +92,8 @@ struct OpenAIMessage: Sendable {
             reasoning: usage["completion_tokens_details"]?["reasoning_tokens"]?.intValue)
         let info = QueryInfo(
             provider: provider, model: model, responseID: id, stopReason: finishReason,
-            finishReason: finishReason.flatMap(Self.finishReason), systemFingerprint: systemFingerprint,
+            finishReason: refusal != nil && content == nil ? .contentFilter : finishReason.flatMap(Self.finishReason),
+            systemFingerprint: systemFingerprint,
             created: created, thinking: reasoning.flatMap { $0.isEmpty ? nil : $0 })
         return QueryResult(output: output, latency: 0, lastAttemptLatency: 0, usage: tokens, costUSD: nil, info: info)
     }
@@ -145,6 +151,10 @@ struct OpenAIStreamFolder: StreamFolder {
             hasOutput = true
             deltas.append(.text(text))
         }
+        if let refused = delta["refusal"]?.stringValue, !refused.isEmpty {
+            folded.refusal = (folded.refusal ?? "") + refused
+            hasOutput = true
+        }
         if let thinking = delta["reasoning_content"]?.stringValue ?? delta["reasoning"]?.stringValue, !thinking.isEmpty {
             folded.reasoning = (folded.reasoning ?? "") + thinking
             hasOutput = true
@@ -162,7 +172,7 @@ struct OpenAIStreamFolder: StreamFolder {
             }
             if let id = call["id"]?.stringValue { folded.toolCalls[slot].id = id }
             if let name = call["function"]?["name"]?.stringValue { folded.toolCalls[slot].name += name }
-            if let fragment = call["function"]?["arguments"]?.stringValue {
+            if let fragment = call["function"]?["arguments"]?.stringValue, !fragment.isEmpty {
                 folded.toolCalls[slot].arguments += fragment
                 argumentCharacters += fragment.count
                 deltas.append(.functionArguments(fragment))
@@ -173,4 +183,12 @@ struct OpenAIStreamFolder: StreamFolder {
     }
 
     func message() throws -> OpenAIMessage { folded }
+
+    static func deltas(of message: OpenAIMessage) -> [StreamDelta] {
+        var deltas: [StreamDelta] = []
+        if let reasoning = message.reasoning, !reasoning.isEmpty { deltas.append(.thinking(reasoning)) }
+        if let content = message.content, !content.isEmpty { deltas.append(.text(content)) }
+        for call in message.toolCalls where !call.arguments.isEmpty { deltas.append(.functionArguments(call.arguments)) }
+        return deltas
+    }
 }
