@@ -1,0 +1,44 @@
+import Foundation
+
+/// What running one solution script produced.
+public struct ExecutionResult: Sendable, Codable, Hashable {
+    /// Standard output and error, interleaved; head and tail kept within the output limit, with a
+    /// marker saying how much was left out between them.
+    public var output: String
+    /// Bytes the script wrote in all, kept or not.
+    public var outputBytes: Int
+    /// Exit status; nil when a signal ended the process.
+    public var exitCode: Int32?
+    /// The signal that ended the process, if one did.
+    public var signal: Int32?
+    public var timedOut: Bool
+    /// Wall seconds from start to exit.
+    public var duration: Double
+    /// The Python exception's type (`ValueError`, `MemoryError`, …) when the script raised.
+    public var exceptionType: String?
+    /// The traceback, when the script raised.
+    public var traceback: String?
+
+    public init(
+        output: String, outputBytes: Int, exitCode: Int32?, signal: Int32? = nil, timedOut: Bool = false,
+        duration: Double, exceptionType: String? = nil, traceback: String? = nil
+    ) {
+        self.output = output
+        self.outputBytes = outputBytes
+        self.exitCode = exitCode
+        self.signal = signal
+        self.timedOut = timedOut
+        self.duration = duration
+        self.exceptionType = exceptionType
+        self.traceback = traceback
+    }
+
+    /// The script ended normally with status 0 and raised nothing.
+    public var succeeded: Bool { exitCode == 0 && !timedOut && exceptionType == nil }
+}
+
+/// Runs solution scripts. Implementations differ in where and how (a local Python, later others).
+public protocol Interpreter: Sendable {
+    /// Writes `script` as `runfile.py` in `directory` and runs it there, within `timeout` seconds.
+    func run(script: String, in directory: URL, timeout: Double) async throws -> ExecutionResult
+}

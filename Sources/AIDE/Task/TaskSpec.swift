@@ -1,0 +1,361 @@
+import Foundation
+
+/// Whether a lower or a higher metric is better. Declared by the task, never guessed per node.
+public enum MetricDirection: String, Sendable, Codable, Hashable, CaseIterable {
+    case minimize
+    case maximize
+
+    /// Whether `a` is strictly better than `b`.
+    public func isBetter(_ a: Double, than b: Double) -> Bool {
+        self == .minimize ? a < b : a > b
+    }
+}
+
+/// Metrics the harness can grade hidden answers with.
+public enum GradingMetric: String, Sendable, Codable, Hashable, CaseIterable {
+    case rmse
+    case rmseLog = "rmse_log"
+    case mae
+    case accuracy
+    case f1
+    case rocAUC = "roc_auc"
+    case logloss
+
+    /// The direction in which this metric improves.
+    public var direction: MetricDirection {
+        switch self {
+        case .rmse, .rmseLog, .mae, .logloss: return .minimize
+        case .accuracy, .f1, .rocAUC: return .maximize
+        }
+    }
+}
+
+/// A task file (`task.yaml`): what to solve, with what data, scored how, within which budgets.
+/// Every field but `name`, `goal`, `data` and `metric.direction` has a default.
+public struct TaskSpec: Sendable, Codable, Hashable {
+    public var name: String
+    public var goal: String
+    /// Longer description, inline.
+    public var description: String?
+    /// Longer description from a file, relative to the task file.
+    public var descriptionFile: String?
+    /// The data directory, relative to the task file.
+    public var data: String
+    /// A shell command run in the task's folder when `data` does not exist yet (e.g. `python prepare.py`).
+    public var prepare: String?
+    public var metric: MetricSpec
+    public var grading: GradingSpec?
+    public var budget: BudgetSpec
+    public var agent: AgentSpec
+    public var search: SearchSpec
+    public var exec: ExecSpec
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, goal, description, data, prepare, metric, grading, budget, agent, search, exec
+        case descriptionFile = "description_file"
+    }
+
+    public init(
+        name: String, goal: String, description: String? = nil, descriptionFile: String? = nil, data: String,
+        prepare: String? = nil, metric: MetricSpec, grading: GradingSpec? = nil, budget: BudgetSpec = BudgetSpec(),
+        agent: AgentSpec = AgentSpec(), search: SearchSpec = SearchSpec(), exec: ExecSpec = ExecSpec()
+    ) {
+        self.name = name
+        self.goal = goal
+        self.description = description
+        self.descriptionFile = descriptionFile
+        self.data = data
+        self.prepare = prepare
+        self.metric = metric
+        self.grading = grading
+        self.budget = budget
+        self.agent = agent
+        self.search = search
+        self.exec = exec
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        goal = try c.decode(String.self, forKey: .goal)
+        description = try c.decodeIfPresent(String.self, forKey: .description)
+        descriptionFile = try c.decodeIfPresent(String.self, forKey: .descriptionFile)
+        data = try c.decode(String.self, forKey: .data)
+        prepare = try c.decodeIfPresent(String.self, forKey: .prepare)
+        metric = try c.decode(MetricSpec.self, forKey: .metric)
+        grading = try c.decodeIfPresent(GradingSpec.self, forKey: .grading)
+        budget = try c.decodeIfPresent(BudgetSpec.self, forKey: .budget) ?? BudgetSpec()
+        agent = try c.decodeIfPresent(AgentSpec.self, forKey: .agent) ?? AgentSpec()
+        search = try c.decodeIfPresent(SearchSpec.self, forKey: .search) ?? SearchSpec()
+        exec = try c.decodeIfPresent(ExecSpec.self, forKey: .exec) ?? ExecSpec()
+    }
+}
+
+/// The validation metric the agent reports, and which way is better.
+public struct MetricSpec: Sendable, Codable, Hashable {
+    /// What the metric is, in words for the prompts ("RMSE of log SalePrice").
+    public var name: String
+    public var direction: MetricDirection
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, direction }
+
+    public init(name: String = "validation metric", direction: MetricDirection) {
+        self.name = name
+        self.direction = direction
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? "validation metric"
+        direction = try c.decode(MetricDirection.self, forKey: .direction)
+    }
+}
+
+/// Hidden answers the harness grades each submission against.
+public struct GradingSpec: Sendable, Codable, Hashable {
+    /// The answers CSV, relative to the task file; never copied where a script can read it.
+    public var answers: String
+    public var idColumn: String
+    public var targetColumn: String
+    public var metric: GradingMetric
+    /// The file each script writes into `./working`.
+    public var submission: String
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case answers, metric, submission
+        case idColumn = "id_column"
+        case targetColumn = "target_column"
+    }
+
+    public init(
+        answers: String, idColumn: String, targetColumn: String, metric: GradingMetric,
+        submission: String = "submission.csv"
+    ) {
+        self.answers = answers
+        self.idColumn = idColumn
+        self.targetColumn = targetColumn
+        self.metric = metric
+        self.submission = submission
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        answers = try c.decode(String.self, forKey: .answers)
+        idColumn = try c.decode(String.self, forKey: .idColumn)
+        targetColumn = try c.decode(String.self, forKey: .targetColumn)
+        metric = try c.decode(GradingMetric.self, forKey: .metric)
+        submission = try c.decodeIfPresent(String.self, forKey: .submission) ?? "submission.csv"
+    }
+}
+
+/// Limits that stop a run cleanly. Times are seconds (the YAML also takes "90s", "10m", "2h").
+public struct BudgetSpec: Sendable, Codable, Hashable {
+    public var steps: Int
+    /// Wall-clock limit of the whole run; nil for none.
+    public var timeLimit: Double?
+    /// Limit for one script's execution.
+    public var scriptTimeout: Double
+    public var usd: Double?
+    public var tokens: Int?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case steps, usd, tokens
+        case timeLimit = "time_limit"
+        case scriptTimeout = "script_timeout"
+    }
+
+    public init(steps: Int = 20, timeLimit: Double? = nil, scriptTimeout: Double = 600, usd: Double? = nil, tokens: Int? = nil) {
+        self.steps = steps
+        self.timeLimit = timeLimit
+        self.scriptTimeout = scriptTimeout
+        self.usd = usd
+        self.tokens = tokens
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = BudgetSpec()
+        steps = try c.decodeIfPresent(Int.self, forKey: .steps) ?? defaults.steps
+        timeLimit = try c.decodeIfPresent(Seconds.self, forKey: .timeLimit)?.value
+        scriptTimeout = try c.decodeIfPresent(Seconds.self, forKey: .scriptTimeout)?.value ?? defaults.scriptTimeout
+        usd = try c.decodeIfPresent(Double.self, forKey: .usd)
+        tokens = try c.decodeIfPresent(Int.self, forKey: .tokens)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(steps, forKey: .steps)
+        try c.encodeIfPresent(timeLimit, forKey: .timeLimit)
+        try c.encode(scriptTimeout, forKey: .scriptTimeout)
+        try c.encodeIfPresent(usd, forKey: .usd)
+        try c.encodeIfPresent(tokens, forKey: .tokens)
+    }
+}
+
+/// The models that write code and review runs.
+public struct AgentSpec: Sendable, Codable, Hashable {
+    public var codeModel: String
+    /// Defaults to the code model.
+    public var feedbackModel: String?
+    public var codeTemperature: Double
+    public var feedbackTemperature: Double
+    /// Max output tokens of a code answer; nil leaves the backend's default.
+    public var maxTokens: Int?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case codeModel = "code_model"
+        case feedbackModel = "feedback_model"
+        case codeTemperature = "code_temperature"
+        case feedbackTemperature = "feedback_temperature"
+        case maxTokens = "max_tokens"
+    }
+
+    public init(
+        codeModel: String = "claude-sonnet-4-5", feedbackModel: String? = nil, codeTemperature: Double = 0.5,
+        feedbackTemperature: Double = 0.5, maxTokens: Int? = nil
+    ) {
+        self.codeModel = codeModel
+        self.feedbackModel = feedbackModel
+        self.codeTemperature = codeTemperature
+        self.feedbackTemperature = feedbackTemperature
+        self.maxTokens = maxTokens
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = AgentSpec()
+        codeModel = try c.decodeIfPresent(String.self, forKey: .codeModel) ?? defaults.codeModel
+        feedbackModel = try c.decodeIfPresent(String.self, forKey: .feedbackModel)
+        codeTemperature = try c.decodeIfPresent(Double.self, forKey: .codeTemperature) ?? defaults.codeTemperature
+        feedbackTemperature =
+            try c.decodeIfPresent(Double.self, forKey: .feedbackTemperature) ?? defaults.feedbackTemperature
+        maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens)
+    }
+
+    /// The model that reviews runs.
+    public var reviewModel: String { feedbackModel ?? codeModel }
+}
+
+/// Parameters of the tree search (AIDE's greedy policy).
+public struct SearchSpec: Sendable, Codable, Hashable {
+    public var policy: String
+    public var numDrafts: Int
+    public var debugProb: Double
+    public var maxDebugDepth: Int
+    /// Seeds the policy's choices, so a run is reproducible given the same LLM answers.
+    public var seed: UInt64
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case policy, seed
+        case numDrafts = "num_drafts"
+        case debugProb = "debug_prob"
+        case maxDebugDepth = "max_debug_depth"
+    }
+
+    public init(policy: String = "greedy", numDrafts: Int = 5, debugProb: Double = 0.5, maxDebugDepth: Int = 3, seed: UInt64 = 0) {
+        self.policy = policy
+        self.numDrafts = numDrafts
+        self.debugProb = debugProb
+        self.maxDebugDepth = maxDebugDepth
+        self.seed = seed
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = SearchSpec()
+        policy = try c.decodeIfPresent(String.self, forKey: .policy) ?? defaults.policy
+        numDrafts = try c.decodeIfPresent(Int.self, forKey: .numDrafts) ?? defaults.numDrafts
+        debugProb = try c.decodeIfPresent(Double.self, forKey: .debugProb) ?? defaults.debugProb
+        maxDebugDepth = try c.decodeIfPresent(Int.self, forKey: .maxDebugDepth) ?? defaults.maxDebugDepth
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? defaults.seed
+    }
+}
+
+/// How scripts run.
+public struct ExecSpec: Sendable, Codable, Hashable {
+    /// The Python interpreter; relative paths are resolved against the working directory of `aide`.
+    public var python: String
+    /// Address-space limit per script, in MiB; nil for none.
+    public var memoryLimitMB: Int?
+    /// CPU-time limit per script, in seconds; nil for none.
+    public var cpuLimit: Double?
+    /// Bytes of output kept per script (head and tail).
+    public var outputLimit: Int
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case python
+        case memoryLimitMB = "memory_limit_mb"
+        case cpuLimit = "cpu_limit"
+        case outputLimit = "output_limit"
+    }
+
+    public init(python: String = "python3", memoryLimitMB: Int? = nil, cpuLimit: Double? = nil, outputLimit: Int = 32_000) {
+        self.python = python
+        self.memoryLimitMB = memoryLimitMB
+        self.cpuLimit = cpuLimit
+        self.outputLimit = outputLimit
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = ExecSpec()
+        python = try c.decodeIfPresent(String.self, forKey: .python) ?? defaults.python
+        memoryLimitMB = try c.decodeIfPresent(Int.self, forKey: .memoryLimitMB)
+        cpuLimit = try c.decodeIfPresent(Seconds.self, forKey: .cpuLimit)?.value
+        outputLimit = try c.decodeIfPresent(Int.self, forKey: .outputLimit) ?? defaults.outputLimit
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(python, forKey: .python)
+        try c.encodeIfPresent(memoryLimitMB, forKey: .memoryLimitMB)
+        try c.encodeIfPresent(cpuLimit, forKey: .cpuLimit)
+        try c.encode(outputLimit, forKey: .outputLimit)
+    }
+}
+
+/// A duration in a task file: a number of seconds, or text such as "90s", "10m", "2h", "1h30m".
+struct Seconds: Decodable, Sendable, Hashable {
+    var value: Double
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let number = try? container.decode(Double.self) {
+            guard number > 0 else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a positive duration, found \(number)")
+            }
+            value = number
+            return
+        }
+        let text = try container.decode(String.self)
+        guard let parsed = Self.parse(text), parsed > 0 else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "expected a duration such as 600, \"90s\", \"10m\" or \"1h30m\", found \"\(text)\"")
+        }
+        value = parsed
+    }
+
+    /// Seconds in "1h30m", "10m", "90s", "45" (seconds); nil when the text is not a duration.
+    static func parse(_ text: String) -> Double? {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        var total = 0.0
+        var digits = ""
+        var sawUnit = false
+        for character in text.lowercased() where !character.isWhitespace {
+            if character.isNumber || character == "." {
+                digits.append(character)
+            } else if let unit = units[character], let number = Double(digits) {
+                total += number * unit
+                digits = ""
+                sawUnit = true
+            } else {
+                return nil
+            }
+        }
+        if !digits.isEmpty {
+            guard !sawUnit, let number = Double(digits) else { return nil }
+            total += number
+        }
+        return total
+    }
+}
