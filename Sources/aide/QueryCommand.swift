@@ -84,12 +84,13 @@ struct QueryCommand: AsyncParsableCommand {
         let result = try await router.query(
             system: system, user: user, funcSpec: spec, options: options, observer: observer)
 
+        // Written unbuffered, like the live deltas, so the answer always precedes the summary line.
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            FileHandle.standardOutput.write(try encoder.encode(result) + Data("\n".utf8))
         } else {
-            print(live ? "" : result.outputText)
+            FileHandle.standardOutput.write(Data(((live ? "" : result.outputText) + "\n").utf8))
         }
         FileHandle.standardError.write(Data((result.summaryLine + "\n").utf8))
     }

@@ -67,6 +67,18 @@ public indirect enum LLMError: Error, Sendable, CustomStringConvertible, Localiz
 
     public var errorDescription: String? { description }
 
+    /// The provider that answered with this error, when one did.
+    public var provider: String? {
+        switch self {
+        case .api(let error): return error.provider
+        case .malformedResponse(let provider, _, _), .streamError(let provider, _, _, _),
+            .streamInterrupted(let provider, _, _, _):
+            return provider
+        case .gaveUp(_, _, let last): return last.provider
+        default: return nil
+        }
+    }
+
     /// Whether the same request may succeed if sent again, and how long the provider asked us to wait.
     var retry: (retryable: Bool, after: Double?) {
         switch self {

@@ -69,8 +69,18 @@ public struct ModelRouter: Backend {
         self.settings = settings
     }
 
+    /// The provider a name goes to by its prefix alone, for labelling (no configuration consulted).
+    public static func providerName(for model: String) -> String {
+        (try? route(model, compatibleBaseURL: nil).provider.rawValue) ?? "unknown"
+    }
+
     /// The provider and the model name to send it, without resolving keys.
     public func route(_ model: String) throws -> (provider: Provider, model: String) {
+        try Self.route(model, compatibleBaseURL: compatibleBaseURL)
+    }
+
+    /// The routing rule itself: explicit `provider/`, then name prefixes, then the fallback.
+    public static func route(_ model: String, compatibleBaseURL: String?) throws -> (provider: Provider, model: String) {
         if let slash = model.firstIndex(of: "/"), let provider = Provider(rawValue: String(model[..<slash])) {
             let name = String(model[model.index(after: slash)...])
             guard !name.isEmpty else { throw LLMError.invalidOptions("model '\(model)' names a provider but no model") }

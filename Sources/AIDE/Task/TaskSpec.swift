@@ -328,15 +328,18 @@ struct Seconds: Decodable, Sendable, Hashable {
             return
         }
         let text = try container.decode(String.self)
-        guard let parsed = Self.parse(text), parsed > 0 else {
+        guard let parsed = DurationText.seconds(text), parsed > 0 else {
             throw DecodingError.dataCorruptedError(
                 in: container, debugDescription: "expected a duration such as 600, \"90s\", \"10m\" or \"1h30m\", found \"\(text)\"")
         }
         value = parsed
     }
+}
 
+/// Durations written as text.
+public enum DurationText {
     /// Seconds in "1h30m", "10m", "90s", "45" (seconds); nil when the text is not a duration.
-    static func parse(_ text: String) -> Double? {
+    public static func seconds(_ text: String) -> Double? {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         var total = 0.0
         var digits = ""
@@ -359,3 +362,4 @@ struct Seconds: Decodable, Sendable, Hashable {
         return total
     }
 }
+

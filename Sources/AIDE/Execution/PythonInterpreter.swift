@@ -1,0 +1,326 @@
+import Foundation
+import Subprocess
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// Why a script could not be run at all (as opposed to running and failing, which is a result).
+public enum PythonInterpreterError: Error, Sendable, Hashable, CustomStringConvertible, LocalizedError {
+    /// The Python executable is not a file that can be run (searched for on `searchPath` when a bare name).
+    case pythonNotFound(executable: String, searchPath: String?)
+    /// `runfile.py` (or its directory) could not be written.
+    case cannotWriteScript(path: String, reason: String)
+    /// A timeout or limit that cannot be applied (not positive, not a number).
+    case invalidSetting(String)
+    /// Starting the process, or reading its output, failed.
+    case launchFailed(executable: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .pythonNotFound(let executable, let searchPath):
+            if executable.contains("/") { return "Python executable '\(executable)' does not exist or is not executable" }
+            return "Python executable '\(executable)' not found on PATH (\(searchPath ?? "PATH is not set"))"
+        case .cannotWriteScript(let path, let reason):
+            return "cannot write the script to \(path): \(reason)"
+        case .invalidSetting(let message):
+            return "invalid interpreter setting: \(message)"
+        case .launchFailed(let executable, let reason):
+            return "running \(executable) failed: \(reason)"
+        }
+    }
+
+    public var errorDescription: String? { description }
+}
+
+/// Runs solution scripts with a local Python: `python runfile.py` in the given directory, in a session
+/// of its own (so the whole process group can be killed), with a scrubbed environment, optional memory
+/// and CPU limits, a wall-clock timeout, and output kept head and tail within a byte budget.
+public struct PythonInterpreter: Interpreter {
+    /// The name every script is written under, in the run directory.
+    public static let scriptName = "runfile.py"
+
+    /// The Python to run: a path, or a name looked up on the `PATH` of `baseEnvironment`.
+    public var python: String
+    /// The environment scripts start from, before `ScriptEnvironment.scrubbed(_:)` removes secrets.
+    public var baseEnvironment: [String: String]
+    /// Address-space limit (`ulimit -v`) in MiB; an allocation beyond it raises `MemoryError`.
+    public var memoryLimitMB: Int?
+    /// CPU-time limit (`ulimit -t`) in seconds, rounded up to whole seconds; past it the kernel kills
+    /// the script with SIGXCPU.
+    public var cpuLimit: Double?
+    /// Output bytes kept: the first half and the last half of this budget.
+    public var outputLimit: Int
+
+    /// - Parameters:
+    ///   - python: a path, or a name looked up on the `PATH` of `baseEnvironment`.
+    ///   - baseEnvironment: scrubbed of secrets and `AIDE_*` before the script sees it.
+    ///   - memoryLimitMB: address-space limit in MiB, or nil for none.
+    ///   - cpuLimit: CPU seconds, or nil for none.
+    ///   - outputLimit: output bytes kept (head and tail halves).
+    public init(
+        python: String = "python3", baseEnvironment: [String: String] = ProcessInfo.processInfo.environment,
+        memoryLimitMB: Int? = nil, cpuLimit: Double? = nil, outputLimit: Int = 32_000
+    ) {
+        self.python = python
+        self.baseEnvironment = baseEnvironment
+        self.memoryLimitMB = memoryLimitMB
+        self.cpuLimit = cpuLimit
+        self.outputLimit = outputLimit
+    }
+
+    /// Writes `script` as `runfile.py` in `directory` (created if missing) and runs it there with stdin
+    /// empty and stdout and stderr interleaved. After `timeout` seconds the whole process group is
+    /// killed and the result says `timedOut`; when the script exits on its own, whatever it left
+    /// running in its group is killed too, so an orphan cannot hold the output pipe open or outlive
+    /// the run. A non-zero exit, a signal or a timeout is a result; only failing to start throws.
+    public func run(script: String, in directory: URL, timeout: Double) async throws -> ExecutionResult {
+        guard timeout > 0 else { throw PythonInterpreterError.invalidSetting("timeout must be positive, not \(timeout)") }
+        let pythonPath = try resolvedPython()
+        let (executable, arguments) = try command(python: pythonPath)
+        try write(script, in: directory)
+
+        var variables = ScriptEnvironment.scrubbed(baseEnvironment)
+        variables["PYTHONUNBUFFERED"] = "1"  // keeps prints and tracebacks in the order they happened
+        let environment = Self.environment(variables)
+        var platformOptions = PlatformOptions()
+        platformOptions.createSession = true  // its own session and group: one killpg reaches every descendant
+        let options = platformOptions
+
+        let control = RunControl()
+        let outputLimit = outputLimit
+        let clock = ContinuousClock()
+        let start = clock.now
+        let outcome = try await withThrowingTaskGroup(of: RunOutcome?.self) { group in
+            // Beyond ~30 years there is nothing to time, and Duration would overflow.
+            if timeout < 1e9 {
+                group.addTask {
+                    do { try await Task.sleep(for: .seconds(timeout)) } catch { return nil }
+                    control.timeOut()
+                    return nil
+                }
+            }
+            group.addTask {
+                // Runs whether the script ended, the launch failed or the task was cancelled.
+                defer { control.finish() }
+                let result = try await Subprocess.run(
+                    .path(FilePath(executable)), arguments: Arguments(arguments),
+                    environment: environment,
+                    workingDirectory: FilePath(directory.path), platformOptions: options,
+                    input: .none, output: .sequence, error: .combinedWithOutput
+                ) { execution in
+                    let process = execution.processIdentifier
+                    let output = execution.standardOutput
+                    control.started(processGroup: process.value)
+                    return try await withThrowingTaskGroup(of: OutputBuffer?.self) { reading in
+                        reading.addTask {
+                            var buffer = OutputBuffer(limit: outputLimit)
+                            // Ends at EOF, or once the script has exited and the pipe is drained.
+                            for try await chunk in output {
+                                chunk.withUnsafeBytes { buffer.append($0) }
+                            }
+                            return buffer
+                        }
+                        reading.addTask {
+                            // Subprocess stops reading when the script exits, but only once the pipe runs
+                            // dry: an orphan that keeps writing would hold the run until the timeout. It
+                            // dies as soon as the script is seen to have exited.
+                            while !Self.hasExited(process) {
+                                do { try await Task.sleep(for: .milliseconds(50)) } catch { return nil }
+                            }
+                            control.finish()
+                            return nil
+                        }
+                        var buffer: OutputBuffer?
+                        while let next = try await reading.next() {
+                            if let next {
+                                buffer = next
+                                reading.cancelAll()  // the watcher, if the pipe closed before the script exited
+                            }
+                        }
+                        return buffer!
+                    }
+                }
+                return RunOutcome(status: result.terminationStatus, output: result.closureResult)
+            }
+            var outcome: RunOutcome?
+            do {
+                while let next = try await group.next() {
+                    if let next {
+                        outcome = next
+                        group.cancelAll()  // the timer, if still sleeping
+                    }
+                }
+            } catch let error as SubprocessError {
+                throw PythonInterpreterError.launchFailed(executable: executable, reason: "\(error)")
+            }
+            return outcome!
+        }
+        let elapsed = clock.now - start
+        return Self.result(outcome, timedOut: control.timedOut, duration: elapsed)
+    }
+
+    /// The interpreter's path: `python` itself when it names a path, else the first executable match on
+    /// the `PATH` the script will see (this process's when `baseEnvironment` has none).
+    func resolvedPython() throws -> String {
+        let files = FileManager.default
+        func runnable(_ path: String) -> Bool {
+            var isDirectory: ObjCBool = false
+            return files.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+                && files.isExecutableFile(atPath: path)
+        }
+        if python.contains("/") {
+            // Absolute, because the script runs in another working directory.
+            let path = URL(fileURLWithPath: python).path
+            guard runnable(path) else { throw PythonInterpreterError.pythonNotFound(executable: python, searchPath: nil) }
+            return path
+        }
+        let searchPath = baseEnvironment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"]
+        guard !python.isEmpty else { throw PythonInterpreterError.pythonNotFound(executable: python, searchPath: searchPath) }
+        for directory in (searchPath ?? "").split(separator: ":") where !directory.isEmpty {
+            let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent(python).path
+            if runnable(candidate) { return candidate }
+        }
+        throw PythonInterpreterError.pythonNotFound(executable: python, searchPath: searchPath)
+    }
+
+    /// `python runfile.py`, or, with limits, the same through `/bin/sh` so `ulimit` (setrlimit) applies
+    /// to Python alone: `exec` replaces the shell, so the pid, exit status and signal stay Python's.
+    func command(python: String) throws -> (executable: String, arguments: [String]) {
+        var limits: [String] = []
+        if let memoryLimitMB {
+            guard memoryLimitMB > 0, memoryLimitMB <= Int.max / 1024 else { throw PythonInterpreterError.invalidSetting("memoryLimitMB must be positive, not \(memoryLimitMB)") }
+            limits.append("ulimit -v \(memoryLimitMB * 1024)")
+        }
+        if let cpuLimit {
+            guard cpuLimit > 0, cpuLimit < 1e9 else { throw PythonInterpreterError.invalidSetting("cpuLimit must be a positive number of seconds, not \(cpuLimit)") }
+            limits.append("ulimit -t \(Int(cpuLimit.rounded(.up)))")
+        }
+        guard !limits.isEmpty else { return (python, [Self.scriptName]) }
+        // `set -e`: a limit that cannot be set stops the run rather than running unlimited.
+        let shell = "set -e; " + limits.joined(separator: "; ") + "; exec \"$0\" \"$@\""
+        return ("/bin/sh", ["-c", shell, python, Self.scriptName])
+    }
+
+    /// `variables` as Subprocess wants them. Names POSIX forbids (empty, with `=` or NUL, starting with a
+    /// digit) and values with NUL are dropped: Subprocess would refuse to spawn with them.
+    private static func environment(_ variables: [String: String]) -> Environment {
+        var keyed: [Environment.Key: String] = [:]
+        for (name, value) in variables {
+            guard let first = name.utf8.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first),
+                !name.contains("="), !name.contains("\0"), !value.contains("\0")
+            else { continue }
+            // `init(stringLiteral:)` is the only public way to make a key from a runtime string. (Not
+            // `.custom([[UInt8]])`: Subprocess strdup()s those arrays, so they would need a NUL of their own.)
+            keyed[Environment.Key(stringLiteral: name)] = value
+        }
+        return .custom(keyed)
+    }
+
+    private func write(_ script: String, in directory: URL) throws {
+        let file = directory.appendingPathComponent(Self.scriptName)
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try Data(script.utf8).write(to: file, options: .atomic)
+        } catch {
+            throw PythonInterpreterError.cannotWriteScript(path: file.path, reason: error.localizedDescription)
+        }
+    }
+
+    /// Whether the script has exited, without reaping it (Subprocess does that, and needs the status).
+    private static func hasExited(_ process: ProcessIdentifier) -> Bool {
+        #if os(Linux)
+        if process.processDescriptor >= 0 {
+            // A pidfd polls readable once the process has terminated.
+            var entry = pollfd(fd: process.processDescriptor, events: Int16(POLLIN), revents: 0)
+            return poll(&entry, 1, 0) > 0
+        }
+        #endif
+        var info = siginfo_t()
+        guard waitid(P_PID, id_t(process.value), &info, WEXITED | WNOWAIT | WNOHANG) == 0 else { return errno == ECHILD }
+        #if canImport(Glibc)
+        return info._sifields._kill.si_pid != 0
+        #else
+        return info.si_pid != 0
+        #endif
+    }
+
+    private static func result(_ outcome: RunOutcome, timedOut: Bool, duration: Duration) -> ExecutionResult {
+        let output = outcome.output.text
+        var result = ExecutionResult(
+            output: output, outputBytes: outcome.output.totalBytes, exitCode: nil, timedOut: timedOut,
+            duration: Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+        switch outcome.status {
+        case .exited(let code): result.exitCode = code
+        case .signaled(let signal): result.signal = signal
+        }
+        if timedOut {
+            result.exceptionType = "TimeoutError"  // as AIDE reports it
+        } else if result.exitCode != 0, let exception = TracebackParser.lastException(in: output) {
+            // Only a failed run: a script that prints a caught traceback and exits 0 raised nothing.
+            result.exceptionType = exception.type
+            result.traceback = exception.traceback
+        }
+        return result
+    }
+}
+
+private struct RunOutcome: Sendable {
+    var status: TerminationStatus
+    var output: OutputBuffer
+}
+
+/// What the timer and the run share: the script's process group and whether the timer fired. Kills
+/// happen under the lock so a timer firing as the run ends cannot race `finish()`.
+private final class RunControl: Sendable {
+    private struct State {
+        var processGroup: pid_t?
+        var timedOut = false
+        var finished = false
+    }
+
+    private let state = Mutex(State())
+
+    var timedOut: Bool { state.withLock { $0.timedOut } }
+
+    /// The script started (as leader of its own group); kill it at once if the timer already fired.
+    func started(processGroup: pid_t) {
+        state.withLock { state in
+            state.processGroup = processGroup
+            if state.timedOut { Self.kill(processGroup) }
+        }
+    }
+
+    func timeOut() {
+        state.withLock { state in
+            guard !state.finished else { return }
+            state.timedOut = true
+            if let group = state.processGroup { Self.kill(group) }
+        }
+    }
+
+    /// The script has exited (or never started): kill what it left behind in its group. From now on the
+    /// timer has nothing to time.
+    func finish() {
+        state.withLock { state in
+            state.finished = true
+            if let group = state.processGroup { Self.kill(group) }
+        }
+    }
+
+    private static func kill(_ processGroup: pid_t) {
+        // ESRCH (nothing left in the group) is the usual, harmless answer.
+        _ = killpg(processGroup, SIGKILL)
+    }
+}

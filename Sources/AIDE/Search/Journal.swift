@@ -1,0 +1,64 @@
+import Foundation
+
+/// The search tree so far: every finished node, with the queries policies need.
+public struct Journal: Sendable, Hashable {
+    public private(set) var nodes: [Node] = []
+    public let direction: MetricDirection
+    private var index: [String: Int] = [:]
+    private var childCount: [String: Int] = [:]
+
+    public init(direction: MetricDirection, nodes: [Node] = []) {
+        self.direction = direction
+        for node in nodes { append(node) }
+    }
+
+    public mutating func append(_ node: Node) {
+        index[node.id] = nodes.count
+        nodes.append(node)
+        if let parent = node.parentID { childCount[parent, default: 0] += 1 }
+    }
+
+    public subscript(id: String) -> Node? {
+        index[id].map { nodes[$0] }
+    }
+
+    public var count: Int { nodes.count }
+
+    public var drafts: [Node] { nodes.filter { $0.stage == .draft } }
+
+    public var goodNodes: [Node] { nodes.filter { !$0.isBuggy } }
+
+    public var buggyNodes: [Node] { nodes.filter(\.isBuggy) }
+
+    public func isLeaf(_ node: Node) -> Bool { childCount[node.id, default: 0] == 0 }
+
+    /// Buggy leaves whose debug chain is still short enough to try again.
+    public func debuggable(maxDebugDepth: Int) -> [Node] {
+        buggyNodes.filter { isLeaf($0) && $0.debugDepth < maxDebugDepth }
+    }
+
+    /// The good node with the best metric (earliest wins a tie).
+    public var best: Node? {
+        var best: Node?
+        for node in goodNodes {
+            guard let metric = node.metric else { continue }
+            if let current = best?.metric, !direction.isBetter(metric, than: current) { continue }
+            best = node
+        }
+        return best
+    }
+
+    /// The path from the root to a node, root first.
+    public func path(to id: String) -> [Node] {
+        var path: [Node] = []
+        var current = self[id]
+        while let node = current {
+            path.append(node)
+            current = node.parentID.flatMap { self[$0] }
+        }
+        return path.reversed()
+    }
+
+    /// The next free step number.
+    public var nextStep: Int { (nodes.map(\.step).max() ?? -1) + 1 }
+}

@@ -1,0 +1,348 @@
+import Foundation
+
+/// Where a run stands, for a live display.
+public struct RunProgress: Sendable {
+    public var runID: String
+    public var step: Int?
+    public var stage: String
+    public var nodes: Int
+    public var budgetSteps: Int
+    public var bestMetric: Double?
+    public var bestTestScore: Double?
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var costUSD: Double
+    public var elapsed: Double
+    /// The node just finished, on "finished" events.
+    public var node: Node?
+}
+
+/// How a run ended.
+public struct RunSummary: Sendable {
+    public var runID: String
+    public var folder: URL
+    public var status: RunStatus
+    public var stopReason: String?
+    public var nodes: Int
+    public var goodNodes: Int
+    public var best: Node?
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var costUSD: Double
+    public var elapsed: Double
+}
+
+/// What a run is made with besides the task: the model backend, the interpreter, and a listener.
+public struct RunDependencies: Sendable {
+    public var backend: any Backend
+    public var interpreter: any Interpreter
+    public var syntax: PythonSyntaxCheck
+    public var progress: @Sendable (RunProgress) -> Void
+
+    public init(
+        backend: any Backend, interpreter: any Interpreter, syntax: PythonSyntaxCheck,
+        progress: @escaping @Sendable (RunProgress) -> Void = { _ in }
+    ) {
+        self.backend = backend
+        self.interpreter = interpreter
+        self.syntax = syntax
+        self.progress = progress
+    }
+}
+
+/// One search over one task: picks actions with the policy, runs the operators, executes and
+/// reviews each script, grades it, and commits every node with its LLM calls to the run's store.
+///
+/// Its state changes (choosing an action, committing a node) happen inside the actor; a step's
+/// LLM calls and execution happen between them, so several steps can be in flight at once.
+public actor SearchRun {
+    public nonisolated let id: String
+    public nonisolated let workspace: RunWorkspace
+    private let task: LoadedTask
+    private let store: RunStore
+    private let operators: OperatorContext
+    private let policy: any SearchPolicy
+    private let grader: Grader?
+    private let dependencies: RunDependencies
+    private var journal: Journal
+    private var inFlight: [Int: SearchAction] = [:]
+    private var totals = (input: 0, output: 0, usd: 0.0)
+    private let elapsedBefore: Double
+    private let clockStart = ContinuousClock.now
+
+    private init(
+        id: String, workspace: RunWorkspace, task: LoadedTask, store: RunStore, journal: Journal,
+        totals: (Int, Int, Double), elapsedBefore: Double, dependencies: RunDependencies
+    ) throws {
+        self.id = id
+        self.workspace = workspace
+        self.task = task
+        self.store = store
+        self.journal = journal
+        self.totals = totals
+        self.elapsedBefore = elapsedBefore
+        self.dependencies = dependencies
+        let spec = task.spec
+        guard spec.search.policy == "greedy" else {
+            throw WorkspaceError("unknown search policy \"\(spec.search.policy)\"; this version has: greedy")
+        }
+        policy = GreedyPolicy(spec.search)
+        grader = try task.answersFile.map { try Grader(spec: spec.grading!, answersFile: $0) }
+        let prompt = PromptContext(
+            taskName: spec.name, goal: spec.goal, description: task.descriptionText, metricName: spec.metric.name,
+            direction: spec.metric.direction, dataPreview: DataPreview.generate(for: workspace.input),
+            scriptTimeout: spec.budget.scriptTimeout, submissionFile: spec.grading?.submission ?? "submission.csv")
+        operators = OperatorContext(
+            backend: dependencies.backend,
+            codeOptions: ModelOptions(
+                model: spec.agent.codeModel, temperature: spec.agent.codeTemperature, maxTokens: spec.agent.maxTokens),
+            reviewOptions: ModelOptions(model: spec.agent.reviewModel, temperature: spec.agent.feedbackTemperature),
+            prompt: prompt, syntax: dependencies.syntax)
+    }
+
+    /// A new run of `task` in a new folder under `runsDirectory`.
+    public static func start(task: LoadedTask, runsDirectory: URL, dependencies: RunDependencies) throws -> SearchRun {
+        let id = RunWorkspace.newRunID(taskName: task.spec.name)
+        let workspace = RunWorkspace(root: runsDirectory.appendingPathComponent(id, isDirectory: true))
+        try workspace.create(copying: task.dataDirectory)
+        let store = try RunStore(path: workspace.database)
+        try store.createRun(RunRecord(id: id, taskFile: task.file.path, spec: task.spec))
+        return try SearchRun(
+            id: id, workspace: workspace, task: task, store: store, journal: Journal(direction: task.spec.metric.direction),
+            totals: (0, 0, 0), elapsedBefore: 0, dependencies: dependencies)
+    }
+
+    /// Continues a run from its database. Nodes that were in flight when it stopped are lost and
+    /// their steps done again; everything committed is kept. `adjust` may extend budgets.
+    public static func resume(
+        runFolder: URL, dependencies makeDependencies: (LoadedTask) throws -> RunDependencies,
+        adjust: (inout TaskSpec) -> Void = { _ in }
+    ) throws -> SearchRun {
+        let workspace = RunWorkspace(root: runFolder)
+        let store = try RunStore(path: workspace.database)
+        guard let record = try store.run() else { throw WorkspaceError("\(workspace.database.path) holds no run") }
+        var spec = try record.spec()
+        adjust(&spec)
+        let task = try TaskLoader.resolve(spec: spec, file: URL(fileURLWithPath: record.taskFile))
+        let nodes = try store.nodes()
+        try workspace.removeUnfinishedNodeFolders(keeping: Set(nodes.map(\.id)))
+        let totals = try store.totals()
+        let elapsed = try store.metrics().last?.elapsed ?? 0
+        try store.updateRun(status: .running, stopReason: nil, bestNodeID: record.bestNodeID, finishedAt: nil)
+        return try SearchRun(
+            id: record.id, workspace: workspace, task: task, store: store,
+            journal: Journal(direction: spec.metric.direction, nodes: nodes),
+            totals: (totals.inputTokens, totals.outputTokens, totals.costUSD), elapsedBefore: elapsed,
+            dependencies: try makeDependencies(task))
+    }
+
+    /// Runs steps until a budget is spent, the task is cancelled (Ctrl-C: the run is marked
+    /// interrupted), or an LLM call fails for good (marked failed, resumable).
+    public func run() async -> RunSummary {
+        var status = RunStatus.finished
+        var reason: String?
+        while true {
+            if let spent = spentBudget() {
+                reason = spent
+                break
+            }
+            if Task.isCancelled {
+                (status, reason) = (.interrupted, "interrupted")
+                break
+            }
+            let (number, action) = reserveStep()
+            do {
+                let (node, calls) = try await step(number, action)
+                try commit(node, calls: calls)
+            } catch {
+                inFlight[number] = nil
+                if Task.isCancelled || error is CancellationError {
+                    (status, reason) = (.interrupted, "interrupted")
+                } else {
+                    if let failure = error as? OperatorFailure { recordLooseCalls(failure.calls, step: number) }
+                    (status, reason) = (.failed, "step \(number) failed: \(error)")
+                }
+                break
+            }
+        }
+        return finish(status: status, reason: reason)
+    }
+
+    // MARK: - One step
+
+    /// Chooses the action for the next step and marks it in flight.
+    private func reserveStep() -> (Int, SearchAction) {
+        let number = max(journal.nextStep, (inFlight.keys.max() ?? -1) + 1)
+        var random = SeededRandom(seed: task.spec.search.seed, step: number)
+        let action = policy.next(journal: journal, inFlight: Array(inFlight.values), random: &random)
+        inFlight[number] = action
+        return (number, action)
+    }
+
+    /// Generate, execute, review, grade: one node. Runs outside the actor's state.
+    private func step(_ number: Int, _ action: SearchAction) async throws -> (Node, [CallTrace]) {
+        let parent = action.parentID.flatMap { journal[$0] }
+        let nodeID = Self.nodeID(seed: task.spec.search.seed, step: number)
+        let memory = Prompts.memory(of: journal)
+        let created = Date()
+        report(step: number, stage: "\(action.stage.rawValue): generating")
+
+        let outcome: Operators.Outcome
+        switch action {
+        case .draft: outcome = try await Operators.draft(operators, memory: memory)
+        case .improve: outcome = try await Operators.improve(operators, memory: memory, parent: parent!)
+        case .debug: outcome = try await Operators.debug(operators, parent: parent!)
+        }
+        var node = Node(
+            id: nodeID, parentID: parent?.id, step: number, stage: action.stage, plan: outcome.proposal?.plan ?? "",
+            code: outcome.proposal?.code ?? "", isBuggy: true,
+            debugDepth: action.stage == .debug ? (parent?.debugDepth ?? 0) + 1 : 0, createdAt: created,
+            finishedAt: created)
+        guard let proposal = outcome.proposal else {
+            node.error = "no usable code: " + (outcome.failure ?? "no answer")
+            node.bugReasons = ["no usable code"]
+            node.finishedAt = Date()
+            return (node, outcome.calls)
+        }
+
+        let folder = try workspace.prepareNodeFolder(step: number, nodeID: nodeID)
+        report(step: number, stage: "\(action.stage.rawValue): executing")
+        let execution = try await dependencies.interpreter.run(
+            script: proposal.code, in: folder, timeout: scriptTimeout())
+        try? Data(execution.output.utf8).write(to: folder.appendingPathComponent("output.txt"))
+
+        report(step: number, stage: "\(action.stage.rawValue): reviewing")
+        let (review, reviewFailure, reviewCall) = try await Operators.review(
+            operators, code: proposal.code, output: execution.output)
+        let submissionName = task.spec.grading?.submission ?? "submission.csv"
+        let submission = folder.appendingPathComponent("working").appendingPathComponent(submissionName)
+        let written = FileManager.default.fileExists(atPath: submission.path)
+        let assessment = Assessment.of(
+            execution: execution, review: review, reviewFailed: reviewFailure != nil, submissionWritten: written,
+            submissionFile: submissionName)
+
+        var problems = [reviewFailure].compactMap { $0 }
+        if let grader, written {
+            do {
+                node.testScore = try grader.score(submission: submission)
+            } catch {
+                problems.append("grading failed: \(error)")
+            }
+        }
+        node.execution = execution
+        node.review = review
+        node.isBuggy = assessment.isBuggy
+        node.bugReasons = assessment.reasons
+        node.metric = assessment.metric
+        node.metricSource = assessment.metricSource
+        node.error = problems.isEmpty ? nil : problems.joined(separator: "; ")
+        node.finishedAt = Date()
+        return (node, outcome.calls + [reviewCall])
+    }
+
+    /// Node ids follow from the seed and step, so a replayed run builds the same tree.
+    static func nodeID(seed: UInt64, step: Int) -> String {
+        var random = SeededRandom(seed: seed ^ 0xA1DE, step: step)
+        return String(format: "%08x", UInt32(truncatingIfNeeded: random.next()))
+    }
+
+    // MARK: - Committing
+
+    /// Adds the node to the tree and writes it, its calls and the metrics row in one transaction.
+    private func commit(_ node: Node, calls: [CallTrace]) throws {
+        inFlight[node.step] = nil
+        let previousBest = journal.best?.id
+        journal.append(node)
+        let records = calls.map { record($0, step: node.step, nodeID: node.id) }
+        for call in records {
+            totals.input += call.inputTokens
+            totals.output += call.outputTokens
+            totals.usd += call.costUSD ?? 0
+        }
+        let best = journal.best
+        let metrics = MetricsRecord(
+            runID: id, step: node.step, bestMetric: best?.metric, bestTestScore: best?.testScore, bestNodeID: best?.id,
+            inputTokens: totals.input, outputTokens: totals.output, costUSD: totals.usd, elapsed: elapsed(),
+            nodes: journal.count, buggyNodes: journal.buggyNodes.count)
+        try store.commit(node: node, calls: records, metrics: metrics, bestNodeID: best?.id)
+        if let best, best.id != previousBest {
+            try workspace.recordBest(code: best.code, submission: submissionFile(of: best))
+        }
+        var progress = snapshot(step: node.step, stage: "finished")
+        progress.node = node
+        dependencies.progress(progress)
+    }
+
+    private func record(_ trace: CallTrace, step: Int, nodeID: String?) -> LLMCallRecord {
+        if let result = trace.result {
+            return LLMCallRecord(runID: id, nodeID: nodeID, step: step, purpose: trace.purpose, model: trace.model, result: result)
+        }
+        return LLMCallRecord(
+            runID: id, nodeID: nodeID, step: step, purpose: trace.purpose, model: trace.model,
+            provider: trace.provider ?? ModelRouter.providerName(for: trace.model), error: trace.error ?? "failed",
+            latency: trace.latency)
+    }
+
+    /// Calls of a step that produced no node (it failed): kept, so their cost is not lost.
+    private func recordLooseCalls(_ calls: [CallTrace], step: Int) {
+        for call in calls {
+            let record = record(call, step: step, nodeID: nil)
+            totals.input += record.inputTokens
+            totals.output += record.outputTokens
+            totals.usd += record.costUSD ?? 0
+            _ = try? store.recordCall(record)
+        }
+    }
+
+    private func finish(status: RunStatus, reason: String?) -> RunSummary {
+        let best = journal.best
+        if let best { try? workspace.recordBest(code: best.code, submission: submissionFile(of: best)) }
+        try? store.updateRun(
+            status: status, stopReason: reason, bestNodeID: best?.id, finishedAt: status == .finished ? Date() : nil)
+        dependencies.progress(snapshot(step: nil, stage: status.rawValue))
+        return RunSummary(
+            runID: id, folder: workspace.root, status: status, stopReason: reason, nodes: journal.count,
+            goodNodes: journal.goodNodes.count, best: best, inputTokens: totals.input, outputTokens: totals.output,
+            costUSD: totals.usd, elapsed: elapsed())
+    }
+
+    // MARK: - Budgets and progress
+
+    /// Why no further step may start, or nil.
+    private func spentBudget() -> String? {
+        let budget = task.spec.budget
+        if journal.count + inFlight.count >= budget.steps { return "steps budget (\(budget.steps)) reached" }
+        if let limit = budget.timeLimit, elapsed() >= limit { return "time budget (\(Int(limit)) s) reached" }
+        if let usd = budget.usd, totals.usd >= usd { return String(format: "USD budget ($%.2f) reached", usd) }
+        if let tokens = budget.tokens, totals.input + totals.output >= tokens { return "token budget (\(tokens)) reached" }
+        return nil
+    }
+
+    /// The script timeout, shortened so a script cannot run past the run's time budget.
+    private func scriptTimeout() -> Double {
+        let budget = task.spec.budget
+        guard let limit = budget.timeLimit else { return budget.scriptTimeout }
+        return max(1, min(budget.scriptTimeout, limit - elapsed()))
+    }
+
+    private func elapsed() -> Double {
+        elapsedBefore + (ContinuousClock.now - clockStart).seconds
+    }
+
+    private func submissionFile(of node: Node) -> URL {
+        workspace.nodes.appendingPathComponent(String(format: "%04d-%@", node.step, node.id))
+            .appendingPathComponent("working").appendingPathComponent(task.spec.grading?.submission ?? "submission.csv")
+    }
+
+    private func report(step: Int, stage: String) {
+        dependencies.progress(snapshot(step: step, stage: stage))
+    }
+
+    private func snapshot(step: Int?, stage: String) -> RunProgress {
+        let best = journal.best
+        return RunProgress(
+            runID: id, step: step, stage: stage, nodes: journal.count, budgetSteps: task.spec.budget.steps,
+            bestMetric: best?.metric, bestTestScore: best?.testScore, inputTokens: totals.input,
+            outputTokens: totals.output, costUSD: totals.usd, elapsed: elapsed(), node: nil)
+    }
+}

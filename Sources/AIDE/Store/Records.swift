@@ -1,0 +1,537 @@
+import Foundation
+import GRDB
+
+// The rows of a run file (docs/SCHEMA.md), one Codable struct per table. Column names are the
+// snake_case coding keys; timestamps are UTC text (`Timestamp`) that round-trips a `Date` exactly.
+
+/// Where a run stands.
+public enum RunStatus: String, Codable, Sendable, Hashable, CaseIterable, DatabaseValueConvertible {
+    case running
+    case finished
+    case interrupted
+    case failed
+}
+
+/// The `runs` row: the one run a file holds.
+public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "runs"
+
+    public var id: String
+    public var taskName: String
+    /// The task file the run was started from, as given.
+    public var taskFile: String
+    /// The resolved `TaskSpec` as JSON (keys sorted).
+    public var configJSON: String
+    public var status: RunStatus
+    /// Why the run stopped: "steps budget", "time budget", "usd budget", "tokens budget",
+    /// "interrupted", or an error's text. Nil while running.
+    public var stopReason: String?
+    /// Kept as its 64-bit pattern, since SQLite integers are signed: seeds of 2^63 and more read
+    /// negative in the `seed` column and come back unchanged here.
+    private var seedBits: Int64
+    public var startedAt: Date
+    public var updatedAt: Date
+    public var finishedAt: Date?
+    public var bestNodeID: String?
+    public var aideVersion: String
+
+    /// The search seed.
+    public var seed: UInt64 {
+        get { UInt64(bitPattern: seedBits) }
+        set { seedBits = Int64(bitPattern: newValue) }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case taskName = "task_name"
+        case taskFile = "task_file"
+        case configJSON = "config_json"
+        case status
+        case stopReason = "stop_reason"
+        case seedBits = "seed"
+        case startedAt = "started_at"
+        case updatedAt = "updated_at"
+        case finishedAt = "finished_at"
+        case bestNodeID = "best_node_id"
+        case aideVersion = "aide_version"
+    }
+
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let id = Column(CodingKeys.id)
+        public static let taskName = Column(CodingKeys.taskName)
+        public static let taskFile = Column(CodingKeys.taskFile)
+        public static let configJSON = Column(CodingKeys.configJSON)
+        public static let status = Column(CodingKeys.status)
+        public static let stopReason = Column(CodingKeys.stopReason)
+        public static let seed = Column(CodingKeys.seedBits)
+        public static let startedAt = Column(CodingKeys.startedAt)
+        public static let updatedAt = Column(CodingKeys.updatedAt)
+        public static let finishedAt = Column(CodingKeys.finishedAt)
+        public static let bestNodeID = Column(CodingKeys.bestNodeID)
+        public static let aideVersion = Column(CodingKeys.aideVersion)
+    }
+
+    public init(
+        id: String, taskName: String, taskFile: String, configJSON: String, status: RunStatus = .running,
+        stopReason: String? = nil, seed: UInt64, startedAt: Date, updatedAt: Date? = nil, finishedAt: Date? = nil,
+        bestNodeID: String? = nil, aideVersion: String = AIDEVersion.current
+    ) {
+        self.id = id
+        self.taskName = taskName
+        self.taskFile = taskFile
+        self.configJSON = configJSON
+        self.status = status
+        self.stopReason = stopReason
+        self.seedBits = Int64(bitPattern: seed)
+        self.startedAt = startedAt
+        self.updatedAt = updatedAt ?? startedAt
+        self.finishedAt = finishedAt
+        self.bestNodeID = bestNodeID
+        self.aideVersion = aideVersion
+    }
+
+    /// A running run of `spec`: its name, seed and JSON come from the spec.
+    public init(
+        id: String, taskFile: String, spec: TaskSpec, startedAt: Date = Date(), aideVersion: String = AIDEVersion.current
+    ) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        self.init(
+            id: id, taskName: spec.name, taskFile: taskFile,
+            configJSON: String(decoding: try encoder.encode(spec), as: UTF8.self), seed: spec.search.seed,
+            startedAt: startedAt, aideVersion: aideVersion)
+    }
+
+    /// The resolved task spec the run was started with.
+    public func spec() throws -> TaskSpec {
+        try JSONDecoder().decode(TaskSpec.self, from: Data(configJSON.utf8))
+    }
+
+    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
+        Timestamp.encodingStrategy
+    }
+
+    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
+        Timestamp.decodingStrategy
+    }
+}
+
+/// An `llm_calls` row: one call to a model, successful or not.
+public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "llm_calls"
+
+    /// Assigned by the store on insertion (nil before).
+    public var id: Int64?
+    public var runID: String
+    /// The node the call was made for; nil for a call outside any node.
+    public var nodeID: String?
+    public var step: Int
+    /// What the call was for: "draft", "improve", "debug" or "review".
+    public var purpose: String
+    /// The model as asked for (the provider may answer with a dated variant).
+    public var model: String
+    public var provider: String
+    /// Wall seconds of the whole call, retries included.
+    public var latency: Double
+    /// Wall seconds of the last HTTP attempt.
+    public var lastAttemptLatency: Double
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var cacheReadTokens: Int?
+    public var cacheWriteTokens: Int?
+    public var reasoningTokens: Int?
+    /// Nil when the model's price is unknown.
+    public var costUSD: Double?
+    /// The provider's own stop reason.
+    public var stopReason: String?
+    /// `FinishReason` raw value: "stop", "length", "function_call", "content_filter".
+    public var finishReason: String?
+    public var attempts: Int
+    /// Why the call failed; nil for a successful call.
+    public var error: String?
+    public var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case runID = "run_id"
+        case nodeID = "node_id"
+        case step, purpose, model, provider, latency
+        case lastAttemptLatency = "last_attempt_latency"
+        case inputTokens = "input_tokens"
+        case outputTokens = "output_tokens"
+        case cacheReadTokens = "cache_read_tokens"
+        case cacheWriteTokens = "cache_write_tokens"
+        case reasoningTokens = "reasoning_tokens"
+        case costUSD = "cost_usd"
+        case stopReason = "stop_reason"
+        case finishReason = "finish_reason"
+        case attempts, error
+        case createdAt = "created_at"
+    }
+
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let id = Column(CodingKeys.id)
+        public static let runID = Column(CodingKeys.runID)
+        public static let nodeID = Column(CodingKeys.nodeID)
+        public static let step = Column(CodingKeys.step)
+        public static let purpose = Column(CodingKeys.purpose)
+        public static let model = Column(CodingKeys.model)
+        public static let provider = Column(CodingKeys.provider)
+        public static let latency = Column(CodingKeys.latency)
+        public static let lastAttemptLatency = Column(CodingKeys.lastAttemptLatency)
+        public static let inputTokens = Column(CodingKeys.inputTokens)
+        public static let outputTokens = Column(CodingKeys.outputTokens)
+        public static let cacheReadTokens = Column(CodingKeys.cacheReadTokens)
+        public static let cacheWriteTokens = Column(CodingKeys.cacheWriteTokens)
+        public static let reasoningTokens = Column(CodingKeys.reasoningTokens)
+        public static let costUSD = Column(CodingKeys.costUSD)
+        public static let stopReason = Column(CodingKeys.stopReason)
+        public static let finishReason = Column(CodingKeys.finishReason)
+        public static let attempts = Column(CodingKeys.attempts)
+        public static let error = Column(CodingKeys.error)
+        public static let createdAt = Column(CodingKeys.createdAt)
+    }
+
+    /// Every field, as stored.
+    public init(
+        id: Int64? = nil, runID: String, nodeID: String?, step: Int, purpose: String, model: String, provider: String,
+        latency: Double, lastAttemptLatency: Double, inputTokens: Int, outputTokens: Int, cacheReadTokens: Int? = nil,
+        cacheWriteTokens: Int? = nil, reasoningTokens: Int? = nil, costUSD: Double?, stopReason: String? = nil,
+        finishReason: String? = nil, attempts: Int, error: String? = nil, createdAt: Date = Date()
+    ) {
+        self.id = id
+        self.runID = runID
+        self.nodeID = nodeID
+        self.step = step
+        self.purpose = purpose
+        self.model = model
+        self.provider = provider
+        self.latency = latency
+        self.lastAttemptLatency = lastAttemptLatency
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.cacheReadTokens = cacheReadTokens
+        self.cacheWriteTokens = cacheWriteTokens
+        self.reasoningTokens = reasoningTokens
+        self.costUSD = costUSD
+        self.stopReason = stopReason
+        self.finishReason = finishReason
+        self.attempts = attempts
+        self.error = error
+        self.createdAt = createdAt
+    }
+
+    /// A call that answered: tokens, cost, latency and reasons from its result.
+    public init(
+        runID: String, nodeID: String?, step: Int, purpose: String, model: String, result: QueryResult,
+        createdAt: Date = Date()
+    ) {
+        self.init(
+            runID: runID, nodeID: nodeID, step: step, purpose: purpose, model: model, provider: result.info.provider,
+            latency: result.latency, lastAttemptLatency: result.lastAttemptLatency, inputTokens: result.usage.input,
+            outputTokens: result.usage.output, cacheReadTokens: result.usage.cacheRead,
+            cacheWriteTokens: result.usage.cacheWrite, reasoningTokens: result.usage.reasoning, costUSD: result.costUSD,
+            stopReason: result.info.stopReason, finishReason: result.info.finishReason?.rawValue,
+            attempts: result.info.attempts, createdAt: createdAt)
+    }
+
+    /// A call that failed: no tokens, no cost, `error` says why. `lastAttemptLatency` defaults to
+    /// `latency` (one attempt).
+    public init(
+        runID: String, nodeID: String?, step: Int, purpose: String, model: String, provider: String, error: String,
+        latency: Double, lastAttemptLatency: Double? = nil, attempts: Int = 1, createdAt: Date = Date()
+    ) {
+        self.init(
+            runID: runID, nodeID: nodeID, step: step, purpose: purpose, model: model, provider: provider,
+            latency: latency, lastAttemptLatency: lastAttemptLatency ?? latency, inputTokens: 0, outputTokens: 0,
+            costUSD: nil, attempts: attempts, error: error, createdAt: createdAt)
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+
+    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
+        Timestamp.encodingStrategy
+    }
+
+    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
+        Timestamp.decodingStrategy
+    }
+}
+
+/// A `metrics` row: the run's cumulative figures after one step (the metrics journal).
+public struct MetricsRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "metrics"
+
+    public var runID: String
+    public var step: Int
+    /// The best node's validation metric so far; nil while no node is good.
+    public var bestMetric: Double?
+    public var bestTestScore: Double?
+    public var bestNodeID: String?
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var costUSD: Double
+    /// Seconds since the run started.
+    public var elapsed: Double
+    /// Nodes made so far.
+    public var nodes: Int
+    public var buggyNodes: Int
+    public var recordedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case runID = "run_id"
+        case step
+        case bestMetric = "best_metric"
+        case bestTestScore = "best_test_score"
+        case bestNodeID = "best_node_id"
+        case inputTokens = "input_tokens"
+        case outputTokens = "output_tokens"
+        case costUSD = "cost_usd"
+        case elapsed, nodes
+        case buggyNodes = "buggy_nodes"
+        case recordedAt = "recorded_at"
+    }
+
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let runID = Column(CodingKeys.runID)
+        public static let step = Column(CodingKeys.step)
+        public static let bestMetric = Column(CodingKeys.bestMetric)
+        public static let bestTestScore = Column(CodingKeys.bestTestScore)
+        public static let bestNodeID = Column(CodingKeys.bestNodeID)
+        public static let inputTokens = Column(CodingKeys.inputTokens)
+        public static let outputTokens = Column(CodingKeys.outputTokens)
+        public static let costUSD = Column(CodingKeys.costUSD)
+        public static let elapsed = Column(CodingKeys.elapsed)
+        public static let nodes = Column(CodingKeys.nodes)
+        public static let buggyNodes = Column(CodingKeys.buggyNodes)
+        public static let recordedAt = Column(CodingKeys.recordedAt)
+    }
+
+    public init(
+        runID: String, step: Int, bestMetric: Double? = nil, bestTestScore: Double? = nil, bestNodeID: String? = nil,
+        inputTokens: Int, outputTokens: Int, costUSD: Double, elapsed: Double, nodes: Int, buggyNodes: Int,
+        recordedAt: Date = Date()
+    ) {
+        self.runID = runID
+        self.step = step
+        self.bestMetric = bestMetric
+        self.bestTestScore = bestTestScore
+        self.bestNodeID = bestNodeID
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.costUSD = costUSD
+        self.elapsed = elapsed
+        self.nodes = nodes
+        self.buggyNodes = buggyNodes
+        self.recordedAt = recordedAt
+    }
+
+    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
+        Timestamp.encodingStrategy
+    }
+
+    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
+        Timestamp.decodingStrategy
+    }
+}
+
+/// A `nodes` row. `Node` is the public face; this is its flat, nullable storage. Execution columns
+/// are all NULL exactly when the node has no execution (`output IS NULL`), review columns exactly
+/// when it has no review (`review_is_bug IS NULL`).
+struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "nodes"
+
+    var id: String
+    var runID: String
+    var parentID: String?
+    var step: Int
+    var stage: String
+    var plan: String
+    var code: String
+    var output: String?
+    var outputBytes: Int?
+    var execTime: Double?
+    var exitCode: Int32?
+    var signal: Int32?
+    var timedOut: Bool?
+    var exceptionType: String?
+    var traceback: String?
+    var reviewIsBug: Bool?
+    var reviewSummary: String?
+    var reviewMetric: Double?
+    var metric: Double?
+    var metricSource: String?
+    var testScore: Double?
+    var isBuggy: Bool
+    /// JSON array of strings.
+    var bugReasons: String
+    var debugDepth: Int
+    var error: String?
+    var createdAt: Date
+    var finishedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case runID = "run_id"
+        case parentID = "parent_id"
+        case step, stage, plan, code, output
+        case outputBytes = "output_bytes"
+        case execTime = "exec_time"
+        case exitCode = "exit_code"
+        case signal
+        case timedOut = "timed_out"
+        case exceptionType = "exception_type"
+        case traceback
+        case reviewIsBug = "review_is_bug"
+        case reviewSummary = "review_summary"
+        case reviewMetric = "review_metric"
+        case metric
+        case metricSource = "metric_source"
+        case testScore = "test_score"
+        case isBuggy = "is_buggy"
+        case bugReasons = "bug_reasons"
+        case debugDepth = "debug_depth"
+        case error
+        case createdAt = "created_at"
+        case finishedAt = "finished_at"
+    }
+
+    enum Columns {
+        static let id = Column(CodingKeys.id)
+        static let step = Column(CodingKeys.step)
+    }
+
+    init(_ node: Node, runID: String) throws {
+        id = node.id
+        self.runID = runID
+        parentID = node.parentID
+        step = node.step
+        stage = node.stage.rawValue
+        plan = node.plan
+        code = node.code
+        output = node.execution?.output
+        outputBytes = node.execution?.outputBytes
+        execTime = node.execution?.duration
+        exitCode = node.execution?.exitCode
+        signal = node.execution?.signal
+        timedOut = node.execution?.timedOut
+        exceptionType = node.execution?.exceptionType
+        traceback = node.execution?.traceback
+        reviewIsBug = node.review?.isBug
+        reviewSummary = node.review?.summary
+        reviewMetric = node.review?.metric
+        metric = node.metric
+        metricSource = node.metricSource
+        testScore = node.testScore
+        isBuggy = node.isBuggy
+        bugReasons = String(decoding: try JSONEncoder().encode(node.bugReasons), as: UTF8.self)
+        debugDepth = node.debugDepth
+        error = node.error
+        createdAt = node.createdAt
+        finishedAt = node.finishedAt
+    }
+
+    func node() throws -> Node {
+        guard let stage = Stage(rawValue: stage) else {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: [CodingKeys.stage], debugDescription: "node \(id): unknown stage \"\(stage)\""))
+        }
+        var execution: ExecutionResult?
+        if let output {
+            execution = ExecutionResult(
+                output: output, outputBytes: outputBytes ?? 0, exitCode: exitCode, signal: signal,
+                timedOut: timedOut ?? false, duration: execTime ?? 0, exceptionType: exceptionType,
+                traceback: traceback)
+        }
+        var review: Review?
+        if let reviewIsBug {
+            review = Review(isBug: reviewIsBug, summary: reviewSummary ?? "", metric: reviewMetric)
+        }
+        return Node(
+            id: id, parentID: parentID, step: step, stage: stage, plan: plan, code: code, execution: execution,
+            review: review, metric: metric, metricSource: metricSource, testScore: testScore, isBuggy: isBuggy,
+            bugReasons: try JSONDecoder().decode([String].self, from: Data(bugReasons.utf8)), debugDepth: debugDepth,
+            error: error, createdAt: createdAt, finishedAt: finishedAt)
+    }
+
+    static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
+        Timestamp.encodingStrategy
+    }
+
+    static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
+        Timestamp.decodingStrategy
+    }
+}
+
+/// Timestamps as UTC text, `YYYY-MM-DD HH:MM:SS.ffffff`: what SQLite's date functions read, sorting
+/// as time does, and exact — the fraction has as many digits as it takes to give back the same
+/// `Date` (usually six), none when the time is a whole second.
+enum Timestamp {
+    /// Seconds from 1970-01-01 to 2001-01-01, Foundation's reference date.
+    private static let referenceOffset: Int64 = 978_307_200
+
+    static let encodingStrategy = DatabaseDateEncodingStrategy.custom { text($0) }
+    static let decodingStrategy = DatabaseDateDecodingStrategy.custom { value in
+        if let text = String.fromDatabaseValue(value) { return date(text) }
+        if let unix = Double.fromDatabaseValue(value) { return Date(timeIntervalSince1970: unix) }
+        return nil
+    }
+
+    static func text(_ date: Date) -> String {
+        let reference = date.timeIntervalSinceReferenceDate
+        guard reference.isFinite else { return "invalid" }
+        let whole = reference.rounded(.down)
+        let fraction = reference - whole  // exact: the low bits of `reference`
+        var unix = time_t(Int64(whole) + referenceOffset)
+        var parts = tm()
+        gmtime_r(&unix, &parts)
+        var text = String(
+            format: "%04d-%02d-%02d %02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+        if fraction > 0 {
+            for digits in 1...20 {
+                let decimal = String(format: "%.\(digits)f", fraction)
+                if decimal.hasPrefix("0."), let parsed = Double(decimal), whole + parsed == reference {
+                    text += decimal.dropFirst()
+                    break
+                }
+            }
+        }
+        return text
+    }
+
+    /// Reads `YYYY-MM-DD HH:MM:SS[.f…]` (or with `T`, with a trailing `Z`) as UTC.
+    static func date(_ text: String) -> Date? {
+        var body = Substring(text)
+        if body.hasSuffix("Z") { body = body.dropLast() }
+        let fraction: Substring?
+        if let dot = body.firstIndex(of: ".") {
+            fraction = body[body.index(after: dot)...]
+            body = body[..<dot]
+        } else {
+            fraction = nil
+        }
+        let fields = body.split(whereSeparator: { "-: T".contains($0) }).map { Int32($0) }
+        guard fields.count == 6, fields.allSatisfy({ $0 != nil }) else { return nil }
+        var parts = tm()
+        parts.tm_year = fields[0]! - 1900
+        parts.tm_mon = fields[1]! - 1
+        parts.tm_mday = fields[2]!
+        parts.tm_hour = fields[3]!
+        parts.tm_min = fields[4]!
+        parts.tm_sec = fields[5]!
+        var reference = Double(Int64(timegm(&parts)) - referenceOffset)
+        if let fraction {
+            guard !fraction.isEmpty, fraction.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Double("0." + fraction) else {
+                return nil
+            }
+            reference += value
+        }
+        return Date(timeIntervalSinceReferenceDate: reference)
+    }
+}

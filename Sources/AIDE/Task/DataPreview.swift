@@ -1,0 +1,338 @@
+import Foundation
+
+/// A short description of a task's data for the prompts, like AIDE's data preview: the file tree with
+/// sizes, each CSV's shape and columns (type, missing values, a few statistics), and small text files
+/// inline. Each CSV is read once, in one pass that keeps only per-column tallies.
+public enum DataPreview {
+    /// Values counted as missing, as pandas' `read_csv` counts them by default.
+    static let missingValues: Set<String> = [
+        "", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "None", "<NA>", "#N/A", "#NA",
+    ]
+    static let textExtensions: Set<String> = ["txt", "md", "json"]
+    static let inlineLimit = 2048
+    static let maxEntriesPerDirectory = 25
+    static let maxTreeLines = 120
+    static let maxDepth = 4
+    static let maxCSVFiles = 12
+    /// Distinct values remembered per column; past this a column reports "at least N unique".
+    static let distinctCap = 10_000
+
+    /// The preview of `directory`, at most `maxLength` characters. When the full preview is longer, every
+    /// column is still listed with its type and missing count, but statistics are kept for only as many
+    /// columns as fit (training data first); if even that is too long, small text files give way to their
+    /// names, and last the text is cut at a line. Each step says so.
+    public static func generate(for directory: URL, maxLength: Int = 6000) -> String {
+        let files = listFiles(in: directory)
+        let tree = renderTree(directory: directory)
+        var csvs: [CSVSummary] = []
+        var texts: [(path: String, text: String)] = []
+        let csvFiles = files.filter { $0.url.pathExtension.lowercased() == "csv" }
+        for file in csvFiles.prefix(maxCSVFiles) {
+            csvs.append(summarize(csv: file.url, path: file.path))
+        }
+        for file in files where textExtensions.contains(file.url.pathExtension.lowercased()) && file.size < inlineLimit {
+            if let data = try? Data(contentsOf: file.url) {
+                texts.append((file.path, String(decoding: data, as: UTF8.self)))
+            }
+        }
+        // Training data first, then the rest by name, so later files can refer to earlier ones.
+        csvs.sort { a, b in
+            let ta = a.path.lowercased().contains("train"), tb = b.path.lowercased().contains("train")
+            return ta != tb ? ta : a.path < b.path
+        }
+        // The columns a table has beyond the widest other table made of its columns (train.csv's target,
+        // which test.csv lacks) get their statistics first.
+        for index in csvs.indices {
+            let names = Set(csvs[index].columns.map(\.name))
+            let subsets = csvs.indices.map { Set(csvs[$0].columns.map(\.name)) }.filter {
+                $0.count >= 2 && $0.count < names.count && $0.isSubset(of: names)
+            }
+            if let widest = subsets.max(by: { $0.count < $1.count }) { csvs[index].priority = names.subtracting(widest) }
+        }
+        var omittedCSVs = ""
+        if csvFiles.count > maxCSVFiles {
+            omittedCSVs = "\n(\(csvFiles.count - maxCSVFiles) more CSV files not previewed)\n"
+        }
+
+        /// `detail[i]`: how many leading columns of `csvs[i]` get a line of statistics (the rest are listed).
+        func render(detail: [Int], inlineTexts: Bool, note: String = "") -> String {
+            var out = "Files in the data directory:\n" + tree
+            var described: [CSVSummary] = []
+            for (index, csv) in csvs.enumerated() {
+                out += "\n" + csv.render(detailedColumns: detail[index], describedBefore: described)
+                if csv.error == nil { described.append(csv) }
+            }
+            out += omittedCSVs
+            for text in texts {
+                if inlineTexts {
+                    let body = text.text.hasSuffix("\n") ? text.text : text.text + "\n"
+                    out += "\n-> \(text.path):\n\(body)"
+                } else {
+                    out += "\n-> \(text.path): (contents left out to fit the preview)\n"
+                }
+            }
+            return out + note
+        }
+
+        let all = csvs.map(\.columns.count)
+        let full = render(detail: all, inlineTexts: true)
+        if full.count <= maxLength { return full }
+        // Every column listed with its type; then statistics for as many columns as fit, training data first.
+        let note = "\n(statistics of some columns left out to fit the preview in \(maxLength) characters)\n"
+        for inlineTexts in [true, false] {
+            var detail = Array(repeating: 0, count: csvs.count)
+            guard render(detail: detail, inlineTexts: inlineTexts, note: note).count <= maxLength else { continue }
+            for index in csvs.indices {
+                var low = 0, high = all[index]  // the most columns that fit lies in low...high
+                while low < high {
+                    let middle = (low + high + 1) / 2
+                    detail[index] = middle
+                    if render(detail: detail, inlineTexts: inlineTexts, note: note).count <= maxLength {
+                        low = middle
+                    } else {
+                        high = middle - 1
+                    }
+                }
+                detail[index] = low
+                if low < all[index] { break }
+            }
+            return render(detail: detail, inlineTexts: inlineTexts, note: note)
+        }
+        return truncate(render(detail: Array(repeating: 0, count: csvs.count), inlineTexts: false, note: note), to: maxLength)
+    }
+
+    /// `text` cut at a line boundary so that it and a closing note fit in `maxLength` characters.
+    static func truncate(_ text: String, to maxLength: Int) -> String {
+        let note = "\n… (preview truncated: \(text.count) characters in all, \(maxLength) shown at most)\n"
+        guard maxLength > note.count + 20 else { return String(text.prefix(max(0, maxLength))) }
+        var kept = String(text.prefix(maxLength - note.count))
+        if let lastNewline = kept.lastIndex(of: "\n") { kept = String(kept[...lastNewline]) }
+        return kept.hasSuffix("\n") ? String(kept.dropLast()) + note : kept + note
+    }
+
+    // MARK: Files
+
+    struct FileEntry {
+        var url: URL
+        /// Relative to the data directory.
+        var path: String
+        var size: Int
+    }
+
+    /// Regular files under `directory`, depth-first by name, skipping hidden files, bounded in depth and count.
+    static func listFiles(in directory: URL) -> [FileEntry] {
+        var result: [FileEntry] = []
+        func walk(_ url: URL, prefix: String, depth: Int) {
+            guard depth < maxDepth, result.count < 2000 else { return }
+            for child in children(of: url) {
+                if child.isDirectory {
+                    walk(child.url, prefix: prefix + child.name + "/", depth: depth + 1)
+                } else {
+                    result.append(FileEntry(url: child.url, path: prefix + child.name, size: child.size))
+                }
+            }
+        }
+        walk(directory, prefix: "", depth: 0)
+        return result
+    }
+
+    struct Child {
+        var url: URL
+        var name: String
+        var isDirectory: Bool
+        var size: Int
+    }
+
+    static func children(of directory: URL) -> [Child] {
+        let keys: [URLResourceKey] = [.isDirectoryKey, .fileSizeKey]
+        guard
+            let urls = try? FileManager.default.contentsOfDirectory(
+                at: directory, includingPropertiesForKeys: keys, options: [.skipsHiddenFiles])
+        else { return [] }
+        return urls.map { url in
+            let values = try? url.resourceValues(forKeys: Set(keys))
+            return Child(
+                url: url, name: url.lastPathComponent, isDirectory: values?.isDirectory ?? false, size: values?.fileSize ?? 0)
+        }.sorted { $0.name < $1.name }
+    }
+
+    static func renderTree(directory: URL) -> String {
+        var lines: [String] = []
+        var truncated = false
+        func walk(_ url: URL, indent: String, depth: Int) {
+            let entries = children(of: url)
+            for (index, child) in entries.enumerated() {
+                if lines.count >= maxTreeLines {
+                    truncated = true
+                    return
+                }
+                if index == maxEntriesPerDirectory {
+                    lines.append("\(indent)… and \(entries.count - index) more")
+                    return
+                }
+                if child.isDirectory {
+                    let count = (try? FileManager.default.contentsOfDirectory(atPath: child.url.path).count) ?? 0
+                    lines.append("\(indent)\(child.name)/ (\(count) entr\(count == 1 ? "y" : "ies"))")
+                    if depth + 1 < maxDepth { walk(child.url, indent: indent + "  ", depth: depth + 1) }
+                } else {
+                    lines.append("\(indent)\(child.name) (\(formatSize(child.size)))")
+                }
+            }
+        }
+        walk(directory, indent: "  ", depth: 0)
+        if lines.isEmpty { lines.append("  (empty)") }
+        if truncated { lines.append("  … (file list cut at \(maxTreeLines) lines)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func formatSize(_ bytes: Int) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1000 && unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    }
+
+    // MARK: CSV summaries
+
+    struct ColumnStats {
+        var name: String
+        var missing = 0
+        var numeric = 0
+        var nonNumeric = 0
+        var min = Double.infinity
+        var max = -Double.infinity
+        var sum = 0.0
+        var counts: [String: Int] = [:]
+        var overflow = false
+
+        mutating func add(_ value: String) {
+            if DataPreview.missingValues.contains(value) {
+                missing += 1
+                return
+            }
+            if nonNumeric == 0, let number = Double(value), number.isFinite {
+                numeric += 1
+                if number < min { min = number }
+                if number > max { max = number }
+                sum += number
+            } else {
+                nonNumeric += 1
+            }
+            if let count = counts[value] {
+                counts[value] = count + 1
+            } else if counts.count < DataPreview.distinctCap {
+                counts[value] = 1
+            } else {
+                overflow = true
+            }
+        }
+
+        var isNumeric: Bool { nonNumeric == 0 && numeric > 0 }
+
+        var typeName: String {
+            if numeric == 0 && nonNumeric == 0 { return "empty" }
+            return isNumeric ? "numeric" : "text"
+        }
+
+        var uniqueText: String { overflow ? "at least \(counts.count)" : "\(counts.count)" }
+
+        func topValues(_ k: Int) -> String {
+            counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(k).map {
+                let shown = $0.key.count > 30 ? String($0.key.prefix(30)) + "…" : $0.key
+                return "\(shown) (\($0.value))"
+            }.joined(separator: ", ")
+        }
+
+        func render(detailed: Bool) -> String {
+            var head = "\(name) (\(typeName)"
+            if missing > 0 { head += ", \(missing) missing" }
+            head += ")"
+            guard detailed else { return head }
+            if numeric == 0 && nonNumeric == 0 { return head }
+            if isNumeric {
+                var line = "\(head): min \(format(min)), max \(format(max)), mean \(format(sum / Double(numeric)))"
+                // A few values, each repeated (a label, a count): list them.
+                if !overflow && counts.count <= 5 && numeric >= 2 * counts.count { line += "; values: \(topValues(5))" }
+                return line
+            }
+            return "\(head): \(uniqueText) unique; top: \(topValues(3))"
+        }
+
+        func format(_ number: Double) -> String {
+            if number == number.rounded(), abs(number) < 1e15 { return String(Int64(number)) }
+            return String(format: "%.6g", number)
+        }
+    }
+
+    struct CSVSummary {
+        var path: String
+        var rows = 0
+        var columns: [ColumnStats] = []
+        var raggedRows = 0
+        var error: String?
+        /// Columns whose statistics are kept first when space is short.
+        var priority: Set<String> = []
+
+        var shape: String { "\(rows) rows × \(columns.count) columns" }
+
+        func render(detailedColumns: Int, describedBefore: [CSVSummary]) -> String {
+            if let error { return "-> \(path): could not be read: \(error)\n" }
+            var out = "-> \(path): \(shape)"
+            if raggedRows > 0 { out += " (\(raggedRows) rows with a different number of fields)" }
+            out += "\n"
+            let names = columns.map(\.name)
+            // A wide table whose columns all appear in one already shown: say how it differs instead.
+            if names.count >= 5, let earlier = describedBefore.first(where: { Set(names).isSubset(of: $0.columns.map(\.name)) }) {
+                let missing = earlier.columns.map(\.name).filter { !names.contains($0) }
+                if missing.isEmpty {
+                    out += "   columns: the same as \(earlier.path)\n"
+                } else {
+                    out += "   columns: those of \(earlier.path) without \(Grader.list(missing, limit: 10))\n"
+                }
+                return out
+            }
+            // Statistics for the first `detailedColumns` in priority order, shown in the file's order.
+            let order = columns.indices.filter { priority.contains(columns[$0].name) }
+                + columns.indices.filter { !priority.contains(columns[$0].name) }
+            let detailed = Set(order.prefix(detailedColumns))
+            for (index, column) in columns.enumerated() where detailed.contains(index) {
+                out += "   \(column.render(detailed: true))\n"
+            }
+            if detailed.count < columns.count {
+                let rest = columns.indices.filter { !detailed.contains($0) }.map { columns[$0].render(detailed: false) }
+                out += detailed.isEmpty ? "   columns: " : "   \(rest.count) more column\(rest.count == 1 ? "" : "s"): "
+                out += rest.joined(separator: ", ") + "\n"
+            }
+            return out
+        }
+    }
+
+    static func summarize(csv url: URL, path: String) -> CSVSummary {
+        var summary = CSVSummary(path: path)
+        do {
+            let data = try Data(contentsOf: url, options: .mappedIfSafe)
+            var columns: [ColumnStats]?
+            var rows = 0
+            var ragged = 0
+            try CSVTable.forEachRecord(in: data) { fields, _ in
+                guard columns != nil else {
+                    columns = fields.map { ColumnStats(name: $0) }
+                    return
+                }
+                rows += 1
+                if fields.count != columns!.count { ragged += 1 }
+                for index in 0..<min(fields.count, columns!.count) { columns![index].add(fields[index]) }
+            }
+            summary.columns = columns ?? []
+            summary.rows = rows
+            summary.raggedRows = ragged
+        } catch {
+            summary.error = "\(error)"
+        }
+        return summary
+    }
+}

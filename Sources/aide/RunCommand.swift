@@ -1,0 +1,154 @@
+import AIDE
+import ArgumentParser
+import Dispatch
+import Foundation
+import Synchronization
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Search for a solution to a task: draft, run, debug and improve scripts.",
+        discussion: """
+            Every node (code, output, metric) and every LLM call goes into runs/<run-id>/run.sqlite. \
+            Ctrl-C stops after the current write and marks the run interrupted; `aide run --resume <run>` \
+            continues it, after Ctrl-C or a crash.
+
+            Examples:
+              aide run tasks/house-prices/task.yaml --model claude-sonnet-4-5 --steps 20
+              aide run task.yaml --set search.num_drafts=3 --set budget.usd=2 --time-limit 1h
+              aide run --resume runs/house-prices-20261121-101500-3f2a9c1b --steps 30
+            """
+    )
+
+    @Argument(help: "The task file (task.yaml, or the folder holding it).")
+    var task: String?
+
+    @Option(help: "Continue a run: its id, its folder, or its run.sqlite.")
+    var resume: String?
+
+    @Option(help: "The code model (agent.code_model); also reviews unless --feedback-model or the task says otherwise.")
+    var model: String?
+
+    @Option(help: "The review model (agent.feedback_model).")
+    var feedbackModel: String?
+
+    @Option(help: "Step budget (budget.steps).")
+    var steps: Int?
+
+    @Option(help: "Wall-time budget: seconds or a duration such as 30m, 2h (budget.time_limit).")
+    var timeLimit: String?
+
+    @Option(name: .customLong("set"), help: "Override any task field: key.path=value (repeatable), e.g. search.debug_prob=0.3.")
+    var overrides: [String] = []
+
+    @Option(help: "Where runs go.")
+    var runsDir: String = "runs"
+
+    @Option(help: "Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.")
+    var baseURL: String?
+
+    @Option(help: "Answer from a JSON-lines file of scripted answers instead of a model (for tests and demos).")
+    var scripted: String?
+
+    func validate() throws {
+        if (task == nil) == (resume == nil) {
+            throw ValidationError("give a task file, or --resume <run>, but not both")
+        }
+        if resume != nil, !overrides.isEmpty || model != nil || feedbackModel != nil {
+            throw ValidationError("a resumed run keeps its task settings; only --steps and --time-limit may change")
+        }
+    }
+
+    func run() async throws {
+        let backend: any Backend =
+            try scripted.map { try ScriptedBackend(file: URL(fileURLWithPath: $0)) }
+            ?? ModelRouter(http: HTTPClient(), compatibleBaseURL: baseURL)
+        let printer = ProgressPrinter()
+        let runsDirectory = URL(fileURLWithPath: runsDir, isDirectory: true)
+        let searchRun: SearchRun
+        if let resume {
+            let workspace = try RunWorkspace.locate(resume, runsDirectory: runsDirectory)
+            let budgetSteps = steps
+            let budgetTime = try timeLimit.map(Self.seconds)
+            searchRun = try SearchRun.resume(
+                runFolder: workspace.root, dependencies: { try Self.dependencies(for: $0, backend, printer) },
+                adjust: { spec in
+                    if let budgetSteps { spec.budget.steps = budgetSteps }
+                    if let budgetTime { spec.budget.timeLimit = budgetTime }
+                })
+        } else {
+            var all: [String] = []
+            if let model { all.append("agent.code_model=\(model)") }
+            if let feedbackModel { all.append("agent.feedback_model=\(feedbackModel)") }
+            if let steps { all.append("budget.steps=\(steps)") }
+            if let timeLimit { all.append("budget.time_limit=\(timeLimit)") }
+            let loaded = try TaskLoader.load(URL(fileURLWithPath: task!), overrides: all + overrides)
+            searchRun = try SearchRun.start(
+                task: loaded, runsDirectory: runsDirectory, dependencies: try Self.dependencies(for: loaded, backend, printer))
+        }
+        FileHandle.standardError.write(Data("run \(searchRun.id) in \(searchRun.workspace.root.path)\n".utf8))
+
+        let work = Task { await searchRun.run() }
+        let interrupts = InterruptHandler { work.cancel() }
+        let summary = await work.value
+        interrupts.stop()
+        print(summary.text)
+        switch summary.status {
+        case .finished: return
+        case .interrupted: throw ExitCode(130)
+        case .failed, .running: throw ExitCode.failure
+        }
+    }
+
+    static func dependencies(for task: LoadedTask, _ backend: any Backend, _ printer: ProgressPrinter) throws -> RunDependencies {
+        let exec = task.spec.exec
+        let python = task.pythonExecutable
+        return RunDependencies(
+            backend: backend,
+            interpreter: PythonInterpreter(
+                python: python, memoryLimitMB: exec.memoryLimitMB, cpuLimit: exec.cpuLimit, outputLimit: exec.outputLimit),
+            syntax: PythonSyntaxCheck(python: python),
+            progress: { printer.handle($0) })
+    }
+
+    static func seconds(_ text: String) throws -> Double {
+        guard let value = DurationText.seconds(text) else {
+            throw ValidationError("--time-limit takes seconds or a duration such as 30m or 2h, not \"\(text)\"")
+        }
+        return value
+    }
+}
+
+/// Ctrl-C once: cancel the run (it finishes its current write and is marked interrupted).
+/// Ctrl-C twice: leave at once.
+final class InterruptHandler {
+    private let source: any DispatchSourceSignal
+
+    init(onFirst: @escaping @Sendable () -> Void) {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        let count = Counter()
+        source.setEventHandler {
+            if count.increment() == 1 {
+                FileHandle.standardError.write(Data("\ninterrupted: stopping after the current write (Ctrl-C again to quit now)\n".utf8))
+                onFirst()
+            } else {
+                exit(130)
+            }
+        }
+        source.resume()
+        self.source = source
+    }
+
+    func stop() {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+}
+
+/// Counts signals across the dispatch queue's threads.
+final class Counter: Sendable {
+    private let value = Atomic<Int>(0)
+
+    func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
+}
