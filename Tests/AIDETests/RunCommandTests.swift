@@ -1,0 +1,224 @@
+@testable import AIDE
+import AIDETesting
+import Foundation
+import Testing
+
+/// `aide run` driven as a user drives it: a separate process, killed, interrupted, resumed.
+struct RunCommandTests {
+    private typealias A = ScriptedAnswers
+
+    /// Starts `aide` with `arguments` and returns the process (stdout and stderr to a log file).
+    private func launch(_ arguments: [String], environment: [String: String] = [:], log: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = CommandRunner.aideExecutable
+        process.arguments = arguments
+        var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    private func waitForExit(_ process: Process, timeout: Double = 120) async throws -> Int32 {
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                process.terminate()
+                Issue.record("aide did not finish within \(timeout) s")
+                return -1
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return process.terminationStatus
+    }
+
+    /// The only run folder under `runs`, once it has a database.
+    private func runFolder(in runs: URL) async throws -> URL {
+        for _ in 0..<400 {
+            if let name = try? FileManager.default.contentsOfDirectory(atPath: runs.path).first {
+                let folder = runs.appendingPathComponent(name)
+                if FileManager.default.fileExists(atPath: folder.appendingPathComponent("run.sqlite").path) { return folder }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw WorkspaceError("no run folder appeared in \(runs.path)")
+    }
+
+    /// Committed nodes, read without disturbing the writer.
+    private func committed(_ folder: URL) -> [Node] {
+        (try? RunStore.openReadOnly(path: folder.appendingPathComponent("run.sqlite")).nodes()) ?? []
+    }
+
+    private func waitForNodes(_ count: Int, in folder: URL, process: Process) async throws {
+        for _ in 0..<1200 {
+            if committed(folder).count >= count { return }
+            if !process.isRunning { throw WorkspaceError("aide exited before \(count) nodes were committed") }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw WorkspaceError("\(count) nodes never appeared")
+    }
+
+    /// Uniform answers (every step gets the same good script and verdict), slow enough to be
+    /// killed mid-step, and plenty of them: a resumed process reads the file from its start.
+    private func slowAnswers() throws -> URL {
+        var lines: [String] = []
+        for _ in 0..<60 {
+            lines.append(A.code(A.goodScript(metric: 0.5), delay: 0.15))
+            lines.append(A.review(isBug: false, metric: 0.5, delay: 0.1))
+        }
+        return try A.file(lines)
+    }
+
+    private func scratch() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("aide-cli-\(UUID().uuidString)")
+    }
+
+    @Test func killMinusNineAtSeveralPointsThenResumeCompletesWithoutLosingANode() async throws {
+        let task = try SyntheticTask(steps: 8)
+        let runs = scratch()
+        defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
+        let answers = try slowAnswers()
+        let log = runs.appendingPathExtension("log")
+
+        var process = try launch(
+            ["run", task.taskFile.path, "--scripted", answers.path, "--runs-dir", runs.path], log: log)
+        let folder = try await runFolder(in: runs)
+        var seen: [Node] = []
+        for target in [1, 3, 6] {
+            try await waitForNodes(target, in: folder, process: process)
+            kill(process.processIdentifier, SIGKILL)
+            _ = try await waitForExit(process)
+            let now = committed(folder)
+            #expect(now.count >= target)
+            // Nothing committed before is lost or changed.
+            #expect(Array(now.prefix(seen.count)) == seen)
+            seen = now
+            process = try launch(["run", "--resume", folder.path, "--scripted", answers.path], log: log)
+        }
+        let status = try await waitForExit(process)
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(status == 0, "\(output.suffix(2000))")
+        let final = committed(folder)
+        #expect(final.map(\.step) == Array(0..<8))
+        #expect(Array(final.prefix(seen.count)) == seen)
+        let store = try RunStore.openReadOnly(path: folder.appendingPathComponent("run.sqlite"))
+        #expect(try store.run()?.status == .finished)
+        #expect(try store.metrics().map(\.step) == Array(0..<8))
+        // Folders of steps that never finished are gone; each node has its own.
+        let folders = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("nodes").path)
+        #expect(folders.count == 8)
+    }
+
+    @Test func ctrlCMarksTheRunInterruptedAndResumeFinishesIt() async throws {
+        let task = try SyntheticTask(steps: 5)
+        let runs = scratch()
+        defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
+        let answers = try slowAnswers()
+        let log = runs.appendingPathExtension("log")
+        let process = try launch(["run", task.taskFile.path, "--scripted", answers.path, "--runs-dir", runs.path], log: log)
+        let folder = try await runFolder(in: runs)
+        try await waitForNodes(1, in: folder, process: process)
+        kill(process.processIdentifier, SIGINT)
+        #expect(try await waitForExit(process) == 130)
+        let store = try RunStore.openReadOnly(path: folder.appendingPathComponent("run.sqlite"))
+        #expect(try store.run()?.status == .interrupted)
+        #expect(try store.run()?.stopReason == "interrupted")
+        let kept = try store.nodes()
+
+        let resumed = try launch(["run", "--resume", folder.path, "--scripted", answers.path], log: log)
+        #expect(try await waitForExit(resumed) == 0)
+        let final = committed(folder)
+        #expect(final.count == 5)
+        #expect(Array(final.prefix(kept.count)) == kept)
+    }
+
+    @Test func hostileScriptsAreContainedAndRecordedAsBuggy() async throws {
+        let task = try SyntheticTask(
+            steps: 5,
+            extraYAML: "")
+        let runs = scratch()
+        defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
+        let secret = "sk-ant-api03-hostile-test-secret-value"
+        let scripts = [
+            "while True:\n    pass",
+            "import subprocess, os\nchild = subprocess.Popen(['sleep', '300'])\nopen('working/child.pid', 'w').write(str(child.pid))\nprint('parent leaves', child.pid)",
+            "import sys\nline = 'x' * 1023 + '\\n'\nfor _ in range(100 * 1024):\n    sys.stdout.write(line)\nprint('last line')",
+            "big = bytearray(8 * 1024 ** 3)\nprint(len(big))",
+            "import os\nfound = {k: v for k, v in os.environ.items() if 'KEY' in k or 'TOKEN' in k or k.startswith('AIDE')}\nprint('found:', found)\nopen('working/found.txt', 'w').write(repr(found))",
+        ]
+        var lines: [String] = []
+        for script in scripts {
+            lines.append(A.code(script, plan: "Hostile."))
+            lines.append(A.review(isBug: true, metric: nil, summary: "Hostile."))
+        }
+        let answers = try A.file(lines)
+        let log = runs.appendingPathExtension("log")
+        let process = try launch(
+            [
+                "run", task.taskFile.path, "--scripted", answers.path, "--runs-dir", runs.path,
+                "--set", "search.num_drafts=5", "--set", "budget.script_timeout=4s",
+                "--set", "exec.memory_limit_mb=1024",
+            ],
+            environment: ["ANTHROPIC_API_KEY": secret, "OPENAI_API_KEY": secret, "AIDE_COMPATIBLE_API_KEY": secret],
+            log: log)
+        let status = try await waitForExit(process, timeout: 180)
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(status == 0, "\(output.suffix(2000))")
+        let folder = try await runFolder(in: runs)
+        let nodes = committed(folder)
+        try #require(nodes.count == 5)
+        #expect(nodes.allSatisfy { $0.isBuggy })
+
+        #expect(nodes[0].execution?.timedOut == true)
+
+        let childPID = try String(contentsOf: nodeFolder(folder, nodes[1]).appendingPathComponent("working/child.pid"), encoding: .utf8)
+        #expect(kill(pid_t(childPID)!, 0) != 0 || isZombie(pid_t(childPID)!), "the orphaned child was killed")
+
+        let flood = try #require(nodes[2].execution)
+        #expect(flood.outputBytes >= 100 * 1024 * 1024)
+        #expect(flood.output.utf8.count < ExecSpec().outputLimit + 200, "head and tail within the output limit")
+        #expect(flood.output.hasSuffix("last line\n") || flood.output.contains("last line"))
+
+        #expect(nodes[3].execution?.exceptionType == "MemoryError" || nodes[3].execution?.signal != nil)
+
+        let found = try String(contentsOf: nodeFolder(folder, nodes[4]).appendingPathComponent("working/found.txt"), encoding: .utf8)
+        #expect(found == "{}", "the script saw no key and no AIDE_ variable")
+        // The secret is nowhere in the run: not in the database, not in any file.
+        let database = try Data(contentsOf: folder.appendingPathComponent("run.sqlite"))
+        #expect(database.range(of: Data(secret.utf8)) == nil)
+        #expect(!output.contains(secret))
+    }
+
+    private func nodeFolder(_ run: URL, _ node: Node) -> URL {
+        run.appendingPathComponent("nodes").appendingPathComponent(String(format: "%04d-%@", node.step, node.id))
+    }
+
+    /// A killed process nobody reaped (pid 1 in some containers does not) still answers kill(0).
+    private func isZombie(_ pid: pid_t) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return true }
+        return status.contains("State:\tZ")
+    }
+
+    @Test func aMalformedTaskFileIsAnErrorWithItsLineNumber() async throws {
+        let task = try SyntheticTask(steps: 3)
+        defer { task.remove() }
+        var yaml = try String(contentsOf: task.taskFile, encoding: .utf8)
+        yaml = yaml.replacingOccurrences(of: "  steps: 3\n", with: "  stpes: 3\n")
+        try Data(yaml.utf8).write(to: task.taskFile)
+        let line = yaml.components(separatedBy: "\n").firstIndex { $0.contains("stpes") }! + 1
+        let result = try await CommandRunner.run(["run", task.taskFile.path, "--runs-dir", scratch().path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("task.yaml:\(line):"), "\(result.stderr)")
+        #expect(result.stderr.contains("stpes"))
+
+        let fixed = try SyntheticTask(steps: 3)
+        defer { fixed.remove() }
+        let badSet = try await CommandRunner.run(["run", fixed.taskFile.path, "--set", "budget.steps=many"])
+        #expect(badSet.status != 0)
+        #expect(badSet.stderr.contains("--set"), "\(badSet.stderr)")
+    }
+}
