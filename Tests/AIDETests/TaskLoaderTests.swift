@@ -661,6 +661,9 @@ struct TaskLoaderTests {
         #expect(task.spec.grading?.metric == metric)
         #expect(!task.descriptionText.isEmpty)
         let fileManager = FileManager.default
+        // Scripts run with the venv's Python, found from the task's folder.
+        #expect(task.spec.exec.python == "../../.venv/bin/python")
+        #expect(fileManager.isExecutableFile(atPath: task.pythonExecutable))
         for data in ["train.csv", "test.csv", "sample_submission.csv"] {
             #expect(fileManager.fileExists(atPath: task.dataDirectory.appendingPathComponent(data).path), "\(data)")
         }

@@ -52,8 +52,8 @@ public enum TaskLoader {
         } catch {
             throw TaskError(file: name, message: "cannot read the task file: \(error.localizedDescription)")
         }
-        var document = try Document(text: text, file: name)
-        let parsed = try overrides.map(Override.init)
+        var document = try TaskDocument(text: text, file: name)
+        let parsed = try overrides.map(TaskOverride.init)
         for override in parsed { document.apply(override) }
         try document.checkKeys()
         let spec = try document.decode()
@@ -129,7 +129,7 @@ enum TaskSchema {
 // MARK: - Overrides
 
 /// One `--set key.path=value`.
-struct Override {
+struct TaskOverride {
     var path: [String]
     var value: String
     /// As given, for error locations.
@@ -158,10 +158,10 @@ struct Override {
 
 /// The composed YAML tree of one task file, with the overrides applied to it, and how to locate a
 /// key path in the file (or in an override) for error messages.
-struct Document {
+struct TaskDocument {
     var root: Yams.Node
     var file: String
-    var overrides: [Override] = []
+    var overrides: [TaskOverride] = []
 
     init(text: String, file: String) throws {
         self.file = file
@@ -238,7 +238,7 @@ struct Document {
     // MARK: Overrides
 
     /// Sets the override's value (a plain YAML scalar) at its path, creating mappings on the way.
-    mutating func apply(_ override: Override) {
+    mutating func apply(_ override: TaskOverride) {
         overrides.append(override)
         Self.set(&root, path: override.path[...], to: Yams.Node(override.value, .implicit, .plain))
     }
