@@ -1,28 +1,14 @@
 import Foundation
+import Yams
 
 extension TaskLoader {
-    /// A `LoadedTask` from a spec already decoded (a resumed run's stored one): paths resolved
-    /// against the task file's folder, description read, data and answers checked to exist.
+    /// A `LoadedTask` from a spec already decoded (a resumed run's stored one), through the same
+    /// checks as `load`: values, data and answers (running `prepare` if they are gone), answers
+    /// outside the data, the description file.
     public static func resolve(spec: TaskSpec, file: URL) throws -> LoadedTask {
-        let folder = file.deletingLastPathComponent()
-        func path(_ relative: String) -> URL {
-            (relative.hasPrefix("/") ? URL(fileURLWithPath: relative) : folder.appendingPathComponent(relative))
-                .standardizedFileURL
-        }
-        let data = path(spec.data)
-        guard FileManager.default.fileExists(atPath: data.path) else {
-            throw TaskError(file: file.path, message: "data directory \(data.path) does not exist")
-        }
-        let answers = spec.grading.map { path($0.answers) }
-        if let answers, !FileManager.default.fileExists(atPath: answers.path) {
-            throw TaskError(file: file.path, message: "answers file \(answers.path) does not exist")
-        }
-        var description = spec.description ?? ""
-        if let descriptionFile = spec.descriptionFile {
-            description = try String(contentsOf: path(descriptionFile), encoding: .utf8)
-        }
-        return LoadedTask(
-            spec: spec, file: file, folder: folder, dataDirectory: data, answersFile: answers, descriptionText: description)
+        let yaml = try YAMLEncoder().encode(spec)
+        let document = try TaskDocument(text: yaml, file: file.path + " (as stored in the run)")
+        return try document.resolve(spec, file: file)
     }
 }
 

@@ -273,7 +273,7 @@ public struct SearchSpec: Sendable, Codable, Hashable {
 
 /// How scripts run.
 public struct ExecSpec: Sendable, Codable, Hashable {
-    /// The Python interpreter; relative paths are resolved against the working directory of `aide`.
+    /// The Python interpreter: a command name, or a path (relative to the task file's folder).
     public var python: String
     /// Address-space limit per script, in MiB; nil for none.
     public var memoryLimitMB: Int?
