@@ -128,7 +128,7 @@ struct DataPreviewTests {
         let clock = ContinuousClock()
         var preview = ""
         let elapsed = clock.measure { preview = DataPreview.generate(for: Self.housePricesFolder) }
-        #expect(elapsed < .seconds(5), "one pass over 1460 × 81 should be quick; took \(elapsed)")
+        #expect(elapsed < .seconds(20), "one pass over 1460 × 81 should be quick; took \(elapsed)")
         #expect(preview.count <= 6000)
         #expect(preview.contains("  train.csv (460.7 kB)"))
         #expect(preview.contains("-> train.csv: 1460 rows × 81 columns\n"))

@@ -53,16 +53,17 @@ struct LlamaServerTests {
         #expect(result.info.finishReason != nil)
     }
 
-    @Test func streamedAndWholeAgreeAtTemperatureZero() async throws {
+    /// The same prompt counts the same input tokens whole or streamed. (The outputs may differ even
+    /// at temperature 0: llama-server's prompt cache changes the numerics between calls.)
+    @Test func streamedAndWholeCountTheSamePrompt() async throws {
         let router = try router()
         let options = ModelOptions(model: "compatible/smollm2", temperature: 0, maxTokens: 16)
         let whole = try await router.query(system: system, user: user, options: options)
         var streamedOptions = options
         streamedOptions.stream = true
         let streamed = try await router.query(system: system, user: user, options: streamedOptions)
-        #expect(whole.output == streamed.output)
         #expect(whole.usage.input == streamed.usage.input)
-        #expect(whole.usage.output == streamed.usage.output)
+        #expect(streamed.info.streamed && !whole.info.streamed)
     }
 }
 

@@ -290,7 +290,7 @@ private func post(_ path: String, _ body: String, extra: String = "") -> String 
         server.stop()
         #expect(await client.readToEnd(timeout: 2).isEmpty)
         #expect(client.closedByPeer)
-        #expect(ContinuousClock.now - start < .seconds(1))
+        #expect(ContinuousClock.now - start < .seconds(15), "stop() ended the 30 s stall")
         server.stop()  // idempotent
 
         // The listening socket no longer takes connections.

@@ -175,41 +175,41 @@ private let anthropicMessage = #"""
 
     @Test func maxElapsedStopsBeforeALongRetryAfter() async throws {
         let server = try LoopbackServer { _ in
-            .json(429, F.error("Rate limit reached", type: "requests"), headers: [("retry-after", "4")])
+            .json(429, F.error("Rate limit reached", type: "requests"), headers: [("retry-after", "60")])
         }
         let start = ContinuousClock.now
         let error = await #expect(throws: LLMError.self) {
-            try await makeBackend(server, retry: RetryPolicy(maxAttempts: 5, maxElapsed: 2, initialDelay: 0.01, maxDelay: 0.05))
+            try await makeBackend(server, retry: RetryPolicy(maxAttempts: 5, maxElapsed: 10, initialDelay: 0.01, maxDelay: 0.05))
                 .query(system: nil, user: "u", options: ask)
         }
         let elapsed = ContinuousClock.now - start
-        #expect(elapsed < .milliseconds(3500), "must not sleep the 4 s the server asked for")
+        #expect(elapsed < .seconds(30), "must not sleep the 60 s the server asked for")
         #expect(server.requests.count == 1)
         // One attempt only: the provider's own error, with the wait it asked for.
         guard case .api(let api)? = error else { Issue.record("expected api, got \(String(describing: error))"); return }
         #expect(api.status == 429)
-        #expect(api.retryAfter == 4)
+        #expect(api.retryAfter == 60)
     }
 
     @Test func maxElapsedStopsAfterSomeRetries() async throws {
         let server = try LoopbackServer(script: [
             .json(500, F.error("boom", type: "server_error")),
-            .json(429, F.error("Rate limit reached", type: "requests"), headers: [("retry-after", "4")]),
+            .json(429, F.error("Rate limit reached", type: "requests"), headers: [("retry-after", "60")]),
             .json(200, F.completion("too late")),
         ])
         let start = ContinuousClock.now
         let error = await #expect(throws: LLMError.self) {
-            try await makeBackend(server, retry: RetryPolicy(maxAttempts: 5, maxElapsed: 2, initialDelay: 0.01, maxDelay: 0.05))
+            try await makeBackend(server, retry: RetryPolicy(maxAttempts: 5, maxElapsed: 10, initialDelay: 0.01, maxDelay: 0.05))
                 .query(system: nil, user: "u", options: ask)
         }
-        #expect(ContinuousClock.now - start < .milliseconds(3500), "must not sleep the 4 s the server asked for")
+        #expect(ContinuousClock.now - start < .seconds(30), "must not sleep the 60 s the server asked for")
         #expect(server.requests.count == 2)
         guard case .gaveUp(let attempts, let seconds, let last)? = error else {
             Issue.record("expected gaveUp, got \(String(describing: error))")
             return
         }
         #expect(attempts == 2)
-        #expect(seconds < 2)
+        #expect(seconds < 10)
         guard case .api(let api) = last else { Issue.record("expected api inside gaveUp, got \(last)"); return }
         #expect(api.status == 429)
     }
@@ -255,7 +255,7 @@ private let anthropicMessage = #"""
 
     @Test func idleTimeoutOfAStreamIsRetried() async throws {
         // Idle applies to streams; a whole answer is silent until done and only the total bounds it.
-        let server = try LoopbackServer(script: [.stall(10), .sse(F.textStream(["awake"]))])
+        let server = try LoopbackServer(script: [.stall(60), .sse(F.textStream(["awake"]))])
         let start = ContinuousClock.now
         var streamed = ask
         streamed.stream = true
@@ -264,21 +264,21 @@ private let anthropicMessage = #"""
         #expect(result.output == .text("awake"))
         #expect(result.info.attempts == 2)
         #expect(result.latency >= 1)
-        #expect(ContinuousClock.now - start < .seconds(6))
+        #expect(ContinuousClock.now - start < .seconds(30), "the idle timeout, not the 60 s stall, ended the first attempt")
     }
 
     @Test func idleTimeoutAfterStreamedOutputIsInterrupted() async throws {
         let events = F.textStream(["Hello", " world"])
         let stalled = LoopbackResponse(
             headers: [("Content-Type", "text/event-stream")],
-            parts: [.text(events[0]), .text(events[1]), .delay(10)] + events.dropFirst(2).map { .text($0) }, chunked: true)
+            parts: [.text(events[0]), .text(events[1]), .delay(60)] + events.dropFirst(2).map { .text($0) }, chunked: true)
         let server = try LoopbackServer(script: [stalled, .sse(F.textStream(["never"]))])
         let start = ContinuousClock.now
         let error = await #expect(throws: LLMError.self) {
             try await makeBackend(server, timeouts: HTTPTimeouts(idle: 1)).query(
                 system: nil, user: "u", options: ModelOptions(model: "gpt-4o", stream: true))
         }
-        #expect(ContinuousClock.now - start < .seconds(6))
+        #expect(ContinuousClock.now - start < .seconds(30), "the idle timeout, not the 60 s pause, ended it")
         guard case .streamInterrupted(_, let received, let cause, let beforeOutput)? = error else {
             Issue.record("expected streamInterrupted, got \(String(describing: error))")
             return

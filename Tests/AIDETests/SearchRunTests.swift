@@ -153,3 +153,46 @@ struct SearchRunTests {
         #expect(summary.stopReason == "token budget (1) reached")
     }
 }
+
+/// The shipped house-prices task (Kaggle data from ../shared/datasets), searched with the demo's
+/// answers and the venv's pandas and scikit-learn: real models, graded on the hidden answers.
+@Suite(.enabled(if: HousePrices.python != nil, "needs .venv/bin/python with pandas and scikit-learn (scripts/setup.sh)"))
+struct HousePricesRunTests {
+    @Test func theDemoSearchRunsAndGradesRealModels() async throws {
+        let python = try #require(HousePrices.python)
+        var task = try TaskLoader.load(HousePrices.root.appendingPathComponent("tasks/house-prices/task.yaml"))
+        task.spec.budget.steps = 4
+        task.spec.search.numDrafts = 2
+        task.spec.search.debugProb = 1
+        let runs = FileManager.default.temporaryDirectory.appendingPathComponent("aide-hp-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: runs) }
+        let run = try SearchRun.start(
+            task: task, runsDirectory: runs,
+            dependencies: RunDependencies(
+                backend: try ScriptedBackend(file: HousePrices.root.appendingPathComponent("tasks/house-prices/demo-answers.jsonl")),
+                interpreter: PythonInterpreter(python: python), syntax: PythonSyntaxCheck(python: python)))
+        let summary = await run.run()
+        #expect(summary.status == .finished)
+        let nodes = try RunStore.openReadOnly(path: summary.folder.appendingPathComponent("run.sqlite")).nodes()
+        #expect(nodes.map(\.stage) == [.draft, .draft, .debug, .improve])
+        #expect(nodes.map(\.isBuggy) == [false, true, false, false])
+        #expect(nodes[1].execution?.exceptionType == "KeyError")
+        // Real models on the held-out houses: RMSE of log prices well under 0.25 (a constant guess is ~0.4).
+        for node in nodes where !node.isBuggy {
+            let score = try #require(node.testScore)
+            #expect(score > 0.05 && score < 0.25, "test RMSE of logs \(score)")
+        }
+        #expect(summary.best?.id == nodes[2].id)
+    }
+}
+
+enum HousePrices {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// The setup venv's Python, when it exists.
+    static var python: String? {
+        let path = root.appendingPathComponent(".venv/bin/python").path
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+    }
+}
