@@ -113,6 +113,28 @@ struct RunCommandTests {
         #expect(folders.count == 8)
     }
 
+    @Test func aRunBeingWrittenCannotBeResumedByAnotherProcess() async throws {
+        let task = try SyntheticTask(steps: 6)
+        let runs = scratch()
+        defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
+        let answers = try slowAnswers()
+        let log = runs.appendingPathExtension("log")
+        let process = try launch(["run", task.taskFile.path, "--scripted", answers.path, "--runs-dir", runs.path], log: log)
+        let folder = try await runFolder(in: runs)
+        try await waitForNodes(1, in: folder, process: process)
+
+        let second = try await CommandRunner.run(["run", "--resume", folder.path, "--scripted", answers.path])
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("is being written by process \(process.processIdentifier)"), "\(second.stderr)")
+
+        // kill -9 releases the lock: the run resumes at once.
+        kill(process.processIdentifier, SIGKILL)
+        _ = try await waitForExit(process)
+        let resumed = try launch(["run", "--resume", folder.path, "--scripted", answers.path], log: log)
+        #expect(try await waitForExit(resumed) == 0)
+        #expect(committed(folder).count == 6)
+    }
+
     @Test func ctrlCMarksTheRunInterruptedAndResumeFinishesIt() async throws {
         let task = try SyntheticTask(steps: 5)
         let runs = scratch()

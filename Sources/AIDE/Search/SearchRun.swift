@@ -64,6 +64,8 @@ public actor SearchRun {
     private let policy: any SearchPolicy
     private let grader: Grader?
     private let dependencies: RunDependencies
+    /// Held for the run's lifetime: no other process writes this run meanwhile.
+    private let lock: RunLock
     private var journal: Journal
     private var inFlight: [Int: SearchAction] = [:]
     private var totals = (input: 0, output: 0, usd: 0.0)
@@ -72,8 +74,9 @@ public actor SearchRun {
 
     private init(
         id: String, workspace: RunWorkspace, task: LoadedTask, store: RunStore, journal: Journal,
-        totals: (Int, Int, Double), elapsedBefore: Double, dependencies: RunDependencies
+        totals: (Int, Int, Double), elapsedBefore: Double, dependencies: RunDependencies, lock: RunLock
     ) throws {
+        self.lock = lock
         self.id = id
         self.workspace = workspace
         self.task = task
@@ -105,11 +108,12 @@ public actor SearchRun {
         let id = RunWorkspace.newRunID(taskName: task.spec.name)
         let workspace = RunWorkspace(root: runsDirectory.appendingPathComponent(id, isDirectory: true))
         try workspace.create(copying: task.dataDirectory)
+        let lock = try RunLock(folder: workspace.root)
         let store = try RunStore(path: workspace.database)
         try store.createRun(RunRecord(id: id, taskFile: task.file.path, spec: task.spec))
         return try SearchRun(
             id: id, workspace: workspace, task: task, store: store, journal: Journal(direction: task.spec.metric.direction),
-            totals: (0, 0, 0), elapsedBefore: 0, dependencies: dependencies)
+            totals: (0, 0, 0), elapsedBefore: 0, dependencies: dependencies, lock: lock)
     }
 
     /// Continues a run from its database. Nodes that were in flight when it stopped are lost and
@@ -119,6 +123,7 @@ public actor SearchRun {
         adjust: (inout TaskSpec) -> Void = { _ in }
     ) throws -> SearchRun {
         let workspace = RunWorkspace(root: runFolder)
+        let lock = try RunLock(folder: workspace.root)
         let store = try RunStore(path: workspace.database)
         guard let record = try store.run() else { throw WorkspaceError("\(workspace.database.path) holds no run") }
         var spec = try record.spec()
@@ -133,7 +138,7 @@ public actor SearchRun {
             id: record.id, workspace: workspace, task: task, store: store,
             journal: Journal(direction: spec.metric.direction, nodes: nodes),
             totals: (totals.inputTokens, totals.outputTokens, totals.costUSD), elapsedBefore: elapsed,
-            dependencies: try makeDependencies(task))
+            dependencies: try makeDependencies(task), lock: lock)
     }
 
     /// Runs steps until a budget is spent, the task is cancelled (Ctrl-C: the run is marked
