@@ -1,0 +1,649 @@
+import Foundation
+
+// What `aide report` shows, read from a run's database: a whole run (`RunReport`), one node
+// (`NodeDetail`), the runs of a folder (`RunListing`) and several runs side by side
+// (`RunComparison`). All are plain Codable values; their JSON (snake_case keys, `null` for none,
+// `"schema": "aide.report/1"`) is documented in docs/REPORT_JSON.md.
+
+/// A report that cannot be made: a one-line message for the person who asked.
+public struct ReportError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// An optional encoded as `null` rather than left out, so every documented key is always present.
+@propertyWrapper
+public struct Nullable<Value: Codable & Sendable & Hashable>: Codable, Sendable, Hashable {
+    public var wrappedValue: Value?
+
+    public init(wrappedValue: Value?) {
+        self.wrappedValue = wrappedValue
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        wrappedValue = container.decodeNil() ? nil : try container.decode(Value.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// A missing key reads as `null`.
+    public func decode<Value>(_ type: Nullable<Value>.Type, forKey key: Key) throws -> Nullable<Value> {
+        try decodeIfPresent(type, forKey: key) ?? Nullable(wrappedValue: nil)
+    }
+}
+
+/// The schema name every report's JSON carries.
+public enum ReportSchema {
+    public static let name = "aide.report/1"
+
+    /// Sorted keys, ISO 8601 dates, two-space indentation.
+    public static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
+
+    public static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}
+
+/// A finite number or nil (a report never holds NaN or infinities).
+func finite(_ value: Double?) -> Double? {
+    guard let value, value.isFinite else { return nil }
+    return value
+}
+
+// MARK: - One run
+
+public struct RunReport: Sendable, Codable, Hashable {
+    public var schema: String = ReportSchema.name
+    public var kind: String = "run"
+    public var run: RunInfo
+    public var counts: Counts
+    @Nullable public var best: BestNode?
+    /// Node ids from the root to the best node; empty when no node is good.
+    public var bestPath: [String]
+    /// Tokens and dollars per model, in order of first use.
+    public var models: [ModelUsage]
+    public var totals: Totals
+    public var time: TimeSplit
+    /// Ordered by step.
+    public var nodes: [NodeRow]
+
+    enum CodingKeys: String, CodingKey {
+        case schema, kind, run, counts, best, models, totals, time, nodes
+        case bestPath = "best_path"
+    }
+
+    public struct RunInfo: Sendable, Codable, Hashable {
+        public var id: String
+        public var task: String
+        public var taskFile: String
+        public var status: RunStatus
+        @Nullable public var stopReason: String?
+        public var startedAt: Date
+        public var updatedAt: Date
+        @Nullable public var finishedAt: Date?
+        /// The metric the task declares, and whether lower or higher is better.
+        public var metricName: String
+        public var direction: MetricDirection
+        /// The models the run called, in order of first use (the task's models when it made no call).
+        public var models: [String]
+        public var aideVersion: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, task, status, direction, models
+            case taskFile = "task_file"
+            case stopReason = "stop_reason"
+            case startedAt = "started_at"
+            case updatedAt = "updated_at"
+            case finishedAt = "finished_at"
+            case metricName = "metric_name"
+            case aideVersion = "aide_version"
+        }
+    }
+
+    public struct Counts: Sendable, Codable, Hashable {
+        /// Nodes made (one per step that made a node).
+        public var steps: Int
+        public var good: Int
+        public var buggy: Int
+    }
+
+    public struct BestNode: Sendable, Codable, Hashable {
+        public var id: String
+        public var step: Int
+        public var metric: Double
+        @Nullable public var testScore: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case id, step, metric
+            case testScore = "test_score"
+        }
+    }
+
+    public struct ModelUsage: Sendable, Codable, Hashable {
+        public var model: String
+        public var calls: Int
+        public var failedCalls: Int
+        public var inputTokens: Int
+        public var outputTokens: Int
+        /// Nil when no call of this model had a known price.
+        @Nullable public var costUSD: Double?
+        /// Seconds spent in this model's calls.
+        public var latency: Double
+
+        enum CodingKeys: String, CodingKey {
+            case model, calls, latency
+            case failedCalls = "failed_calls"
+            case inputTokens = "input_tokens"
+            case outputTokens = "output_tokens"
+            case costUSD = "cost_usd"
+        }
+    }
+
+    public struct Totals: Sendable, Codable, Hashable {
+        public var calls: Int
+        public var inputTokens: Int
+        public var outputTokens: Int
+        /// Dollars over calls of known price.
+        public var costUSD: Double
+
+        enum CodingKeys: String, CodingKey {
+            case calls
+            case inputTokens = "input_tokens"
+            case outputTokens = "output_tokens"
+            case costUSD = "cost_usd"
+        }
+    }
+
+    public struct TimeSplit: Sendable, Codable, Hashable {
+        /// Seconds the run has lasted (time before a resume included).
+        public var wall: Double
+        /// Sum of LLM call latencies.
+        public var llm: Double
+        /// Sum of script execution times.
+        public var execution: Double
+    }
+
+    public struct NodeRow: Sendable, Codable, Hashable {
+        public var id: String
+        @Nullable public var parentID: String?
+        public var step: Int
+        public var stage: Stage
+        @Nullable public var metric: Double?
+        @Nullable public var testScore: Double?
+        public var isBuggy: Bool
+        public var bugReasons: [String]
+        /// Nil when the code never ran.
+        @Nullable public var execTime: Double?
+        public var onBestPath: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case id, step, stage, metric
+            case parentID = "parent_id"
+            case testScore = "test_score"
+            case isBuggy = "is_buggy"
+            case bugReasons = "bug_reasons"
+            case execTime = "exec_time"
+            case onBestPath = "on_best_path"
+        }
+    }
+
+    /// Reads the store in one transaction (never holding up a writer) and builds the report.
+    public static func load(_ store: RunStore) throws -> RunReport {
+        try RunReport(snapshot: store.snapshot(), path: store.path.path)
+    }
+
+    /// The report of a snapshot; `path` names the file in errors.
+    public init(snapshot: RunSnapshot, path: String) throws {
+        guard let run = snapshot.run else { throw ReportError(StoreError.noRun(path: path).description) }
+        let spec: TaskSpec
+        do {
+            spec = try run.spec()
+        } catch {
+            throw ReportError("cannot read the task settings of run \(run.id) in \(path)")
+        }
+        let nodes = snapshot.nodes
+        let journal = Journal(direction: spec.metric.direction, nodes: nodes)
+        let bestNode = run.bestNodeID.flatMap { journal[$0] }.flatMap { $0.isBuggy ? nil : $0 } ?? journal.best
+        let path = bestNode.map { journal.path(to: $0.id).map(\.id) } ?? []
+        let onPath = Set(path)
+
+        var modelOrder: [String] = []
+        var usage: [String: ModelUsage] = [:]
+        for call in snapshot.calls {
+            if usage[call.model] == nil {
+                modelOrder.append(call.model)
+                usage[call.model] = ModelUsage(
+                    model: call.model, calls: 0, failedCalls: 0, inputTokens: 0, outputTokens: 0, costUSD: nil,
+                    latency: 0)
+            }
+            usage[call.model]!.calls += 1
+            if call.error != nil { usage[call.model]!.failedCalls += 1 }
+            usage[call.model]!.inputTokens += call.inputTokens
+            usage[call.model]!.outputTokens += call.outputTokens
+            if let cost = finite(call.costUSD) { usage[call.model]!.costUSD = (usage[call.model]!.costUSD ?? 0) + cost }
+            usage[call.model]!.latency += call.latency
+        }
+        let models = modelOrder.compactMap { usage[$0] }
+        var taskModels = [spec.agent.codeModel]
+        if let feedback = spec.agent.feedbackModel, feedback != spec.agent.codeModel { taskModels.append(feedback) }
+
+        let llm = snapshot.calls.reduce(0) { $0 + $1.latency }
+        let execution = nodes.reduce(0) { $0 + ($1.execution?.duration ?? 0) }
+        let wall = snapshot.metrics.last?.elapsed
+            ?? (run.finishedAt ?? run.updatedAt).timeIntervalSince(run.startedAt)
+
+        self.run = RunInfo(
+            id: run.id, task: run.taskName, taskFile: run.taskFile, status: run.status, stopReason: run.stopReason,
+            startedAt: run.startedAt, updatedAt: run.updatedAt, finishedAt: run.finishedAt,
+            metricName: spec.metric.name, direction: spec.metric.direction,
+            models: modelOrder.isEmpty ? taskModels : modelOrder, aideVersion: run.aideVersion)
+        let good = nodes.filter { !$0.isBuggy }.count
+        counts = Counts(steps: nodes.count, good: good, buggy: nodes.count - good)
+        best = bestNode.flatMap { node in
+            finite(node.metric).map { BestNode(id: node.id, step: node.step, metric: $0, testScore: finite(node.testScore)) }
+        }
+        bestPath = path
+        self.models = models
+        totals = Totals(
+            calls: snapshot.calls.count, inputTokens: models.reduce(0) { $0 + $1.inputTokens },
+            outputTokens: models.reduce(0) { $0 + $1.outputTokens },
+            costUSD: models.reduce(0) { $0 + ($1.costUSD ?? 0) })
+        time = TimeSplit(wall: max(0, wall), llm: llm, execution: execution)
+        self.nodes = nodes.map { node in
+            NodeRow(
+                id: node.id, parentID: node.parentID, step: node.step, stage: node.stage, metric: finite(node.metric),
+                testScore: finite(node.testScore), isBuggy: node.isBuggy, bugReasons: node.bugReasons,
+                execTime: node.execution.map(\.duration), onBestPath: onPath.contains(node.id))
+        }
+    }
+
+    /// Steps run until the best node was made (its step + 1); nil without a good node.
+    public var stepsToBest: Int? { best.map { $0.step + 1 } }
+}
+
+// MARK: - Opening runs
+
+extension RunReport {
+    /// Opens a run read-only from what a user typed (a run id under `runsDirectory`, a run folder,
+    /// or a run.sqlite), with every failure as a one-line `ReportError`.
+    public static func openStore(_ reference: String, runsDirectory: URL) throws -> RunStore {
+        let workspace: RunWorkspace
+        do {
+            workspace = try RunWorkspace.locate(reference, runsDirectory: runsDirectory)
+        } catch {
+            throw ReportError(oneLine(error))
+        }
+        do {
+            return try RunStore.openReadOnly(path: workspace.database)
+        } catch {
+            throw ReportError(oneLine(error))
+        }
+    }
+
+    /// Opens and reads a run; every failure is a one-line `ReportError`.
+    public static func load(_ reference: String, runsDirectory: URL) throws -> (report: RunReport, store: RunStore) {
+        let store = try openStore(reference, runsDirectory: runsDirectory)
+        do {
+            return (try load(store), store)
+        } catch {
+            throw ReportError(oneLine(error))
+        }
+    }
+
+    /// An error's text on one line.
+    static func oneLine(_ error: any Error) -> String {
+        let text: String
+        if let error = error as? ReportError {
+            text = error.description
+        } else if let error = error as? StoreError {
+            text = error.description
+        } else if let error = error as? WorkspaceError {
+            text = error.description
+        } else {
+            text = "\(error)"
+        }
+        return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .joined(separator: " ")
+    }
+}
+
+// MARK: - One node
+
+/// Everything about one node: plan, code, output, review, metrics and its LLM calls.
+public struct NodeDetail: Sendable, Codable, Hashable {
+    public var schema: String = ReportSchema.name
+    public var kind: String = "node"
+    public var runID: String
+    public var id: String
+    @Nullable public var parentID: String?
+    /// Ids of the nodes made from this one, by step.
+    public var children: [String]
+    public var step: Int
+    public var stage: Stage
+    public var plan: String
+    public var code: String
+    /// Nil when the code never ran; then every execution field is nil.
+    @Nullable public var output: String?
+    @Nullable public var execTime: Double?
+    @Nullable public var exitCode: Int32?
+    @Nullable public var signal: Int32?
+    @Nullable public var timedOut: Bool?
+    @Nullable public var exceptionType: String?
+    @Nullable public var traceback: String?
+    @Nullable public var review: ReviewInfo?
+    @Nullable public var metric: Double?
+    @Nullable public var metricSource: String?
+    @Nullable public var testScore: Double?
+    public var isBuggy: Bool
+    public var bugReasons: [String]
+    public var debugDepth: Int
+    @Nullable public var error: String?
+    public var onBestPath: Bool
+    public var isBest: Bool
+    public var createdAt: Date
+    public var finishedAt: Date
+    public var calls: [Call]
+
+    enum CodingKeys: String, CodingKey {
+        case schema, kind, id, children, step, stage, plan, code, output, signal, traceback, review, metric, error
+        case calls
+        case runID = "run_id"
+        case parentID = "parent_id"
+        case execTime = "exec_time"
+        case exitCode = "exit_code"
+        case timedOut = "timed_out"
+        case exceptionType = "exception_type"
+        case metricSource = "metric_source"
+        case testScore = "test_score"
+        case isBuggy = "is_buggy"
+        case bugReasons = "bug_reasons"
+        case debugDepth = "debug_depth"
+        case onBestPath = "on_best_path"
+        case isBest = "is_best"
+        case createdAt = "created_at"
+        case finishedAt = "finished_at"
+    }
+
+    public struct ReviewInfo: Sendable, Codable, Hashable {
+        public var isBug: Bool
+        public var summary: String
+        @Nullable public var metric: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case summary, metric
+            case isBug = "is_bug"
+        }
+    }
+
+    public struct Call: Sendable, Codable, Hashable {
+        public var purpose: String
+        public var model: String
+        public var provider: String
+        public var latency: Double
+        public var inputTokens: Int
+        public var outputTokens: Int
+        @Nullable public var costUSD: Double?
+        public var attempts: Int
+        @Nullable public var finishReason: String?
+        @Nullable public var error: String?
+        public var createdAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case purpose, model, provider, latency, attempts, error
+            case inputTokens = "input_tokens"
+            case outputTokens = "output_tokens"
+            case costUSD = "cost_usd"
+            case finishReason = "finish_reason"
+            case createdAt = "created_at"
+        }
+    }
+
+    /// The node `reference` names in the store's run: its whole id, or a prefix of exactly one id.
+    /// Throws a one-line `ReportError` for no match or several.
+    public static func load(_ store: RunStore, node reference: String) throws -> NodeDetail {
+        let snapshot: RunSnapshot
+        do {
+            snapshot = try store.snapshot()
+        } catch {
+            throw ReportError(RunReport.oneLine(error))
+        }
+        let report = try RunReport(snapshot: snapshot, path: store.path.path)
+        return try NodeDetail(snapshot: snapshot, report: report, node: reference)
+    }
+
+    init(snapshot: RunSnapshot, report: RunReport, node reference: String) throws {
+        let nodes = snapshot.nodes
+        var matches = nodes.filter { $0.id == reference }
+        if matches.isEmpty, !reference.isEmpty { matches = nodes.filter { $0.id.hasPrefix(reference) } }
+        guard let node = matches.first else {
+            throw ReportError("no node \(reference) in run \(report.run.id) (it has \(nodes.count) node\(nodes.count == 1 ? "" : "s"))")
+        }
+        guard matches.count == 1 else {
+            throw ReportError(
+                "node id \(reference) is ambiguous in run \(report.run.id): it starts "
+                    + matches.map(\.id).joined(separator: ", "))
+        }
+        runID = report.run.id
+        id = node.id
+        parentID = node.parentID
+        children = nodes.filter { $0.parentID == node.id }.map(\.id)
+        step = node.step
+        stage = node.stage
+        plan = node.plan
+        code = node.code
+        output = node.execution?.output
+        execTime = node.execution?.duration
+        exitCode = node.execution?.exitCode
+        signal = node.execution?.signal
+        timedOut = node.execution?.timedOut
+        exceptionType = node.execution?.exceptionType
+        traceback = node.execution?.traceback
+        review = node.review.map { ReviewInfo(isBug: $0.isBug, summary: $0.summary, metric: finite($0.metric)) }
+        metric = finite(node.metric)
+        metricSource = node.metricSource
+        testScore = finite(node.testScore)
+        isBuggy = node.isBuggy
+        bugReasons = node.bugReasons
+        debugDepth = node.debugDepth
+        error = node.error
+        onBestPath = report.bestPath.contains(node.id)
+        isBest = report.best?.id == node.id
+        createdAt = node.createdAt
+        finishedAt = node.finishedAt
+        calls = snapshot.calls.filter { $0.nodeID == node.id }.map { call in
+            Call(
+                purpose: call.purpose, model: call.model, provider: call.provider, latency: call.latency,
+                inputTokens: call.inputTokens, outputTokens: call.outputTokens, costUSD: finite(call.costUSD),
+                attempts: call.attempts, finishReason: call.finishReason, error: call.error, createdAt: call.createdAt)
+        }
+    }
+}
+
+extension RunReport {
+    /// The best node's code; a run without a good node is an error.
+    public static func bestCode(_ store: RunStore) throws -> String {
+        let snapshot: RunSnapshot
+        do {
+            snapshot = try store.snapshot()
+        } catch {
+            throw ReportError(oneLine(error))
+        }
+        let report = try RunReport(snapshot: snapshot, path: store.path.path)
+        guard let best = report.best, let node = snapshot.nodes.first(where: { $0.id == best.id }) else {
+            throw ReportError(
+                "run \(report.run.id) has no good node yet (\(report.counts.steps) node\(report.counts.steps == 1 ? "" : "s"), all buggy)")
+        }
+        return node.code
+    }
+}
+
+// MARK: - Many runs
+
+/// One row per run under a runs folder.
+public struct RunListing: Sendable, Codable, Hashable {
+    public var schema: String = ReportSchema.name
+    public var kind: String = "listing"
+    public var runsDirectory: String
+    /// Ordered by start time; unreadable runs last.
+    public var runs: [Row]
+
+    enum CodingKeys: String, CodingKey {
+        case schema, kind, runs
+        case runsDirectory = "runs_directory"
+    }
+
+    public struct Row: Sendable, Codable, Hashable {
+        public var id: String
+        @Nullable public var task: String?
+        @Nullable public var status: RunStatus?
+        public var steps: Int
+        @Nullable public var bestMetric: Double?
+        @Nullable public var bestTestScore: Double?
+        public var costUSD: Double
+        @Nullable public var startedAt: Date?
+        /// Why the run could not be read; nil for a readable run.
+        @Nullable public var error: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, task, status, steps, error
+            case bestMetric = "best_metric"
+            case bestTestScore = "best_test_score"
+            case costUSD = "cost_usd"
+            case startedAt = "started_at"
+        }
+
+        init(_ report: RunReport) {
+            id = report.run.id
+            task = report.run.task
+            status = report.run.status
+            steps = report.counts.steps
+            bestMetric = report.best?.metric
+            bestTestScore = report.best?.testScore
+            costUSD = report.totals.costUSD
+            startedAt = report.run.startedAt
+            error = nil
+        }
+
+        init(unreadable id: String, error: String) {
+            self.id = id
+            task = nil
+            status = nil
+            steps = 0
+            bestMetric = nil
+            bestTestScore = nil
+            costUSD = 0
+            startedAt = nil
+            self.error = error
+        }
+    }
+
+    /// Every folder of `runsDirectory` that holds a run.sqlite, read-only. A run that cannot be
+    /// read is a row with its error; a missing folder is an error.
+    public static func load(runsDirectory: URL) throws -> RunListing {
+        let files = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard files.fileExists(atPath: runsDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ReportError("no runs folder \(runsDirectory.path) (choose one with --runs-dir)")
+        }
+        let names = (try? files.contentsOfDirectory(atPath: runsDirectory.path)) ?? []
+        var rows: [Row] = []
+        for name in names.sorted() {
+            let database = runsDirectory.appendingPathComponent(name).appendingPathComponent(RunStore.fileName)
+            guard files.fileExists(atPath: database.path) else { continue }
+            do {
+                let store = try RunStore.openReadOnly(path: database)
+                defer { try? store.close() }
+                rows.append(Row(try RunReport.load(store)))
+            } catch {
+                rows.append(Row(unreadable: name, error: RunReport.oneLine(error)))
+            }
+        }
+        rows.sort { a, b in
+            switch (a.startedAt, b.startedAt) {
+            case let (x?, y?): return x != y ? x < y : a.id < b.id
+            case (.some, nil): return true
+            case (nil, .some): return false
+            case (nil, nil): return a.id < b.id
+            }
+        }
+        return RunListing(runsDirectory: runsDirectory.path, runs: rows)
+    }
+}
+
+/// Several runs side by side: what each reached, how fast, at what cost.
+public struct RunComparison: Sendable, Codable, Hashable {
+    public var schema: String = ReportSchema.name
+    public var kind: String = "comparison"
+    /// In the order given.
+    public var runs: [Row]
+    /// The run with the best metric, when every run optimizes in the same direction and one has a good node.
+    @Nullable public var bestRun: String?
+
+    enum CodingKeys: String, CodingKey {
+        case schema, kind, runs
+        case bestRun = "best_run"
+    }
+
+    public struct Row: Sendable, Codable, Hashable {
+        public var id: String
+        public var task: String
+        public var status: RunStatus
+        public var direction: MetricDirection
+        @Nullable public var bestNodeID: String?
+        @Nullable public var bestMetric: Double?
+        @Nullable public var bestTestScore: Double?
+        public var steps: Int
+        /// Steps run until the best node was made (its step + 1); nil without a good node.
+        @Nullable public var stepsToBest: Int?
+        public var inputTokens: Int
+        public var outputTokens: Int
+        public var costUSD: Double
+        public var time: RunReport.TimeSplit
+
+        enum CodingKeys: String, CodingKey {
+            case id, task, status, direction, steps, time
+            case bestNodeID = "best_node_id"
+            case bestMetric = "best_metric"
+            case bestTestScore = "best_test_score"
+            case stepsToBest = "steps_to_best"
+            case inputTokens = "input_tokens"
+            case outputTokens = "output_tokens"
+            case costUSD = "cost_usd"
+        }
+    }
+
+    public init(reports: [RunReport]) {
+        runs = reports.map { report in
+            Row(
+                id: report.run.id, task: report.run.task, status: report.run.status, direction: report.run.direction,
+                bestNodeID: report.best?.id, bestMetric: report.best?.metric, bestTestScore: report.best?.testScore,
+                steps: report.counts.steps, stepsToBest: report.stepsToBest, inputTokens: report.totals.inputTokens,
+                outputTokens: report.totals.outputTokens, costUSD: report.totals.costUSD, time: report.time)
+        }
+        var winner: Row?
+        if Set(runs.map(\.direction)).count == 1 {
+            for row in runs {
+                guard let metric = row.bestMetric else { continue }
+                if let current = winner?.bestMetric, !row.direction.isBetter(metric, than: current) { continue }
+                winner = row
+            }
+        }
+        bestRun = winner?.id
+    }
+}
