@@ -2,6 +2,7 @@
 //   1. SSE parsing throughput (MB/s) on an Anthropic-shaped stream.
 //   2. Streamed query throughput: a large stream folded end to end through the backend over loopback.
 //   3. Overhead of one `query` over a raw libcurl call to the same loopback server.
+// `AIDEBenchmarks make-run FOLDER N` instead writes a generated run of N nodes (scripts/bench-report.sh).
 import AIDE
 import AIDETesting
 import CCurl
@@ -156,6 +157,58 @@ func benchmarkOverhead() async throws {
         rawMedian, queryMedian, queryMedian - rawMedian, queryMedian / rawMedian, rounds))
 }
 
-benchmarkSSE()
-try await benchmarkStreamedQuery()
-try await benchmarkOverhead()
+// MARK: A generated run, for report benchmarks
+
+/// Writes a run of `count` nodes through the real store: a random tree (seeded), scripts and
+/// outputs of realistic size, two LLM calls per node, a metrics row per step.
+func makeRun(folder: URL, count: Int) throws {
+    let store = try RunStore(path: folder.appendingPathComponent("run.sqlite"))
+    let spec = TaskSpec(
+        name: "generated", goal: "Benchmark the report.", data: "data",
+        metric: MetricSpec(name: "validation RMSE", direction: .minimize))
+    try store.createRun(RunRecord(id: folder.lastPathComponent, taskFile: "/dev/null", spec: spec))
+    var random = SeededRandom(seed: 42)
+    var best: (id: String, metric: Double)?
+    let code = String(repeating: "x = model.fit(train[features], train[target])  # line of a script\n", count: 40)
+    let output = String(repeating: "epoch 3/10 - loss 0.1234 - val_loss 0.2345\n", count: 50)
+    let start = Date()
+    for step in 0..<count {
+        let id = String(format: "%08x", step &* 2_654_435_761 & 0xffff_ffff)
+        let parent = step < 5 ? nil : String(format: "%08x", Int.random(in: 0..<step, using: &random) &* 2_654_435_761 & 0xffff_ffff)
+        let buggy = Double.random(in: 0..<1, using: &random) < 0.3
+        let metric = buggy ? nil : Double.random(in: 0.1..<0.5, using: &random)
+        if let metric, best.map({ metric < $0.metric }) ?? true { best = (id, metric) }
+        let created = start.addingTimeInterval(Double(step))
+        let node = Node(
+            id: id, parentID: parent, step: step, stage: parent == nil ? .draft : (buggy ? .debug : .improve),
+            plan: "Plan of step \(step): try a gradient-boosted model with tuned depth.", code: code,
+            execution: ExecutionResult(
+                output: output, outputBytes: output.utf8.count, exitCode: buggy ? 1 : 0, duration: 3.5,
+                exceptionType: buggy ? "ValueError" : nil, traceback: buggy ? "Traceback ...\nValueError: bad" : nil),
+            review: Review(isBug: buggy, summary: "A summary of what the run showed.", metric: metric), metric: metric,
+            metricSource: metric == nil ? nil : "review", testScore: metric.map { $0 * 1.05 }, isBuggy: buggy,
+            bugReasons: buggy ? ["raised ValueError"] : [], debugDepth: 0, createdAt: created,
+            finishedAt: created.addingTimeInterval(0.9))
+        let calls = ["draft", "review"].map { purpose in
+            LLMCallRecord(
+                runID: folder.lastPathComponent, nodeID: id, step: step, purpose: purpose, model: "claude-sonnet-4-5",
+                provider: "anthropic", latency: 2.5, lastAttemptLatency: 2.5, inputTokens: 3000, outputTokens: 600,
+                costUSD: 0.018, attempts: 1, createdAt: created)
+        }
+        let metrics = MetricsRecord(
+            runID: folder.lastPathComponent, step: step, bestMetric: best?.metric, bestTestScore: best.map { $0.metric * 1.05 },
+            bestNodeID: best?.id, inputTokens: 6000 * (step + 1), outputTokens: 1200 * (step + 1),
+            costUSD: 0.036 * Double(step + 1), elapsed: Double(step + 1), nodes: step + 1, buggyNodes: 0, recordedAt: created)
+        try store.commit(node: node, calls: calls, metrics: metrics, bestNodeID: best?.id)
+    }
+    try store.updateRun(status: .finished, stopReason: "steps budget reached", bestNodeID: best?.id, finishedAt: Date())
+}
+
+let arguments = CommandLine.arguments.dropFirst()
+if arguments.first == "make-run", arguments.count == 3, let count = Int(arguments.last!) {
+    try makeRun(folder: URL(fileURLWithPath: Array(arguments)[1]), count: count)
+} else {
+    benchmarkSSE()
+    try await benchmarkStreamedQuery()
+    try await benchmarkOverhead()
+}

@@ -505,31 +505,42 @@ enum Timestamp {
         return text
     }
 
-    /// Reads `YYYY-MM-DD HH:MM:SS[.f…]` (or with `T`, with a trailing `Z`) as UTC.
+    /// Reads `YYYY-MM-DD HH:MM:SS[.f…]` (or with `T`, with a trailing `Z`) as UTC. Works on the
+    /// bytes at their fixed positions: every stored row carries timestamps, and reports read
+    /// tens of thousands of rows.
     static func date(_ text: String) -> Date? {
-        var body = Substring(text)
-        if body.hasSuffix("Z") { body = body.dropLast() }
-        let fraction: Substring?
-        if let dot = body.firstIndex(of: ".") {
-            fraction = body[body.index(after: dot)...]
-            body = body[..<dot]
-        } else {
-            fraction = nil
-        }
-        let fields = body.split(whereSeparator: { "-: T".contains($0) }).map { Int32($0) }
-        guard fields.count == 6, fields.allSatisfy({ $0 != nil }) else { return nil }
-        var parts = tm()
-        parts.tm_year = fields[0]! - 1900
-        parts.tm_mon = fields[1]! - 1
-        parts.tm_mday = fields[2]!
-        parts.tm_hour = fields[3]!
-        parts.tm_min = fields[4]!
-        parts.tm_sec = fields[5]!
-        var reference = Double(Int64(timegm(&parts)) - referenceOffset)
-        if let fraction {
-            guard !fraction.isEmpty, fraction.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Double("0." + fraction) else {
-                return nil
+        var bytes = Array(text.utf8)
+        if bytes.last == UInt8(ascii: "Z") { bytes.removeLast() }
+        guard bytes.count >= 19, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+            bytes[10] == UInt8(ascii: " ") || bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"),
+            bytes[16] == UInt8(ascii: ":")
+        else { return nil }
+        func number(_ range: Range<Int>) -> Int64? {
+            var value: Int64 = 0
+            for index in range {
+                let digit = bytes[index] &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                value = value * 10 + Int64(digit)
             }
+            return value
+        }
+        guard var year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
+        // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+        year -= month <= 2 ? 1 : 0
+        let era = (year >= 0 ? year : year - 399) / 400
+        let yearOfEra = year - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        var reference = Double(days * 86_400 + hour * 3_600 + minute * 60 + second - referenceOffset)
+        if bytes.count > 19 {
+            guard bytes[19] == UInt8(ascii: "."), bytes.count > 20,
+                bytes[20...].allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }),
+                let value = Double("0" + String(decoding: bytes[19...], as: UTF8.self))
+            else { return nil }
             reference += value
         }
         return Date(timeIntervalSinceReferenceDate: reference)
