@@ -9,7 +9,8 @@ log() { echo "[setup] $*" >&2; }
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 need=()
-for pkg in libcurl4-openssl-dev libsqlite3-dev cmake; do
+# chromium: the test suite renders `aide report --format html` in a real (headless) browser.
+for pkg in libcurl4-openssl-dev libsqlite3-dev cmake chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

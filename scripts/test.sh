@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test suite: builds, starts a real llama-server (both OpenAI and Anthropic wire formats) on
-# loopback for the integration tests, runs `swift test`, and stops the server.
+# loopback for the integration tests, runs `swift test`, stops the server, then checks the HTML
+# report in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,3 +14,6 @@ echo "[test] llama-server on $AIDE_LLAMA_URL (pid $pid)"
 
 swift build --build-tests
 swift test
+
+# The HTML report in a real browser: a generated 2,000-node run, no JavaScript error, a drawn tree.
+timeout 900 bash scripts/check-html-report.sh

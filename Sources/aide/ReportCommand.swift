@@ -16,6 +16,7 @@ struct ReportCommand: ParsableCommand {
               aide report runs/<run> --node 1a2b            # one node (id or prefix)
               aide report runs/<run> --best > solution.py   # only the best solution's code
               aide report runs/<run> --format markdown -o summary.md
+              aide report runs/<run> --format html -o report.html   # one page: tree, code, charts
               aide report --compare <run> <run> --format json
               aide report runs/<run> --export-aide journal.json   # AIDE's journal format
             """
@@ -32,7 +33,7 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Print only the best node's code (an error when no node is good).")
     var best = false
 
-    @Option(help: "text, markdown or json.")
+    @Option(help: "text, markdown, json or html (html: one run, as a self-contained page).")
     var format: String = "text"
 
     @Option(name: [.customShort("o"), .customLong("output")], help: "Write the report to this file instead of standard output.")
@@ -49,7 +50,10 @@ struct ReportCommand: ParsableCommand {
 
     func validate() throws {
         guard ReportFormat(rawValue: format) != nil else {
-            throw ValidationError("--format takes text, markdown or json, not \"\(format)\"")
+            throw ValidationError("--format takes text, markdown, json or html, not \"\(format)\"")
+        }
+        if format == ReportFormat.html.rawValue, reference == nil || node != nil || !compare.isEmpty {
+            throw ValidationError("--format html shows one run: give a run, and no --node or --compare")
         }
         if !compare.isEmpty {
             if reference != nil || node != nil || best { throw ValidationError("--compare takes the runs itself; give no other run, --node or --best") }
@@ -101,6 +105,7 @@ struct ReportCommand: ParsableCommand {
         if let node {
             return try ReportRenderer.render(try NodeDetail.load(store, node: node), format: format, color: color)
         }
+        if format == .html { return try HTMLReport.load(store) }
         let report: RunReport
         do {
             report = try RunReport.load(store)

@@ -5,6 +5,8 @@ public enum ReportFormat: String, Sendable, CaseIterable, Codable {
     case text
     case markdown
     case json
+    /// One self-contained page (HTMLReport); for a single run's report only.
+    case html
 }
 
 /// Renders reports as text (optionally with ANSI colour), markdown or JSON (docs/REPORT_JSON.md).
@@ -15,6 +17,7 @@ public enum ReportRenderer {
         case .text: return text(report, color: color)
         case .markdown: return markdown(report)
         case .json: return try json(report)
+        case .html: return try HTMLReport.render(report)
         }
     }
 
@@ -23,6 +26,7 @@ public enum ReportRenderer {
         case .text: return text(detail, color: color)
         case .markdown: return markdown(detail)
         case .json: return try json(detail)
+        case .html: throw ReportError("--format html shows one run; give a run without --node or --compare")
         }
     }
 
@@ -31,6 +35,7 @@ public enum ReportRenderer {
         case .text: return text(listing)
         case .markdown: return markdown(listing)
         case .json: return try json(listing)
+        case .html: throw ReportError("--format html shows one run; give a run without --node or --compare")
         }
     }
 
@@ -39,6 +44,7 @@ public enum ReportRenderer {
         case .text: return text(comparison)
         case .markdown: return markdown(comparison)
         case .json: return try json(comparison)
+        case .html: throw ReportError("--format html shows one run; give a run without --node or --compare")
         }
     }
 

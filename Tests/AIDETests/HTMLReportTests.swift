@@ -1,0 +1,217 @@
+import AIDETesting
+import Foundation
+import Testing
+
+@testable import AIDE
+
+/// `aide report <run> --format html`: one self-contained page, from runs with known trees written
+/// through the real store and read back read-only.
+struct HTMLReportTests {
+    private static let spec = TaskSpec(
+        name: "house-prices", goal: "Predict SalePrice.", data: "data",
+        metric: MetricSpec(name: "RMSE of log SalePrice", direction: .minimize),
+        agent: AgentSpec(codeModel: "claude-sonnet-4-5", feedbackModel: "claude-haiku-4-5"))
+
+    private static let start = Date(timeIntervalSinceReferenceDate: 770_000_000)
+
+    private static let hostile = "print('x')\n# </script><script>alert(1)</script>\ns = \"<!-- </SCRIPT> -->\"\n"
+
+    /// A fresh directory, removed when `body` returns.
+    private static func withTemporaryDirectory<T>(_ body: (URL) async throws -> T) async throws -> T {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("aide-html-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        return try await body(directory)
+    }
+
+    /// Writes a run of `count` nodes to `directory/<id>/run.sqlite` (minimize). Node `i`'s parent is
+    /// `parent(i)`; every 4th node is buggy; good nodes' metrics fall with the step. Node 1's code,
+    /// plan and output try to break out of the page's script element.
+    @discardableResult
+    static func makeRun(
+        in directory: URL, id: String, count: Int, parent: (Int) -> Int? = { $0 < 3 ? nil : ($0 - 3) / 2 }
+    ) throws -> [String] {
+        let store = try RunStore(path: RunStore.fileURL(runsDirectory: directory, runID: id))
+        defer { try? store.close() }
+        try store.createRun(RunRecord(id: id, taskFile: "tasks/house-prices/task.yaml", spec: spec, startedAt: start))
+        var journal = Journal(direction: .minimize)
+        var ids: [String] = []
+        var cumulative = (input: 0, output: 0, cost: 0.0)
+        for step in 0..<count {
+            let hex = String(step * 7919 + 4096, radix: 16)
+            let nodeID = "n" + String(repeating: "0", count: max(0, 7 - hex.count)) + hex
+            ids.append(nodeID)
+            let buggy = step % 4 == 1
+            let metric: Double? = buggy ? nil : 1.0 / Double(step + 2)
+            let created = start.addingTimeInterval(Double(step) * 10)
+            let code = step == 1 ? hostile : "import numpy as np\n# node \(nodeID)\nprint(f\"Validation metric: {\(metric ?? 0)}\")\n"
+            let made = Node(
+                id: nodeID, parentID: parent(step).map { ids[$0] }, step: step,
+                stage: parent(step) == nil ? .draft : buggy || step % 4 == 2 ? .debug : .improve,
+                plan: step == 1 ? "Plan </script> & <b>bold</b>" : "Plan of \(nodeID).", code: code,
+                execution: ExecutionResult(
+                    output: step == 1 ? "</script><script>alert(2)</script>\n" : "Validation metric: \(metric ?? 0)\n",
+                    outputBytes: 20, exitCode: buggy ? 1 : 0, duration: 1.5,
+                    exceptionType: buggy ? "KeyError" : nil),
+                review: Review(isBug: buggy, summary: "Review of \(nodeID).", metric: metric),
+                metric: metric, metricSource: metric == nil ? nil : "review", testScore: metric.map { $0 * 1.05 },
+                isBuggy: buggy, bugReasons: buggy ? ["raised KeyError"] : [], createdAt: created,
+                finishedAt: created.addingTimeInterval(9))
+            journal.append(made)
+            let call = LLMCallRecord(
+                runID: id, nodeID: nil, step: step, purpose: made.stage.rawValue, model: "claude-sonnet-4-5",
+                provider: "anthropic", latency: 5, lastAttemptLatency: 5, inputTokens: 1000, outputTokens: 200,
+                costUSD: 0.01, attempts: 1, createdAt: created)
+            cumulative.input += 1000
+            cumulative.output += 200
+            cumulative.cost += 0.01
+            let best = journal.best
+            try store.commit(
+                node: made, calls: [call],
+                metrics: MetricsRecord(
+                    runID: id, step: step, bestMetric: best?.metric, bestTestScore: best?.testScore, bestNodeID: best?.id,
+                    inputTokens: cumulative.input, outputTokens: cumulative.output, costUSD: cumulative.cost,
+                    elapsed: Double(step + 1) * 10, nodes: journal.count, buggyNodes: journal.buggyNodes.count),
+                bestNodeID: best?.id)
+        }
+        try store.updateRun(
+            status: .finished, stopReason: "steps budget", bestNodeID: nil,
+            finishedAt: start.addingTimeInterval(Double(count) * 10))
+        return ids
+    }
+
+    /// The page without its two embedded JSON blobs: the markup, CSS and JS aide wrote itself.
+    static func template(_ html: String) -> String {
+        var text = html
+        for id in ["aide-report", "aide-details"] {
+            let open = "<script type=\"application/json\" id=\"\(id)\">"
+            guard let start = text.range(of: open), let end = text.range(of: "</script>", range: start.upperBound..<text.endIndex)
+            else { continue }
+            text.replaceSubrange(start.upperBound..<end.lowerBound, with: "")
+        }
+        return text
+    }
+
+    static func count(_ needle: String, in text: String) -> Int {
+        text.lowercased().components(separatedBy: needle.lowercased()).count - 1
+    }
+
+    @Test func pageIsSelfContainedEmbedsEveryNodeAndCannotBeBrokenOutOf() async throws {
+        try await Self.withTemporaryDirectory { directory in
+            let ids = try Self.makeRun(in: directory, id: "html-small", count: 9)
+            let store = try RunStore.openReadOnly(path: RunStore.fileURL(runsDirectory: directory, runID: "html-small"))
+            defer { try? store.close() }
+            let html = try HTMLReport.load(store)
+
+            #expect(html.hasPrefix("<!DOCTYPE html>"))
+            // Nothing fetched: no external scripts, styles, images or fonts.
+            let page = Self.template(html)
+            #expect(!page.contains("http://") && !page.contains("https://"))
+            for pattern in ["<script src", "<link", "<img", "@import", "url("] {
+                #expect(!html.lowercased().contains(pattern), "\(pattern)")
+            }
+            // Every node id, in the report data and in the details.
+            for id in ids { #expect(Self.count("\"\(id)\"", in: html) >= 2, "\(id)") }
+            // Only the page's own three script elements open and close; the hostile code is inert.
+            #expect(Self.count("<script", in: html) == 3)
+            #expect(Self.count("</script", in: html) == 3)
+            #expect(Self.count("<!--", in: html) == 0)
+            #expect(!html.contains("alert(1)</"))
+            // …and reads back exactly from the embedded JSON.
+            let detailsJSON = try #require(Self.blob("aide-details", in: html))
+            let details = try JSONSerialization.jsonObject(with: Data(detailsJSON.utf8)) as? [String: [String: Any]]
+            #expect(details?[ids[1]]?["code"] as? String == Self.hostile)
+            #expect(details?[ids[1]]?["plan"] as? String == "Plan </script> & <b>bold</b>")
+            #expect(details?.count == ids.count)
+            let dataJSON = try #require(Self.blob("aide-report", in: html))
+            let data = try JSONSerialization.jsonObject(with: Data(dataJSON.utf8)) as? [String: Any]
+            let report = data?["report"] as? [String: Any]
+            #expect(report?["schema"] as? String == ReportSchema.name)
+            #expect((report?["nodes"] as? [Any])?.count == ids.count)
+            let steps = data?["steps"] as? [[String: Any]]
+            #expect(steps?.count == ids.count)
+            #expect(steps?.last?["input_tokens"] as? Int == 9_000)
+            // The page reports what it drew, and any script error.
+            #expect(html.contains("body.dataset.nodes = String(drawn)"))
+            #expect(html.contains("window.onerror"))
+        }
+    }
+
+    static func blob(_ id: String, in html: String) -> String? {
+        let open = "<script type=\"application/json\" id=\"\(id)\">"
+        guard let start = html.range(of: open), let end = html.range(of: "</script>", range: start.upperBound..<html.endIndex)
+        else { return nil }
+        return String(html[start.upperBound..<end.lowerBound])
+    }
+
+    @Test func titleIsEscapedAndReportWithoutSnapshotStillRenders() async throws {
+        try await Self.withTemporaryDirectory { directory in
+            try Self.makeRun(in: directory, id: "html-title", count: 3)
+            let store = try RunStore.openReadOnly(path: RunStore.fileURL(runsDirectory: directory, runID: "html-title"))
+            defer { try? store.close() }
+            var report = try RunReport.load(store)
+            report.run.task = "<b>task</b> & co"
+            let html = try ReportRenderer.render(report, format: .html)
+            #expect(html.contains("<title>aide · &lt;b&gt;task&lt;/b&gt; &amp; co · html-title</title>"))
+            #expect(Self.blob("aide-details", in: html) == "{}")
+            #expect(Self.count("</script", in: html) == 3)
+            #expect(throws: ReportError.self) {
+                try ReportRenderer.render(RunComparison(reports: [report, report]), format: .html)
+            }
+        }
+    }
+
+    @Test func largeRunStaysCompact() async throws {
+        // `scripts/check-html-report.sh` without a run asks for this run to be kept for Chromium.
+        let keep = ProcessInfo.processInfo.environment["AIDE_HTML_REPORT_FIXTURE"]
+        let body = { (directory: URL) throws in
+            // 2,000 nodes: ten drafts, then a binary-ish tree under them.
+            let ids = try Self.makeRun(in: directory, id: "html-large", count: 2_000) { $0 < 10 ? nil : ($0 - 10) / 2 }
+            let store = try RunStore.openReadOnly(path: RunStore.fileURL(runsDirectory: directory, runID: "html-large"))
+            defer { try? store.close() }
+            let clock = ContinuousClock()
+            var html = ""
+            let elapsed = try clock.measure { html = try HTMLReport.load(store) }
+            #expect(elapsed < .seconds(20))
+            #expect(html.utf8.count < 3_000_000, "\(html.utf8.count) bytes")
+            #expect(Self.count("</script", in: html) == 3)
+            for id in ids.suffix(5) { #expect(html.contains("\"\(id)\"")) }
+        }
+        if let keep {
+            let directory = URL(fileURLWithPath: keep, isDirectory: true)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent("html-large"))
+            try body(directory)
+        } else {
+            try await Self.withTemporaryDirectory { try body($0) }
+        }
+    }
+
+    @Test func commandWritesThePage() async throws {
+        try await Self.withTemporaryDirectory { directory in
+            let ids = try Self.makeRun(in: directory, id: "html-cli", count: 6)
+            let folder = directory.appendingPathComponent("html-cli").path
+            let out = directory.appendingPathComponent("report.html")
+            let result = try await CommandRunner.run(["report", folder, "--format", "html", "-o", out.path])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.isEmpty)
+            let html = try String(contentsOf: out, encoding: .utf8)
+            #expect(html.hasPrefix("<!DOCTYPE html>") && html.hasSuffix("</html>\n"))
+            for id in ids { #expect(html.contains("\"\(id)\"")) }
+            #expect(Self.count("</script", in: html) == 3)
+
+            let byID = try await CommandRunner.run(["report", "html-cli", "--runs-dir", directory.path, "--format", "html"])
+            #expect(byID.status == 0 && byID.stdout.hasPrefix("<!DOCTYPE html>"), "\(byID.stderr)")
+
+            for arguments in [
+                ["report", "--runs-dir", directory.path, "--format", "html"],
+                ["report", folder, "--node", ids[0], "--format", "html"],
+                ["report", "--compare", folder, folder, "--format", "html"],
+            ] {
+                let refused = try await CommandRunner.run(arguments)
+                #expect(refused.status != 0 && refused.stderr.contains("--format html shows one run"), "\(refused.stderr)")
+            }
+        }
+    }
+}
