@@ -49,7 +49,7 @@ public struct SyntheticTask: Sendable {
               max_debug_depth: 3
               seed: 7
             exec:
-              python: python3
+              python: \(TestPython.path)
 
             """ + extraYAML
         try Data(yaml.utf8).write(to: taskFile)

@@ -92,7 +92,7 @@ struct ReportCommand: ParsableCommand {
         defer { try? store.close() }
         if let exportAide {
             do {
-                try AIDEJournalExport.export(store).write(to: URL(fileURLWithPath: exportAide), options: .atomic)
+                try OutputFile.write(AIDEJournalExport.export(store), to: exportAide)
             } catch {
                 throw ReportError("cannot export \(reference) to \(exportAide): \(error)")
             }
@@ -123,7 +123,7 @@ struct ReportCommand: ParsableCommand {
             return
         }
         do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            try OutputFile.write(Data(text.utf8), to: output)
         } catch {
             throw ReportError("cannot write \(output): \(error.localizedDescription)")
         }

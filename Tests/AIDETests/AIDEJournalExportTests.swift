@@ -266,7 +266,7 @@ struct AIDEJournalExportTests {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = [
-                "python3", "-c", Self.loaderCheck, file.path, direction == .maximize ? "true" : "false",
+                TestPython.path, "-c", Self.loaderCheck, file.path, direction == .maximize ? "true" : "false",
             ]
             let out = Pipe()
             let err = Pipe()

@@ -1,3 +1,4 @@
+import AIDETesting
 import Foundation
 import Testing
 
@@ -31,7 +32,7 @@ struct PythonInterpreterTests {
                 if __name__ == "__main__":
                     main()
                 """
-            let result = try await PythonInterpreter().run(script: script, in: runDirectory, timeout: 60)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: runDirectory, timeout: 60)
             #expect(result.output == "hello from stdout\nand from stderr\nmain ran\n")
             #expect(result.outputBytes == result.output.utf8.count)
             #expect(result.exitCode == 0)
@@ -57,7 +58,7 @@ struct PythonInterpreterTests {
                     raise ValueError("bad value 42")
                 f()
                 """
-            let result = try await PythonInterpreter().run(script: script, in: directory, timeout: 60)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 60)
             #expect(result.exitCode == 1)
             #expect(result.exceptionType == "ValueError")
             #expect(!result.succeeded)
@@ -80,7 +81,7 @@ struct PythonInterpreterTests {
                     traceback.print_exc()
                 print("recovered")
                 """
-            let result = try await PythonInterpreter().run(script: script, in: directory, timeout: 60)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 60)
             #expect(result.output.contains("KeyError: 'caught'"))
             #expect(result.output.hasSuffix("recovered\n"))
             #expect(result.exitCode == 0)
@@ -103,7 +104,7 @@ struct PythonInterpreterTests {
                 except ZeroDivisionError as e:
                     raise RuntimeError("wrapped") from e
                 """
-            let result = try await PythonInterpreter().run(script: script, in: directory, timeout: 60)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 60)
             #expect(result.exitCode == 1)
             #expect(result.exceptionType == "RuntimeError")
             let traceback = try #require(result.traceback)
@@ -122,7 +123,7 @@ struct PythonInterpreterTests {
     ])
     func exceptionTypeIsTheBareClassName(script: String, type: String) async throws {
         try await inTemporaryDirectory { directory in
-            let result = try await PythonInterpreter().run(script: script, in: directory, timeout: 60)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 60)
             #expect(result.exceptionType == type, "\(result.output)")
             #expect(result.exitCode == 1)
             #expect(result.traceback?.contains(type) == true)
@@ -131,7 +132,7 @@ struct PythonInterpreterTests {
 
     @Test func keyboardInterruptEndsBySignalAndIsReported() async throws {
         try await inTemporaryDirectory { directory in
-            let result = try await PythonInterpreter().run(script: "raise KeyboardInterrupt", in: directory, timeout: 60)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: "raise KeyboardInterrupt", in: directory, timeout: 60)
             // Python re-raises SIGINT on itself so its parent sees how it ended.
             #expect(result.exitCode == nil)
             #expect(result.signal == SIGINT)
@@ -141,7 +142,7 @@ struct PythonInterpreterTests {
 
     @Test func exitStatusWithoutTracebackHasNoException() async throws {
         try await inTemporaryDirectory { directory in
-            let result = try await PythonInterpreter().run(
+            let result = try await PythonInterpreter(python: TestPython.path).run(
                 script: "import sys\nprint('bye')\nsys.exit(3)", in: directory, timeout: 60)
             #expect(result.exitCode == 3)
             #expect(result.exceptionType == nil)
@@ -152,7 +153,7 @@ struct PythonInterpreterTests {
     @Test func standardInputIsEmpty() async throws {
         try await inTemporaryDirectory { directory in
             let script = "import sys\nprint(repr(sys.stdin.read()))"
-            let result = try await PythonInterpreter().run(script: script, in: directory, timeout: 60)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 60)
             #expect(result.output == "''\n")
             #expect(!result.timedOut)
         }
@@ -168,7 +169,7 @@ struct PythonInterpreterTests {
             var pid: pid_t?
             for timeout in [1.0, 3.0, 10.0] where pid == nil {
                 let started = ContinuousClock.now
-                let result = try await PythonInterpreter().run(script: script, in: directory, timeout: timeout)
+                let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: timeout)
                 #expect(ContinuousClock.now - started < .seconds(timeout + 30))
                 #expect(result.timedOut)
                 #expect(result.exceptionType == "TimeoutError")
@@ -190,7 +191,7 @@ struct PythonInterpreterTests {
     func orphanedChildDoesNotHoldTheRunAndIsKilled(script: String) async throws {
         try await inTemporaryDirectory { directory in
             let started = ContinuousClock.now
-            let result = try await PythonInterpreter().run(script: script, in: directory, timeout: 120)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 120)
             #expect(ContinuousClock.now - started < .seconds(30))  // not the child's 60 s
             #expect(result.exitCode == 0)
             #expect(!result.timedOut)
@@ -210,7 +211,7 @@ struct PythonInterpreterTests {
                 print("parent done")
                 """
             let started = ContinuousClock.now
-            let result = try await PythonInterpreter().run(script: script, in: directory, timeout: 120)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 120)
             #expect(ContinuousClock.now - started < .seconds(30))  // not the timeout
             #expect(!result.timedOut)
             #expect(result.exitCode == 0)
@@ -230,7 +231,7 @@ struct PythonInterpreterTests {
                 os.rename("pids.tmp", "pids")
                 time.sleep(60)
                 """
-            let run = Task { try await PythonInterpreter().run(script: script, in: directory, timeout: 120) }
+            let run = Task { try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 120) }
             let pidsFile = directory.appendingPathComponent("pids")
             let deadline = ContinuousClock.now + .seconds(30)
             while !FileManager.default.fileExists(atPath: pidsFile.path), ContinuousClock.now < deadline {
@@ -259,7 +260,7 @@ struct PythonInterpreterTests {
                 sys.stdout.write("LAST LINE\\n")
                 """
             let limit = 32_000
-            let result = try await PythonInterpreter(outputLimit: limit).run(script: script, in: directory, timeout: 300)
+            let result = try await PythonInterpreter(python: TestPython.path, outputLimit: limit).run(script: script, in: directory, timeout: 300)
             let total = 11 + 100_000_000 + 10
             #expect(result.exitCode == 0)
             #expect(result.outputBytes >= 100_000_000)
@@ -282,7 +283,7 @@ struct PythonInterpreterTests {
                 sys.stdout.buffer.flush()
                 print("after")
                 """
-            let result = try await PythonInterpreter().run(script: script, in: directory, timeout: 60)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 60)
             #expect(result.exitCode == 0, "\(result.output)")
             #expect(result.output.hasPrefix("héllo ✓ 日本語 🚀\n"))
             #expect(result.output.contains("\u{FFFD}"))
@@ -337,7 +338,7 @@ struct PythonInterpreterTests {
 
     @Test func allocationBeyondTheMemoryLimitFailsAndTheHarnessSurvives() async throws {
         try await inTemporaryDirectory { directory in
-            let interpreter = PythonInterpreter(memoryLimitMB: 256)
+            let interpreter = PythonInterpreter(python: TestPython.path, memoryLimitMB: 256)
             let result = try await interpreter.run(
                 script: "b = bytearray(2 * 1024**3)\nprint('allocated')", in: directory, timeout: 120)
             #expect(!result.succeeded)
@@ -353,7 +354,7 @@ struct PythonInterpreterTests {
 
     @Test func cpuLimitStopsABusyLoop() async throws {
         try await inTemporaryDirectory { directory in
-            let result = try await PythonInterpreter(cpuLimit: 1).run(
+            let result = try await PythonInterpreter(python: TestPython.path, cpuLimit: 1).run(
                 script: "while True:\n    pass", in: directory, timeout: 120)
             #expect(!result.timedOut)
             #expect(result.exitCode == nil)
@@ -366,10 +367,10 @@ struct PythonInterpreterTests {
     @Test func nonPositiveSettingsAreRejected() async throws {
         try await inTemporaryDirectory { directory in
             await #expect(throws: PythonInterpreterError.self) {
-                try await PythonInterpreter().run(script: "pass", in: directory, timeout: 0)
+                try await PythonInterpreter(python: TestPython.path).run(script: "pass", in: directory, timeout: 0)
             }
             await #expect(throws: PythonInterpreterError.self) {
-                try await PythonInterpreter(memoryLimitMB: 0).run(script: "pass", in: directory, timeout: 10)
+                try await PythonInterpreter(python: TestPython.path, memoryLimitMB: 0).run(script: "pass", in: directory, timeout: 10)
             }
         }
     }
@@ -384,7 +385,7 @@ struct PythonInterpreterTests {
                 "OPENROUTER_API_KEY": "sk-or-hidden", "MY_SERVICE_TOKEN": "token-hidden", "AIDE_RUN_ID": "run-hidden",
             ]
             let kept = ["PATH": path, "HOME": directory.path, "TOKENIZERS_PARALLELISM": "false"]
-            let interpreter = PythonInterpreter(baseEnvironment: secrets.merging(kept) { a, _ in a })
+            let interpreter = PythonInterpreter(python: TestPython.path, baseEnvironment: secrets.merging(kept) { a, _ in a })
             let result = try await interpreter.run(
                 script: "import json, os\nprint(json.dumps(dict(os.environ)))", in: directory, timeout: 60)
             #expect(result.exitCode == 0, "\(result.output)")

@@ -10,8 +10,8 @@ struct SearchRunTests {
     private func dependencies(_ answers: [String]) throws -> RunDependencies {
         RunDependencies(
             backend: try ScriptedBackend(file: try A.file(answers)),
-            interpreter: PythonInterpreter(python: "python3", outputLimit: 8_000),
-            syntax: PythonSyntaxCheck(python: "python3"))
+            interpreter: PythonInterpreter(python: TestPython.path, outputLimit: 8_000),
+            syntax: PythonSyntaxCheck(python: TestPython.path))
     }
 
     private func runsDirectory() -> URL {
