@@ -3,7 +3,7 @@ import Foundation
 /// The Python tests run scripts with.
 public enum TestPython {
     /// The real interpreter behind `python3` (its `sys.executable`), not a wrapper such as pyenv's
-    /// bash shim, which is slow to start and can fail under load. Falls back to "python3".
+    /// bash shim, which costs a bash start per script and rewrites PATH. Falls back to "python3".
     public static let path: String = {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

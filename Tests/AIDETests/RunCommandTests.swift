@@ -64,10 +64,10 @@ struct RunCommandTests {
 
     /// Uniform answers (every step gets the same good script and verdict), slow enough to be
     /// killed mid-step, and plenty of them: a resumed process reads the file from its start.
-    private func slowAnswers() throws -> URL {
+    private func slowAnswers(codeDelay: Double = 0.15) throws -> URL {
         var lines: [String] = []
         for _ in 0..<60 {
-            lines.append(A.code(A.goodScript(metric: 0.5), delay: 0.15))
+            lines.append(A.code(A.goodScript(metric: 0.5), delay: codeDelay))
             lines.append(A.review(isBug: false, metric: 0.5, delay: 0.1))
         }
         return try A.file(lines)
@@ -114,10 +114,11 @@ struct RunCommandTests {
     }
 
     @Test func aRunBeingWrittenCannotBeResumedByAnotherProcess() async throws {
-        let task = try SyntheticTask(steps: 6)
+        // A long run (40 slow steps), so it is surely still going when the second process tries.
+        let task = try SyntheticTask(steps: 40)
         let runs = scratch()
         defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
-        let answers = try slowAnswers()
+        let answers = try slowAnswers(codeDelay: 1)
         let log = runs.appendingPathExtension("log")
         let process = try launch(["run", task.taskFile.path, "--scripted", answers.path, "--runs-dir", runs.path], log: log)
         let folder = try await runFolder(in: runs)
@@ -127,19 +128,22 @@ struct RunCommandTests {
         #expect(second.status != 0)
         #expect(second.stderr.contains("is being written by process \(process.processIdentifier)"), "\(second.stderr)")
 
-        // kill -9 releases the lock: the run resumes at once.
+        // kill -9 releases the lock: the run resumes at once (here with a budget of one more step).
         kill(process.processIdentifier, SIGKILL)
         _ = try await waitForExit(process)
-        let resumed = try launch(["run", "--resume", folder.path, "--scripted", answers.path], log: log)
+        let kept = committed(folder).count
+        let resumed = try launch(
+            ["run", "--resume", folder.path, "--scripted", answers.path, "--steps", "\(kept + 1)"], log: log)
         #expect(try await waitForExit(resumed) == 0)
-        #expect(committed(folder).count == 6)
+        #expect(committed(folder).count == kept + 1)
     }
 
     @Test func ctrlCMarksTheRunInterruptedAndResumeFinishesIt() async throws {
-        let task = try SyntheticTask(steps: 5)
+        // A long run (40 slow steps), so Ctrl-C surely comes before its end.
+        let task = try SyntheticTask(steps: 40)
         let runs = scratch()
         defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
-        let answers = try slowAnswers()
+        let answers = try slowAnswers(codeDelay: 1)
         let log = runs.appendingPathExtension("log")
         let process = try launch(["run", task.taskFile.path, "--scripted", answers.path, "--runs-dir", runs.path], log: log)
         let folder = try await runFolder(in: runs)
@@ -151,11 +155,13 @@ struct RunCommandTests {
         #expect(try store.run()?.stopReason == "interrupted")
         let kept = try store.nodes()
 
-        let resumed = try launch(["run", "--resume", folder.path, "--scripted", answers.path], log: log)
+        let resumed = try launch(
+            ["run", "--resume", folder.path, "--scripted", answers.path, "--steps", "\(kept.count + 2)"], log: log)
         #expect(try await waitForExit(resumed) == 0)
         let final = committed(folder)
-        #expect(final.count == 5)
+        #expect(final.count == kept.count + 2)
         #expect(Array(final.prefix(kept.count)) == kept)
+        #expect(try store.run()?.status == .finished)
     }
 
     @Test func hostileScriptsAreContainedAndRecordedAsBuggy() async throws {
