@@ -13,7 +13,9 @@ export AIDE_LLAMA_URL="http://127.0.0.1:$port"
 echo "[test] llama-server on $AIDE_LLAMA_URL (pid $pid)"
 
 swift build --build-tests
-swift test
+# One test at a time: several tests run Python and SQLite for seconds, and on a 2-core machine
+# running them side by side starves the others (timeouts, cancellation and streaming checks).
+swift test --no-parallel
 
 # The HTML report in a real browser: a generated 2,000-node run, no JavaScript error, a drawn tree.
 timeout 900 bash scripts/check-html-report.sh
