@@ -170,7 +170,7 @@ struct RunCommandTests {
             extraYAML: "")
         let runs = scratch()
         defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
-        let secret = "sk-ant-api03-hostile-test-secret-value"
+        let secret = "hostile-test-secret-value-0123456789"
         let scripts = [
             "while True:\n    pass",
             "import subprocess, os\nchild = subprocess.Popen(['sleep', '300'])\nopen('working/child.pid', 'w').write(str(child.pid))\nprint('parent leaves', child.pid)",
