@@ -113,16 +113,25 @@ struct RunCommandTests {
         #expect(folders.count == 8)
     }
 
-    @Test func aRunBeingWrittenCannotBeResumedByAnotherProcess() async throws {
-        // A long run (40 slow steps), so it is surely still going when the second process tries.
+    /// Starts a run of 40 slow steps (far longer than any test waits) and returns once its first
+    /// node is committed.
+    private func startLongRun() async throws
+        -> (task: SyntheticTask, runs: URL, answers: URL, log: URL, process: Process, folder: URL)
+    {
         let task = try SyntheticTask(steps: 40)
         let runs = scratch()
-        defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
         let answers = try slowAnswers(codeDelay: 1)
         let log = runs.appendingPathExtension("log")
         let process = try launch(["run", task.taskFile.path, "--scripted", answers.path, "--runs-dir", runs.path], log: log)
         let folder = try await runFolder(in: runs)
         try await waitForNodes(1, in: folder, process: process)
+        return (task, runs, answers, log, process, folder)
+    }
+
+    @Test func aRunBeingWrittenCannotBeResumedByAnotherProcess() async throws {
+        // A long run, so it is surely still going when the second process tries.
+        let (task, runs, answers, log, process, folder) = try await startLongRun()
+        defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
 
         let second = try await CommandRunner.run(["run", "--resume", folder.path, "--scripted", answers.path])
         #expect(second.status != 0)
@@ -139,15 +148,9 @@ struct RunCommandTests {
     }
 
     @Test func ctrlCMarksTheRunInterruptedAndResumeFinishesIt() async throws {
-        // A long run (40 slow steps), so Ctrl-C surely comes before its end.
-        let task = try SyntheticTask(steps: 40)
-        let runs = scratch()
+        // A long run, so Ctrl-C surely comes before its end.
+        let (task, runs, answers, log, process, folder) = try await startLongRun()
         defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
-        let answers = try slowAnswers(codeDelay: 1)
-        let log = runs.appendingPathExtension("log")
-        let process = try launch(["run", task.taskFile.path, "--scripted", answers.path, "--runs-dir", runs.path], log: log)
-        let folder = try await runFolder(in: runs)
-        try await waitForNodes(1, in: folder, process: process)
         kill(process.processIdentifier, SIGINT)
         #expect(try await waitForExit(process) == 130)
         let store = try RunStore.openReadOnly(path: folder.appendingPathComponent("run.sqlite"))
