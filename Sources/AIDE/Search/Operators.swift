@@ -61,6 +61,13 @@ public enum Operators {
         try await propose(Prompts.improve(context.prompt, memory: memory, parent: parent), purpose: "improve", context)
     }
 
+    public static func crossover(
+        _ context: OperatorContext, memory: String, first: Node, second: Node
+    ) async throws -> Outcome {
+        try await propose(
+            Prompts.crossover(context.prompt, memory: memory, first: first, second: second), purpose: "crossover", context)
+    }
+
     public static func debug(_ context: OperatorContext, parent: Node) async throws -> Outcome {
         try await propose(Prompts.debug(context.prompt, parent: parent), purpose: "debug", context)
     }

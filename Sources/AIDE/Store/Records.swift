@@ -349,6 +349,8 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
     var id: String
     var runID: String
     var parentID: String?
+    /// Absent (nil) in files from before migration v2, which reports still read.
+    var otherParentID: String?
     var step: Int
     var stage: String
     var plan: String
@@ -379,6 +381,7 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
         case id
         case runID = "run_id"
         case parentID = "parent_id"
+        case otherParentID = "other_parent_id"
         case step, stage, plan, code, output
         case outputBytes = "output_bytes"
         case execTime = "exec_time"
@@ -410,6 +413,7 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
         id = node.id
         self.runID = runID
         parentID = node.parentID
+        otherParentID = node.otherParentID
         step = node.step
         stage = node.stage.rawValue
         plan = node.plan
@@ -456,7 +460,7 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
             id: id, parentID: parentID, step: step, stage: stage, plan: plan, code: code, execution: execution,
             review: review, metric: metric, metricSource: metricSource, testScore: testScore, isBuggy: isBuggy,
             bugReasons: try JSONDecoder().decode([String].self, from: Data(bugReasons.utf8)), debugDepth: debugDepth,
-            error: error, createdAt: createdAt, finishedAt: finishedAt)
+            error: error, createdAt: createdAt, finishedAt: finishedAt, otherParentID: otherParentID)
     }
 
     static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {

@@ -15,8 +15,6 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case notAnAideRun(path: String)
     /// A run written by a newer aide: it has migrations this build does not know.
     case newerSchema(path: String, unknownMigrations: [String])
-    /// A run written by an older aide, opened read-only (opening it for writing upgrades it).
-    case olderSchema(path: String, missingMigrations: [String])
     /// A write through a store opened with `openReadOnly`.
     case readOnly(path: String)
     /// The file holds no run yet (`createRun` comes first).
@@ -41,9 +39,6 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .newerSchema(let path, let unknown):
             return "\(path) comes from a newer aide (unknown schema migrations: \(unknown.joined(separator: ", "))); "
                 + "upgrade aide to open it"
-        case .olderSchema(let path, let missing):
-            return "\(path) comes from an older aide (missing schema migrations: \(missing.joined(separator: ", "))); "
-                + "open it once for writing to upgrade it"
         case .readOnly(let path):
             return "\(path) is open read-only"
         case .noRun(let path):
@@ -151,7 +146,10 @@ public final class RunStore: Sendable {
         switch state {
         case .current: break
         case .empty: throw StoreError.notAnAideRun(path: file)
-        case .behind(let missing): throw StoreError.olderSchema(path: file, missingMigrations: missing)
+        case .behind:
+            // Later migrations only add nullable columns, which read as nil from an older file:
+            // a report reads it as it is, without upgrading a file it was not asked to change.
+            break
         }
         return RunStore(path: path, pool: pool, isReadOnly: true)
     }
