@@ -120,7 +120,8 @@ struct RunCommand: AsyncParsableCommand {
         return RunDependencies(
             backend: backend,
             interpreter: PythonInterpreter(
-                python: python, memoryLimitMB: exec.memoryLimitMB, cpuLimit: exec.cpuLimit, outputLimit: exec.outputLimit),
+                python: python, memoryLimitMB: exec.memoryLimitMB, cpuLimit: exec.cpuLimit, outputLimit: exec.outputLimit,
+                threadsPerScript: exec.threadsPerScript(running: task.spec.search.workers)),
             syntax: PythonSyntaxCheck(python: python),
             progress: { printer.handle($0) })
     }

@@ -401,6 +401,28 @@ struct PythonInterpreterTests {
         }
     }
 
+    @Test func threadsPerScriptCapsNumericLibrariesUnlessTheEnvironmentSetsThem() async throws {
+        try await inTemporaryDirectory { directory in
+            let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+            let script = "import os\nprint(os.environ.get('OMP_NUM_THREADS'), os.environ.get('OPENBLAS_NUM_THREADS'), os.environ.get('MKL_NUM_THREADS'))"
+            let capped = PythonInterpreter(python: TestPython.path, baseEnvironment: ["PATH": path], threadsPerScript: 1)
+            let cappedOutput = try await capped.run(script: script, in: directory, timeout: 60).output
+            #expect(cappedOutput == "1 1 1\n")
+            let chosen = PythonInterpreter(
+                python: TestPython.path, baseEnvironment: ["PATH": path, "OMP_NUM_THREADS": "3"], threadsPerScript: 1)
+            let chosenOutput = try await chosen.run(script: script, in: directory, timeout: 60).output
+            #expect(chosenOutput == "3 1 1\n")
+            let free = PythonInterpreter(python: TestPython.path, baseEnvironment: ["PATH": path])
+            let freeOutput = try await free.run(script: script, in: directory, timeout: 60).output
+            #expect(freeOutput == "None None None\n")
+        }
+        // Shared out over the scripts that can run at once: one worker gets every core.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        #expect(ExecSpec(parallel: 2).threadsPerScript(running: 1) == cores)
+        #expect(ExecSpec(parallel: 2).threadsPerScript(running: 4) == max(1, cores / 2))
+        #expect(ExecSpec(parallel: 64).threadsPerScript(running: 64) == 1)
+    }
+
     @Test func scrubbedRemovesSecretsAndHarnessVariables() {
         var environment: [String: String] = [:]
         for name in ModelRouter.Variable.secrets { environment[name] = "x" }

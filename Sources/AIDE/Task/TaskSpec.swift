@@ -349,6 +349,11 @@ public struct ExecSpec: Sendable, Codable, Hashable {
     /// Scripts that may run at once.
     public var scriptSlots: Int { parallel ?? ProcessInfo.processInfo.activeProcessorCount }
 
+    /// Threads per script for numeric libraries when `running` scripts share the machine's cores.
+    public func threadsPerScript(running: Int) -> Int {
+        max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, min(running, scriptSlots)))
+    }
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = ExecSpec()
