@@ -172,6 +172,51 @@ struct RunStoreTests {
         }
     }
 
+    /// Reports read rows by position (RunStore.summarySnapshot); they must read back what the
+    /// Codable reads do, for every field and for nils, with only the long texts left out.
+    @Test func summarySnapshotReadsEveryFieldButTheLongTexts() throws {
+        try Self.withTemporaryDirectory { directory in
+            let store = try Self.makeStore(in: directory)
+            var partial = Self.fullNode(step: 2)
+            partial.id = "partial"
+            partial.parentID = "node-0"
+            partial.execution = ExecutionResult(output: "", outputBytes: 0, exitCode: nil, duration: 0)
+            partial.review = Review(isBug: false, summary: "", metric: nil)
+            var last = Self.fullNode(step: 3)
+            last.parentID = "partial"
+            for node in [Self.fullNode(step: 0), Self.bareNode(step: 1), partial, last] {
+                let calls = node.step % 3 == 0 ? Self.calls(for: node) : []
+                let best = node.step == 3 ? node.id : nil
+                try store.commit(node: node, calls: calls, metrics: Self.metrics(step: node.step, best: best), bestNodeID: best)
+            }
+            let full = try store.snapshot()
+            let summary = try store.summarySnapshot()
+            #expect(summary.run == full.run)
+            #expect(summary.calls == full.calls && summary.calls.count == 4)
+            #expect(summary.metrics == full.metrics && summary.metrics.count == 4)
+            #expect(summary.nodes.count == full.nodes.count)
+            for (short, whole) in zip(summary.nodes, full.nodes) {
+                var expected = whole
+                expected.plan = ""
+                expected.code = ""
+                expected.execution?.output = ""
+                expected.execution?.traceback = nil
+                #expect(short == expected, "\(whole.id)")
+            }
+            #expect(summary.nodes[1].execution == nil && summary.nodes[1].review == nil)
+
+            // The streaming read gives the summary first, then every node whole, in step order.
+            var seen: [Node] = []
+            var summaries = 0
+            try store.summarySnapshot({ snapshot in
+                summaries += 1
+                #expect(snapshot == summary)
+            }, thenEachNode: { seen.append($0) })
+            #expect(summaries == 1)
+            #expect(seen == full.nodes)
+        }
+    }
+
     @Test func timestampsRoundTripExactlyAndReadInSQLite() throws {
         var dates = [
             Date(timeIntervalSince1970: 1_700_000_000), Date(timeIntervalSince1970: 1_700_000_000.5),
