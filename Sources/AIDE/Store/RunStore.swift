@@ -302,6 +302,38 @@ extension RunStore {
         }
     }
 
+    /// The snapshot summaries need: every node with its plan, code and output empty (a node that
+    /// ran still has an execution, of empty output) and no traceback. Reading a 10,000-node run
+    /// this way skips the tens of megabytes of text a report of the tree never shows.
+    public func summarySnapshot() throws -> RunSnapshot {
+        try read { db in try Self.summarySnapshot(db) }
+    }
+
+    /// `summarySnapshot()` handed to `summary`, then every node whole, in step order, handed to
+    /// `eachNode` one at a time (so the caller need not hold every node's code and output at
+    /// once); all in one transaction.
+    public func summarySnapshot(_ summary: (RunSnapshot) throws -> Void, thenEachNode eachNode: (Node) throws -> Void) throws {
+        try read { db in
+            try summary(try Self.summarySnapshot(db))
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(try NodeRecord.selection(db)) FROM nodes ORDER BY step")
+            while let row = try rows.next() { try eachNode(try NodeRecord(positionalRow: row).node()) }
+        }
+    }
+
+    private static func summarySnapshot(_ db: Database) throws -> RunSnapshot {
+        RunSnapshot(
+            run: try RunRecord.order(RunRecord.Columns.startedAt).fetchOne(db),
+            nodes: try Array(
+                Row.fetchCursor(db, sql: "SELECT \(try NodeRecord.summarySelection(db)) FROM nodes ORDER BY step")
+                    .map { try NodeRecord(positionalRow: $0).node() }),
+            calls: try Array(
+                Row.fetchCursor(db, sql: "SELECT \(try LLMCallRecord.selection(db)) FROM llm_calls ORDER BY id")
+                    .map { try LLMCallRecord(positionalRow: $0) }),
+            metrics: try Array(
+                Row.fetchCursor(db, sql: "SELECT \(try MetricsRecord.selection(db)) FROM metrics ORDER BY step")
+                    .map { try MetricsRecord(positionalRow: $0) }))
+    }
+
     private static func nodes(_ db: Database) throws -> [Node] {
         try NodeRecord.order(NodeRecord.Columns.step).fetchAll(db).map { try $0.node() }
     }
