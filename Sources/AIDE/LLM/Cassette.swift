@@ -164,6 +164,9 @@ public struct Cassette: Sendable {
     /// Reads cassette files in order; a line that is not an entry is an error naming file and line.
     public init(files: [URL]) throws {
         for file in files {
+            guard FileManager.default.fileExists(atPath: file.path) else {
+                throw CassetteError("cassette \(file.path) does not exist")
+            }
             let data: Data
             do {
                 data = try Data(contentsOf: file)
