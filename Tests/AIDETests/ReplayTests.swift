@@ -95,6 +95,8 @@ struct ReplayTests {
         defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
         let (cassette, recorded) = try await record(task, runs: runs)
 
+        let text = try String(contentsOf: cassette, encoding: .utf8)
+        #expect(text.components(separatedBy: #""request":"#).count - 1 == 9, "a request asked again is written as its key")
         let entries = try Cassette(files: [cassette]).entries
         #expect(entries.count == 11, "6 code calls and 5 reviews")
         #expect(entries.filter { $0.entry.error != nil }.map(\.entry.request.kind) == ["submit_review call"])
@@ -193,6 +195,7 @@ struct ReplayTests {
             ("\(good)\n{\"session\": \"x\"}\n", #":2: not a cassette entry: missing "request""#),
             ("\(good)\n\(good.replacingOccurrences(of: #""result":"#, with: #""error":{"message":"e"},"result":"#))\n",
              #":2: not a cassette entry: it needs exactly one of "result" and "error""#),
+            ("\(good)\n{\"key\": \"abc\", \"error\": {\"message\": \"e\"}}\n", ":2: refers to request abc, which no earlier line of the file holds"),
         ]
         for (index, (text, expected)) in cases.enumerated() {
             let file = folder.appendingPathComponent("c\(index).jsonl")

@@ -124,12 +124,25 @@ public struct CassetteEntry: Sendable, Hashable, Codable {
         self.error = error
     }
 
-    /// The entry as one line of JSON (sorted keys), without the newline.
-    public func line() throws -> Data {
+    /// The entry as one line of JSON (sorted keys), without the newline. With `referring`, the
+    /// request is written as its key only: an earlier line of the same file holds it in full.
+    public func line(referring: Bool = false) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(self)
+        return try encoder.encode(StoredLine(
+            session: session, request: referring ? nil : request, key: referring ? request.key : nil, result: result,
+            error: error))
     }
+}
+
+/// A line as stored: the request in full, or, when an earlier line of the file holds the same
+/// request, only its key (several seeds of one task ask many of the same questions).
+struct StoredLine: Codable {
+    var session: String?
+    var request: CassetteRequest?
+    var key: String?
+    var result: QueryResult?
+    var error: RecordedFailure?
 }
 
 /// Why a cassette could not be read or written.
@@ -141,8 +154,11 @@ public struct CassetteError: Error, Sendable, CustomStringConvertible, Localized
 
 /// The entries of one or more cassette files, looked up by request key.
 ///
-/// A cassette is JSON lines, one `CassetteEntry` a line, in the order the calls completed. Blank
-/// lines and lines starting with `#` are comments. Files given together are merged, in order.
+/// A cassette is JSON lines, one entry a line, in the order the calls completed:
+/// `{"session": …, "request": {model, system, user, funcSpec, options}, "result": QueryResult}`, or
+/// `"error": {"message": …, "provider": …}` instead of `"result"` for a call that failed. A request
+/// already held in full by an earlier line of the same file is written as `"key": "<sha-256>"`
+/// instead. Blank lines and lines starting with `#` are comments. Files given together are merged.
 public struct Cassette: Sendable {
     /// An entry and where it was read.
     public struct Located: Sendable {
@@ -173,26 +189,49 @@ public struct Cassette: Sendable {
             } catch {
                 throw CassetteError("cannot read cassette \(file.path): \(error.localizedDescription)")
             }
-            let text = String(decoding: data, as: UTF8.self)
-            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let trimmed = line.trimmingCharacters(in: .whitespaces)
-                if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-                let place = "\(file.path):\(number + 1)"
-                let entry: CassetteEntry
-                do {
-                    _ = try JSONValue.parse(trimmed)  // for a byte offset when it is not JSON at all
-                    entry = try JSONDecoder().decode(CassetteEntry.self, from: Data(trimmed.utf8))
-                } catch let error as JSONParseError {
-                    throw CassetteError("\(place): not JSON (\(error)); is the file truncated or edited by hand?")
-                } catch let error as DecodingError {
-                    throw CassetteError("\(place): not a cassette entry: \(Self.describe(error))")
+            var requests: [String: CassetteRequest] = [:]  // this file's, by key, for lines that refer to one
+            for (number, stored) in try Self.lines(of: data, file: file.path) {
+                let place = "\(file.path):\(number)"
+                let request: CassetteRequest
+                if let full = stored.request {
+                    request = full
+                    requests[full.key] = full
+                } else if let key = stored.key {
+                    guard let earlier = requests[key] else {
+                        throw CassetteError("\(place): refers to request \(key), which no earlier line of the file holds")
+                    }
+                    request = earlier
+                } else {
+                    throw CassetteError("\(place): not a cassette entry: missing \"request\"")
                 }
-                guard (entry.result == nil) != (entry.error == nil) else {
+                guard (stored.result == nil) != (stored.error == nil) else {
                     throw CassetteError("\(place): not a cassette entry: it needs exactly one of \"result\" and \"error\"")
                 }
-                add(entry, file: file.path, line: number + 1)
+                add(
+                    CassetteEntry(session: stored.session, request: request, result: stored.result, error: stored.error),
+                    file: file.path, line: number)
             }
         }
+    }
+
+    /// The entry lines of a file with their numbers; a line that is not one is an error naming it.
+    static func lines(of data: Data, file: String) throws -> [(Int, StoredLine)] {
+        var lines: [(Int, StoredLine)] = []
+        let text = String(decoding: data, as: UTF8.self)
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            let place = "\(file):\(index + 1)"
+            do {
+                _ = try JSONValue.parse(trimmed)  // for a byte offset when it is not JSON at all
+                lines.append((index + 1, try JSONDecoder().decode(StoredLine.self, from: Data(trimmed.utf8))))
+            } catch let error as JSONParseError {
+                throw CassetteError("\(place): not JSON (\(error)); is the file truncated or edited by hand?")
+            } catch let error as DecodingError {
+                throw CassetteError("\(place): not a cassette entry: \(Self.describe(error))")
+            }
+        }
+        return lines
     }
 
     private mutating func add(_ entry: CassetteEntry, file: String, line: Int) {
@@ -228,6 +267,8 @@ public struct Cassette: Sendable {
 public final class CassetteWriter: Sendable {
     public let path: String
     private let descriptor: Mutex<Int32>
+    /// Keys of the requests the file holds in full: a request asked again is written as its key.
+    private let written: Mutex<Set<String>>
 
     /// Opens (or creates) the file for appending. A file whose last line was cut off (a killed
     /// writer) gets a newline first, so the next entry starts a line of its own.
@@ -238,6 +279,15 @@ public final class CassetteWriter: Sendable {
             throw CassetteError("cannot open cassette \(path) for appending: \(String(cString: strerror(errno)))")
         }
         descriptor = Mutex(fd)
+        // Best effort: a line that cannot be read (cut off by a kill) only costs a full request again.
+        let existing = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
+        var keys = Set<String>()
+        for line in String(decoding: existing, as: UTF8.self).split(separator: "\n") {
+            if let stored = try? JSONDecoder().decode(StoredLine.self, from: Data(line.utf8)), let request = stored.request {
+                keys.insert(request.key)
+            }
+        }
+        written = Mutex(keys)
         if let handle = FileHandle(forReadingAtPath: path) {
             defer { try? handle.close() }
             if let end = try? handle.seekToEnd(), end > 0 {
@@ -255,9 +305,12 @@ public final class CassetteWriter: Sendable {
 
     /// Appends one entry as one line.
     public func append(_ entry: CassetteEntry) throws {
-        var line = try entry.line()
+        let key = entry.request.key
+        let known = written.withLock { $0.contains(key) }
+        var line = try entry.line(referring: known)
         line.append(0x0A)
         try appendBytes(line)
+        if !known { written.withLock { _ = $0.insert(key) } }
     }
 
     private func appendBytes(_ data: Data) throws {
