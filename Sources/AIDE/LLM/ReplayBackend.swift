@@ -64,7 +64,8 @@ public final class ReplayBackend: Backend {
     func missMessage(_ request: CassetteRequest, asked used: [Cassette.Located]) -> String {
         var message = "replay: no recorded answer for this \(request.kind) to \(request.model)"
         if !used.isEmpty {
-            return message + ": the cassette answers it \(used.count) time(s) (\(used[0].place)) and this run asked once more"
+            let times = { (count: Int) in count == 1 ? "once" : "\(count) times" }
+            return message + ": the cassette answers it \(times(used.count)) (\(used[0].place)) and this run asks it \(times(used.count + 1))"
         }
         guard let closest = closest(to: request) else { return message + "; the cassette is empty" }
         message += "; closest recorded request: \(closest.place)"
