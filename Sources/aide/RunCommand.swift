@@ -18,6 +18,8 @@ struct RunCommand: AsyncParsableCommand {
               aide run task.yaml --set search.num_drafts=3 --set budget.usd=2 --time-limit 1h
               aide run task.yaml --workers 4 --set search.policy=mcts
               aide run --resume runs/house-prices-20261121-101500-3f2a9c1b --steps 30
+              aide run task.yaml --record calls.jsonl            # keep every exchange
+              aide run task.yaml --replay calls.jsonl            # the same run again, offline
             """
     )
 
@@ -54,6 +56,15 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Answer from a JSON-lines file of scripted answers instead of a model (for tests and demos).")
     var scripted: String?
 
+    @Option(help: "Append every LLM exchange (request and answer, never a key) to this JSON-lines cassette.")
+    var record: String?
+
+    @Option(help: "Answer LLM calls from a cassette made with --record; no model, no key (repeatable: merged).")
+    var replay: [String] = []
+
+    @Flag(help: "With --replay: send calls the cassette cannot answer to the model, and record them.")
+    var replayFallthrough = false
+
     func validate() throws {
         if (task == nil) == (resume == nil) {
             throw ValidationError("give a task file, or --resume <run>, but not both")
@@ -61,12 +72,19 @@ struct RunCommand: AsyncParsableCommand {
         if resume != nil, !overrides.isEmpty || model != nil || feedbackModel != nil {
             throw ValidationError("a resumed run keeps its task settings; only --steps, --time-limit and --workers may change")
         }
+        if !replay.isEmpty, scripted != nil, !replayFallthrough {
+            throw ValidationError("--scripted with --replay answers only what the cassette cannot: add --replay-fallthrough")
+        }
     }
 
     func run() async throws {
-        let backend: any Backend =
+        let real: any Backend =
             try scripted.map { try ScriptedBackend(file: URL(fileURLWithPath: $0)) }
             ?? ModelRouter(http: HTTPClient(), compatibleBaseURL: baseURL)
+        let deck = try CassetteDeck(
+            record: record.map { URL(fileURLWithPath: $0) }, replay: replay.map { URL(fileURLWithPath: $0) },
+            fallsThrough: replayFallthrough)
+        let backend = { (task: LoadedTask) in deck.backend(wrapping: real, session: CassetteDeck.session(for: task.spec)) }
         let printer = ProgressPrinter()
         let runsDirectory = URL(fileURLWithPath: runsDir, isDirectory: true)
         let searchRun: SearchRun
@@ -77,7 +95,7 @@ struct RunCommand: AsyncParsableCommand {
             if let workers, workers < 1 { throw ValidationError("--workers must be at least 1, found \(workers)") }
             let workers = self.workers
             searchRun = try SearchRun.resume(
-                runFolder: workspace.root, dependencies: { try Self.dependencies(for: $0, backend, printer) },
+                runFolder: workspace.root, dependencies: { try Self.dependencies(for: $0, backend($0), printer) },
                 adjust: { spec in
                     if let budgetSteps { spec.budget.steps = budgetSteps }
                     if let budgetTime { spec.budget.timeLimit = budgetTime }
@@ -92,7 +110,7 @@ struct RunCommand: AsyncParsableCommand {
             if let workers { all.append("search.workers=\(workers)") }
             let loaded = try TaskLoader.load(URL(fileURLWithPath: task!), overrides: all + overrides)
             searchRun = try SearchRun.start(
-                task: loaded, runsDirectory: runsDirectory, dependencies: try Self.dependencies(for: loaded, backend, printer))
+                task: loaded, runsDirectory: runsDirectory, dependencies: try Self.dependencies(for: loaded, backend(loaded), printer))
         }
         FileHandle.standardError.write(Data("run \(searchRun.id) in \(searchRun.workspace.root.path)\n".utf8))
 

@@ -50,6 +50,19 @@ struct PythonInterpreterTests {
         }
     }
 
+    /// Python prints the script's absolute path in tracebacks; it names the run's folder, so it is
+    /// cut, and the prompts that quote a traceback do not change from one run to the next.
+    @Test func tracebacksNameTheScriptWithoutItsFolder() async throws {
+        try await inTemporaryDirectory { directory in
+            let run = directory.appendingPathComponent("nodes/0001-abcd")
+            let script = "import os\nprint(os.getcwd() == os.path.dirname(os.path.abspath(__file__)))\nraise ValueError('x')\n"
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: run, timeout: 60)
+            #expect(result.exceptionType == "ValueError")
+            #expect(result.output.contains("  File \"runfile.py\", line 3, in <module>"), "\(result.output)")
+            #expect(!result.output.contains("0001-abcd") && result.traceback?.contains("0001-abcd") == false)
+        }
+    }
+
     @Test func raisedExceptionIsReportedWithItsTraceback() async throws {
         try await inTemporaryDirectory { directory in
             let script = """

@@ -705,5 +705,17 @@ struct TaskLoaderTests {
         #expect(ignore.contains("*/data/"))
         #expect(ignore.contains("*/answers.csv"))
     }
+
+    /// A venv's bin/python is a symbolic link to the base interpreter; started by the link's path
+    /// Python finds the venv (pyvenv.cfg beside bin/), started by the target it does not.
+    @Test func aRelativePythonPathKeepsItsSymbolicLinks() throws {
+        let task = try SyntheticTask()
+        defer { task.remove() }
+        let bin = task.folder.appendingPathComponent("venv/bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: bin.appendingPathComponent("python").path, withDestinationPath: TestPython.path)
+        let loaded = try TaskLoader.load(task.taskFile, overrides: ["exec.python=./venv/../venv/bin/python"])
+        #expect(loaded.pythonExecutable == task.folder.path + "/venv/bin/python")
+    }
 }
 

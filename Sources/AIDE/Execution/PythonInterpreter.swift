@@ -176,7 +176,7 @@ public struct PythonInterpreter: Interpreter {
             return outcome!
         }
         let elapsed = clock.now - start
-        return Self.result(outcome, timedOut: control.timedOut, duration: elapsed)
+        return Self.result(outcome, timedOut: control.timedOut, duration: elapsed, directory: directory)
     }
 
     /// The interpreter's path: `python` itself when it names a path, else the first executable match on
@@ -267,8 +267,15 @@ public struct PythonInterpreter: Interpreter {
         #endif
     }
 
-    private static func result(_ outcome: RunOutcome, timedOut: Bool, duration: Duration) -> ExecutionResult {
-        let output = outcome.output.text
+    private static func result(_ outcome: RunOutcome, timedOut: Bool, duration: Duration, directory: URL) -> ExecutionResult {
+        // Python prints the script's absolute path in tracebacks (`File "/…/nodes/0003-1a2b3c4d/runfile.py"`);
+        // it names the run, so it is cut to `runfile.py`: prompts then depend on the script alone,
+        // and a recorded run replays.
+        var output = outcome.output.text
+        let folders = Set([directory.path, directory.resolvingSymlinksInPath().path]).map { $0.hasSuffix("/") ? $0 : $0 + "/" }
+        for folder in folders.sorted(by: { $0.count > $1.count }) {
+            output = output.replacingOccurrences(of: folder, with: "")
+        }
         var result = ExecutionResult(
             output: output, outputBytes: outcome.output.totalBytes, exitCode: nil, timedOut: timedOut,
             duration: Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)

@@ -18,6 +18,12 @@ extension LoadedTask {
     public var pythonExecutable: String {
         let python = spec.exec.python
         guard python.contains("/"), !python.hasPrefix("/") else { return python }
-        return folder.appendingPathComponent(python).standardizedFileURL.path
+        // `..` is removed by hand: `standardizedFileURL` also resolves symbolic links, and a venv's
+        // bin/python is a link to the base interpreter, which started by that path is not the venv.
+        var parts: [Substring] = []
+        for part in (folder.path + "/" + python).split(separator: "/") where part != "." {
+            if part == "..", !parts.isEmpty { parts.removeLast() } else if part != ".." { parts.append(part) }
+        }
+        return "/" + parts.joined(separator: "/")
     }
 }
