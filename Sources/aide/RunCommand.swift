@@ -124,18 +124,23 @@ struct RunCommand: AsyncParsableCommand {
 final class InterruptHandler {
     private let source: any DispatchSourceSignal
 
-    init(onFirst: @escaping @Sendable () -> Void) {
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        let count = Counter()
-        source.setEventHandler {
-            if count.increment() == 1 {
+    convenience init(onFirst: @escaping @Sendable () -> Void) {
+        self.init { count in
+            if count == 1 {
                 FileHandle.standardError.write(Data("\ninterrupted: stopping after the current write (Ctrl-C again to quit now)\n".utf8))
                 onFirst()
             } else {
                 exit(130)
             }
         }
+    }
+
+    /// Calls `onSignal` with the number of SIGINTs so far (1 for the first).
+    init(onSignal: @escaping @Sendable (Int) -> Void) {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        let count = Counter()
+        source.setEventHandler { onSignal(count.increment()) }
         source.resume()
         self.source = source
     }
@@ -151,4 +156,6 @@ final class Counter: Sendable {
     private let value = Atomic<Int>(0)
 
     func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
+
+    var current: Int { value.load(ordering: .relaxed) }
 }

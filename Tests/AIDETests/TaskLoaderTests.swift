@@ -190,6 +190,34 @@ struct TaskLoaderTests {
         #expect(task.spec.exec == ExecSpec(python: "/usr/bin/python3", memoryLimitMB: 2048, cpuLimit: 600, outputLimit: 1000))
     }
 
+    @Test func relativePythonKeepsItsSymlinkSoAVenvIsFound() throws {
+        // A venv's bin/python is a symlink to the base interpreter; Python finds the venv (pyvenv.cfg)
+        // only from the path it was started by, so that path must not be resolved.
+        let fixture = try Fixture("name: t\ngoal: g\ndata: data\nmetric: {direction: minimize}\nexec: {python: venv/bin/python}\n")
+        let bin = fixture.folder.appendingPathComponent("venv/bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: bin.appendingPathComponent("python").path, withDestinationPath: "/usr/bin/python3")
+        let task = try fixture.load()
+        #expect(task.pythonExecutable == fixture.folder.standardized.path + "/venv/bin/python")
+    }
+
+    @Test func gradingThresholdsAreReadOrderedAndChecked() throws {
+        let base = "name: t\ngoal: g\ndata: data\nmetric: {direction: minimize}\ngrading:\n  answers: answers.csv\n  id_column: id\n  target_column: y\n  metric: rmse\n"
+        let spec = try Fixture(base + "  thresholds: {bronze: 0.15, gold: 0.12, silver: 0.13}\n").load().spec
+        #expect(spec.grading?.thresholds == ["bronze": 0.15, "silver": 0.13, "gold": 0.12])
+        #expect(spec.grading?.orderedThresholds.map(\.name) == ["bronze", "silver", "gold"])
+        let accuracy = try Fixture(base.replacingOccurrences(of: "metric: rmse", with: "metric: accuracy") + "  thresholds: {gold: 0.9, bronze: 0.8}\n").load().spec
+        #expect(accuracy.grading?.orderedThresholds.map(\.name) == ["bronze", "gold"])
+
+        let notNumber = try Fixture(base + "  thresholds:\n    gold: high\n").error()
+        #expect(notNumber?.description == "\(notNumber?.file ?? ""):11:5: grading.thresholds.gold: expected a number, found \"high\"")
+        let notMapping = try Fixture(base + "  thresholds: 0.12\n").error()
+        #expect(notMapping?.line == 10)
+        #expect(notMapping?.message.contains("expected a mapping of names to numbers") == true)
+        let nan = try Fixture(base + "  thresholds: {gold: .nan}\n").error()
+        #expect(nan?.message == "grading.thresholds.gold: must be a finite number, found nan")
+    }
+
     @Test func gradingMetricMayDisagreeWithTheAgentsMetric() throws {
         // The agent maximizes a validation AUC while the harness grades RMSE: different metrics, no error.
         let yaml = Self.complete.replacingOccurrences(of: "direction: minimize", with: "direction: maximize")

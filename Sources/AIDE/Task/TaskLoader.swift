@@ -336,6 +336,7 @@ struct TaskDocument {
         case is Bool.Type: return "true or false"
         case is String.Type, is Yams.Node.Scalar.Type: return "a single value (text or a number)"
         case is Yams.Node.Mapping.Type: return "a mapping of keys"
+        case is [String: Double].Type: return "a mapping of names to numbers, such as {bronze: 0.15, gold: 0.12}"
         case is Yams.Node.Sequence.Type: return "a list"
         default: return "a \(type)"
         }
@@ -497,6 +498,10 @@ struct TaskDocument {
             try check(!blank(grading.idColumn), "grading.id_column", "must not be empty")
             try check(!blank(grading.targetColumn), "grading.target_column", "must not be empty")
             try check(!blank(grading.submission), "grading.submission", "must not be empty")
+            for (name, value) in (grading.thresholds ?? [:]).sorted(by: { $0.key < $1.key }) {
+                try check(!blank(name), "grading.thresholds", "a threshold needs a name")
+                try check(value.isFinite, "grading.thresholds.\(name)", "must be a finite number, found \(value)")
+            }
         }
         let budget = spec.budget
         try check(budget.steps >= 1, "budget.steps", "must be at least 1, found \(budget.steps)")
