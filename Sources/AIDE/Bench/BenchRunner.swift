@@ -190,23 +190,29 @@ public final class BenchRunner: Sendable {
                     message: "cannot record the case in the index: \(error)", runFolder: run))
             }
             onEvent(BenchCaseEvent(
-                kind: .ended, benchCase: benchCase, resumed: existing != nil, status: status,
+                kind: .ended, benchCase: benchCase, resumed: false, status: status,
                 seconds: (clock.now - start).seconds, message: message, runFolder: run))
             return status
         }
 
-        let arguments: [String]
+        var arguments = config.run.startArguments(taskFile: benchCase.taskFile, seed: benchCase.seed, runsDirectory: caseFolder.path)
         if let existing {
-            // A run that already finished (its bench was killed before recording it) is not run again.
-            if let store = try? RunStore.openReadOnly(path: existing.appendingPathComponent(RunStore.fileName)) {
-                let status = try? store.run()?.status
-                try? store.close()
-                if status == .finished { return end(.finished, exit: 0, message: nil) }
+            switch Self.state(ofRun: existing) {
+            case .finished:
+                // Its bench was killed before recording it: not run again.
+                return end(.finished, exit: 0, message: nil)
+            case .resumable:
+                arguments = config.run.resumeArguments(runFolder: existing.path)
+            case .empty:
+                // Stopped while it was being created, before its run was recorded: nothing to keep.
+                do {
+                    try FileManager.default.removeItem(at: existing)
+                } catch {
+                    return end(.failed, exit: nil, message: "cannot remove the unstarted run \(existing.path): \(error)")
+                }
             }
-            arguments = config.run.resumeArguments(runFolder: existing.path)
-        } else {
-            arguments = config.run.startArguments(taskFile: benchCase.taskFile, seed: benchCase.seed, runsDirectory: caseFolder.path)
         }
+        let resumed = arguments.contains("--resume")
 
         let log: FileDescriptor
         do {
@@ -243,8 +249,8 @@ public final class BenchRunner: Sendable {
                 if stopping { kill(pid, SIGINT) }
                 try? index.markRunning(benchCase.index, pid: pid, host: host)
                 onEvent(BenchCaseEvent(
-                    kind: .started, benchCase: benchCase, resumed: existing != nil, status: .running, seconds: 0,
-                    message: nil, runFolder: existing))
+                    kind: .started, benchCase: benchCase, resumed: resumed, status: .running, seconds: 0,
+                    message: nil, runFolder: nil))
                 return pid
             }
             state.withLock { _ = $0.children.remove(result.processIdentifier.value) }
@@ -263,6 +269,28 @@ public final class BenchRunner: Sendable {
         case .signaled(let signal):
             let message = "aide run was killed by signal \(signal)"
             return end(signal == SIGINT ? .interrupted : .failed, exit: 128 + Int(signal), message: message)
+        }
+    }
+
+    enum RunState { case finished, resumable, empty }
+
+    /// Whether a case's run folder holds a finished run, one to resume, or no run at all (its
+    /// process was stopped while creating it).
+    static func state(ofRun folder: URL) -> RunState {
+        let store: RunStore
+        do {
+            store = try RunStore.openReadOnly(path: folder.appendingPathComponent(RunStore.fileName))
+        } catch StoreError.notAnAideRun {
+            return .empty
+        } catch {
+            return .resumable  // `aide run --resume` says what is wrong with it
+        }
+        defer { try? store.close() }
+        do {
+            guard let run = try store.run() else { return .empty }
+            return run.status == .finished ? .finished : .resumable
+        } catch {
+            return .resumable
         }
     }
 

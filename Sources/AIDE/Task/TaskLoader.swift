@@ -336,7 +336,6 @@ struct TaskDocument {
         case is Bool.Type: return "true or false"
         case is String.Type, is Yams.Node.Scalar.Type: return "a single value (text or a number)"
         case is Yams.Node.Mapping.Type: return "a mapping of keys"
-        case is [String: Double].Type: return "a mapping of names to numbers, such as {bronze: 0.15, gold: 0.12}"
         case is Yams.Node.Sequence.Type: return "a list"
         default: return "a \(type)"
         }
