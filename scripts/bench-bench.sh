@@ -22,9 +22,10 @@ bench() {  # jobs, run number
 
 echo "aide bench: 3 tasks × 3 seeds, 4 steps per run, scripted answers; $(nproc) cores"
 if command -v hyperfine >/dev/null; then
-  export -f bench; export aide work
-  hyperfine --runs "$REPS" --export-json "$work/h.json" \
-    "bash -c 'bench 1 \$RANDOM'" "bash -c 'bench 2 \$RANDOM'"
+  command_for() { echo "$aide bench ${tasks[*]} --seeds 3 --steps 4 --jobs $1 ${answers[*]} --runs-dir $work/j$1 --name b"; }
+  hyperfine --runs "$REPS" --export-json "$work/h.json" --style basic \
+    --prepare "rm -rf $work/j1" -n "jobs 1" "$(command_for 1)" \
+    --prepare "rm -rf $work/j2" -n "jobs 2" "$(command_for 2)"
   python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results']; print(f'  wall time ratio --jobs 1 / --jobs 2: {r[0][\"mean\"]/r[1][\"mean\"]:.2f}x')" "$work/h.json"
   exit 0
 fi

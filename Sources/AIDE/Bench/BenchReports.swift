@@ -92,6 +92,7 @@ public enum JUnitReport {
     }
 
     public static func xml(_ summary: BenchSummary, hostname: String = ProcessInfo.processInfo.hostName) -> String {
+        let hostname = hostname.isEmpty ? "localhost" : hostname  // the schema requires one
         let timestamp = Self.timestamp(summary.bench.createdAt)
         var suites: [String] = []
         var allTests = 0
