@@ -157,17 +157,22 @@ struct RunCommand: AsyncParsableCommand {
 final class InterruptHandler {
     private let source: any DispatchSourceSignal
 
-    init(onFirst: @escaping @Sendable () -> Void) {
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        let count = Counter()
-        source.setEventHandler {
-            if count.increment() == 1 {
+    convenience init(onFirst: @escaping @Sendable () -> Void) {
+        self.init { count in
+            if count == 1 {
                 onFirst()
             } else {
                 exit(130)
             }
         }
+    }
+
+    /// Calls `onSignal` with the number of SIGINTs so far (1 for the first).
+    init(onSignal: @escaping @Sendable (Int) -> Void) {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        let count = Counter()
+        source.setEventHandler { onSignal(count.increment()) }
         source.resume()
         self.source = source
     }
@@ -183,4 +188,6 @@ final class Counter: Sendable {
     private let value = Atomic<Int>(0)
 
     func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
+
+    var current: Int { value.load(ordering: .relaxed) }
 }

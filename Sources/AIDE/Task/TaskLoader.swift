@@ -498,6 +498,10 @@ struct TaskDocument {
             try check(!blank(grading.idColumn), "grading.id_column", "must not be empty")
             try check(!blank(grading.targetColumn), "grading.target_column", "must not be empty")
             try check(!blank(grading.submission), "grading.submission", "must not be empty")
+            for (name, value) in (grading.thresholds ?? [:]).sorted(by: { $0.key < $1.key }) {
+                try check(!blank(name), "grading.thresholds", "a threshold needs a name")
+                try check(value.isFinite, "grading.thresholds.\(name)", "must be a finite number, found \(value)")
+            }
         }
         let budget = spec.budget
         try check(budget.steps >= 1, "budget.steps", "must be at least 1, found \(budget.steps)")

@@ -18,12 +18,8 @@ extension LoadedTask {
     public var pythonExecutable: String {
         let python = spec.exec.python
         guard python.contains("/"), !python.hasPrefix("/") else { return python }
-        // `..` is removed by hand: `standardizedFileURL` also resolves symbolic links, and a venv's
-        // bin/python is a link to the base interpreter, which started by that path is not the venv.
-        var parts: [Substring] = []
-        for part in (folder.path + "/" + python).split(separator: "/") where part != "." {
-            if part == "..", !parts.isEmpty { parts.removeLast() } else if part != ".." { parts.append(part) }
-        }
-        return "/" + parts.joined(separator: "/")
+        // `standardized`, not `standardizedFileURL` (which resolves symlinks on Linux): a venv's python is
+        // a symlink, and Python finds its venv only from the path it was started by.
+        return folder.appendingPathComponent(python).standardized.path
     }
 }

@@ -120,22 +120,35 @@ public struct GradingSpec: Sendable, Codable, Hashable {
     public var metric: GradingMetric
     /// The file each script writes into `./working`.
     public var submission: String
+    /// Named test-score levels (e.g. bronze, silver, gold as in MLE-bench) that `aide bench` reports
+    /// as the share of runs reaching each; a score reaches a level when it is at least as good,
+    /// in the grading metric's direction.
+    public var thresholds: [String: Double]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case answers, metric, submission
+        case answers, metric, submission, thresholds
         case idColumn = "id_column"
         case targetColumn = "target_column"
     }
 
     public init(
         answers: String, idColumn: String, targetColumn: String, metric: GradingMetric,
-        submission: String = "submission.csv"
+        submission: String = "submission.csv", thresholds: [String: Double]? = nil
     ) {
         self.answers = answers
         self.idColumn = idColumn
         self.targetColumn = targetColumn
         self.metric = metric
         self.submission = submission
+        self.thresholds = thresholds
+    }
+
+    /// The thresholds from the easiest to reach to the hardest (ties by name).
+    public var orderedThresholds: [(name: String, value: Double)] {
+        let direction = metric.direction
+        return (thresholds ?? [:]).map { (name: $0.key, value: $0.value) }.sorted { a, b in
+            a.value != b.value ? direction.isBetter(b.value, than: a.value) : a.name < b.name
+        }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -145,6 +158,7 @@ public struct GradingSpec: Sendable, Codable, Hashable {
         targetColumn = try c.decode(String.self, forKey: .targetColumn)
         metric = try c.decode(GradingMetric.self, forKey: .metric)
         submission = try c.decodeIfPresent(String.self, forKey: .submission) ?? "submission.csv"
+        thresholds = try c.decodeIfPresent([String: Double].self, forKey: .thresholds)
     }
 }
 
