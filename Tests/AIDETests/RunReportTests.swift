@@ -211,9 +211,10 @@ struct RunReportTests {
             #expect(nodes[1]["parent_id"] is NSNull)
             #expect(nodes[2]["parent_id"] as? String == "bbbb2222")
             #expect(Set(nodes[0].keys) == [
-                "id", "parent_id", "step", "stage", "metric", "test_score", "is_buggy", "bug_reasons", "exec_time",
-                "on_best_path",
+                "id", "parent_id", "other_parent_id", "step", "stage", "metric", "test_score", "is_buggy", "bug_reasons",
+                "exec_time", "on_best_path",
             ])
+            #expect(nodes[0]["other_parent_id"] is NSNull)
             // Sorted keys: the same report renders the same bytes, and it decodes back whole.
             #expect(try ReportRenderer.render(report, format: .json) == json)
             #expect(json.range(of: "\"best\"")!.lowerBound < json.range(of: "\"best_path\"")!.lowerBound)
@@ -221,6 +222,35 @@ struct RunReportTests {
             #expect(decoded.nodes == report.nodes)
             #expect(decoded.best == report.best)
             #expect(decoded.models == report.models)
+        }
+    }
+
+    @Test func aCrossoverShowsBothParentsInEveryFormat() async throws {
+        try await Self.withTemporaryDirectory { directory in
+            let store = try Self.makeRun(in: directory, finish: false)
+            let created = Self.start.addingTimeInterval(600)
+            let crossed = Node(
+                id: "ffff6666", parentID: "dddd4444", step: 5, stage: .crossover, plan: "Blend both.",
+                code: Self.code("ffff6666"), metric: 0.11, metricSource: "review", isBuggy: false, createdAt: created,
+                finishedAt: created, otherParentID: "aaaa1111")
+            try store.commit(
+                node: crossed, calls: [],
+                metrics: MetricsRecord(
+                    runID: Self.runID, step: 5, bestMetric: 0.11, bestTestScore: nil, bestNodeID: "ffff6666",
+                    inputTokens: 0, outputTokens: 0, costUSD: 0, elapsed: 600, nodes: 6, buggyNodes: 2),
+                bestNodeID: "ffff6666")
+            let report = try Self.report(in: directory)
+            let row = try #require(report.nodes.first { $0.id == "ffff6666" })
+            #expect(row.parentID == "dddd4444" && row.otherParentID == "aaaa1111" && row.stage == .crossover)
+            let text = try ReportRenderer.render(report, format: .text)
+            #expect(text.contains("5 crossover ffff6666 × aaaa1111"), "\(text)")
+            let json = try ReportRenderer.render(report, format: .json)
+            let decoded = try ReportSchema.decoder.decode(RunReport.self, from: Data(json.utf8))
+            #expect(decoded.nodes.last?.otherParentID == "aaaa1111")
+            let detail = try NodeDetail.load(store, node: "ffff")
+            #expect(detail.otherParentID == "aaaa1111")
+            #expect(try ReportRenderer.render(detail, format: .text).contains("crossover of dddd4444 × aaaa1111"))
+            #expect(try ReportRenderer.render(detail, format: .markdown).contains("| crossed with | `aaaa1111` |"))
         }
     }
 

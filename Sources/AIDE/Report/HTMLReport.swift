@@ -285,6 +285,9 @@ public enum HTMLReport {
         json.key("on_best_path")
         json.bool(node.onBestPath)
         json.raw(",")
+        json.key("other_parent_id")
+        if let other = node.otherParentID { json.string(other) } else { json.null() }
+        json.raw(",")
         json.key("parent_id")
         if let parent = node.parentID { json.string(parent) } else { json.null() }
         json.raw(",")

@@ -381,6 +381,7 @@ function renderDetail(i) {
     tr.appendChild(td); table.appendChild(tr);
   }
   row("parent", node.parent_id ? link(node.parent_id) : "–");
+  if (node.other_parent_id) row("crossed with", link(node.other_parent_id));
   var kids = NODES.filter(function (x) { return x.parent_id === node.id; });
   if (kids.length) {
     var span = el("span");

@@ -114,6 +114,7 @@ public enum ReportRenderer {
     static func treeLine(_ node: RunReport.NodeRow, depth: Int, isBest: Bool, color: Bool) -> String {
         var line = (node.onBestPath ? "* " : "  ") + String(repeating: "  ", count: depth)
         line += "\(node.step) \(node.stage.rawValue) \(node.id)"
+        if let other = node.otherParentID { line += " × \(other)" }
         var fields: [String] = []
         if node.isBuggy {
             let reasons = node.bugReasons.isEmpty ? "" : ": " + node.bugReasons.joined(separator: ", ")
@@ -174,6 +175,7 @@ public enum ReportRenderer {
         var lines: [String] = []
         var head = "node \(detail.id) · step \(detail.step) · \(detail.stage.rawValue)"
         if let parent = detail.parentID { head += " of \(parent)" }
+        if let other = detail.otherParentID { head += " × \(other)" }
         head += " · run \(detail.runID)"
         lines.append(paint(head, .bold, color))
         if detail.isBuggy {
@@ -343,6 +345,7 @@ public enum ReportRenderer {
         var lines = ["## Node `\(detail.id)` (step \(detail.step), \(detail.stage.rawValue)) of run `\(detail.runID)`", ""]
         lines += ["| | |", "|---|---|"]
         lines.append("| parent | \(detail.parentID.map { "`\($0)`" } ?? "-") |")
+        if let other = detail.otherParentID { lines.append("| crossed with | `\(other)` |") }
         lines.append("| buggy | \(detail.isBuggy ? "yes: " + cell(detail.bugReasons.joined(separator: ", ")) : "no") |")
         lines.append("| metric | \(number(detail.metric))\(detail.metricSource.map { " (from the \($0))" } ?? "") |")
         lines.append("| test score | \(number(detail.testScore)) |")

@@ -182,6 +182,8 @@ public struct RunReport: Sendable, Codable, Hashable {
     public struct NodeRow: Sendable, Codable, Hashable {
         public var id: String
         @Nullable public var parentID: String?
+        /// A crossover's second parent.
+        @Nullable public var otherParentID: String?
         public var step: Int
         public var stage: Stage
         @Nullable public var metric: Double?
@@ -195,6 +197,7 @@ public struct RunReport: Sendable, Codable, Hashable {
         enum CodingKeys: String, CodingKey {
             case id, step, stage, metric
             case parentID = "parent_id"
+            case otherParentID = "other_parent_id"
             case testScore = "test_score"
             case isBuggy = "is_buggy"
             case bugReasons = "bug_reasons"
@@ -268,7 +271,8 @@ public struct RunReport: Sendable, Codable, Hashable {
         time = TimeSplit(wall: max(0, wall), llm: llm, execution: execution)
         self.nodes = nodes.map { node in
             NodeRow(
-                id: node.id, parentID: node.parentID, step: node.step, stage: node.stage, metric: finite(node.metric),
+                id: node.id, parentID: node.parentID, otherParentID: node.otherParentID, step: node.step,
+                stage: node.stage, metric: finite(node.metric),
                 testScore: finite(node.testScore), isBuggy: node.isBuggy, bugReasons: node.bugReasons,
                 execTime: node.execution.map(\.duration), onBestPath: onPath.contains(node.id))
         }
@@ -333,6 +337,8 @@ public struct NodeDetail: Sendable, Codable, Hashable {
     public var runID: String
     public var id: String
     @Nullable public var parentID: String?
+    /// A crossover's second parent.
+    @Nullable public var otherParentID: String?
     /// Ids of the nodes made from this one, by step.
     public var children: [String]
     public var step: Int
@@ -366,6 +372,7 @@ public struct NodeDetail: Sendable, Codable, Hashable {
         case calls
         case runID = "run_id"
         case parentID = "parent_id"
+        case otherParentID = "other_parent_id"
         case execTime = "exec_time"
         case exitCode = "exit_code"
         case timedOut = "timed_out"
@@ -443,6 +450,7 @@ public struct NodeDetail: Sendable, Codable, Hashable {
         runID = report.run.id
         id = node.id
         parentID = node.parentID
+        otherParentID = node.otherParentID
         children = nodes.filter { $0.parentID == node.id }.map(\.id)
         step = node.step
         stage = node.stage
