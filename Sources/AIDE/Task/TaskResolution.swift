@@ -18,6 +18,8 @@ extension LoadedTask {
     public var pythonExecutable: String {
         let python = spec.exec.python
         guard python.contains("/"), !python.hasPrefix("/") else { return python }
-        return folder.appendingPathComponent(python).standardizedFileURL.path
+        // `standardized`, not `standardizedFileURL` (which resolves symlinks on Linux): a venv's python is
+        // a symlink, and Python finds its venv only from the path it was started by.
+        return folder.appendingPathComponent(python).standardized.path
     }
 }
