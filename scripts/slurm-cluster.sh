@@ -9,6 +9,7 @@
 #   scripts/slurm-cluster.sh env       # print `export SLURM_CONF=…`: eval it before sbatch/squeue/sinfo
 #   scripts/slurm-cluster.sh stop      # cancel every job, stop the daemons, delete the folder
 #   scripts/slurm-cluster.sh logs      # the tail of every daemon log
+#   scripts/slurm-cluster.sh jobs      # every finished job and array element: JobState, ExitCode, …
 #
 # Everything (config, munge key and socket, state, spool, logs) lives in AIDE_SLURM_DIR, default
 # ${TMPDIR:-/tmp}/aide-slurm; nothing in /etc is touched. Ports: AIDE_SLURM_PORT (slurmctld, default
@@ -37,7 +38,7 @@ pid_of() { # the pid in a daemon's pid file when that process is alive
 show_logs() {
     local f
     for f in "$DIR"/log/*.log; do
-        [[ -s "$f" ]] || continue
+        [[ -s "$f" && "$f" != */jobcomp.log ]] || continue
         echo "---- ${f##*/} (last 20 lines)" >&2
         tail -n 20 "$f" >&2
     done
@@ -96,12 +97,15 @@ SlurmctldDebug=info
 SlurmdDebug=info
 PlugStackConfig=$DIR/etc/plugstack.conf
 # No cgroups: a container without systemd has no delegated cgroup tree. linuxproc follows the
-# process tree, so it still finds children that start their own session (aide's scripts do).
+# process tree, so scancel and time limits reach children in their own session (aide's scripts);
+# only a process whose parent has already exited escapes it.
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
+# One line per finished job and array element (state, exit code, times): slurm-cluster.sh jobs.
+JobCompType=jobcomp/filetxt
+JobCompLoc=$DIR/log/jobcomp.log
 SwitchType=switch/none
 MpiDefault=none
 MailProg=/bin/true
@@ -112,7 +116,12 @@ SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=$((memory / cpus))
 ReturnToService=2
 MaxArraySize=10001
-MinJobAge=600
+# Finished jobs stay in slurmctld's memory for a day (squeue -t all, scontrol show job). sbatch
+# --wait needs that: it exits with the highest exit code among the records it still sees when the
+# last element ends, so with a short MinJobAge a failed element purged by then goes unnoticed (seen
+# with MinJobAge=2). The price: sbatch --wait polls after 2, 8, then every 32 s.
+MinJobAge=86400
+MaxJobCount=100000
 KillWait=10
 InactiveLimit=0
 NodeName=$NODE NodeAddr=127.0.0.1 $hardware RealMemory=$memory State=UNKNOWN
@@ -211,5 +220,6 @@ case "${1:-}" in
     status) cmd_status ;;
     env) echo "export SLURM_CONF=$CONF" ;;
     logs) show_logs ;;
-    *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    jobs) cat "$DIR/log/jobcomp.log" 2>/dev/null || true ;;
+    *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
