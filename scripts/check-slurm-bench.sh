@@ -107,8 +107,8 @@ prepare_data() { # the task's data once, before the array elements would race to
 if [[ $mode == smoke ]]; then
     # wine's hand-written answers when they are there (seconds per run); else house-prices' demo
     # answers (minutes per run on a busy 2-core machine).
-    smoke_task=house-prices answers=tasks/house-prices/demo-answers.jsonl want_good=3
-    if [[ -s tasks/wine/transcript-answers.jsonl ]]; then smoke_task=wine answers=tasks/wine/transcript-answers.jsonl want_good=""; fi
+    smoke_task=house-prices answers=tasks/house-prices/demo-answers.jsonl
+    if [[ -s tasks/wine/transcript-answers.jsonl ]]; then smoke_task=wine answers=tasks/wine/transcript-answers.jsonl; fi
     prepare_data "$smoke_task" "$answers"
     # A plain array, one `aide run` per element, each with its own seed: what a bench element does.
     cat >"$work/smoke.sbatch" <<EOF
@@ -138,9 +138,10 @@ print(status, seed, nodes, good)
 EOF
 )
         read -r status seed nodes good <<<"$row"
-        # Good nodes: the scripts ran in the venv (pandas, scikit-learn) under Slurm.
-        [[ $status == finished && $seed == "$i" && $nodes == 4 && $good -ge 1 && ( -z $want_good || $good == "$want_good" ) ]] \
-            || die "element $i: run $db is $status, seed $seed, $nodes nodes, $good good (want finished, seed $i, 4 nodes, ${want_good:-some} good)"
+        # A good node: its script ran in the venv (pandas, scikit-learn) under Slurm. How many are
+        # good depends on the machine's load too (house-prices' boosted trees can hit the timeout).
+        [[ $status == finished && $seed == "$i" && $nodes == 4 && $good -ge 1 ]] \
+            || die "element $i: run $db is $status, seed $seed, $nodes nodes, $good good (want finished, seed $i, 4 nodes, some good)"
     done
     echo "4 runs of $smoke_task finished, seeds 0-3, 4 nodes each, some good"
     echo "figures: cluster start ${cluster_seconds} s; 4-element array ${array_span} s (sbatch --wait ${array_seconds} s)"
