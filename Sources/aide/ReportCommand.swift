@@ -77,7 +77,18 @@ struct ReportCommand: ParsableCommand {
         }
     }
 
-    private func render() throws -> String {
+    /// The report's bytes: an HTML page can be tens of megabytes, so it is never copied as text.
+    private func render() throws -> [UInt8] {
+        let format = ReportFormat(rawValue: format) ?? .text
+        if format == .html, let reference, node == nil, !best, exportAide == nil, compare.isEmpty {
+            let store = try RunReport.openStore(reference, runsDirectory: URL(fileURLWithPath: runsDir, isDirectory: true))
+            defer { try? store.close() }
+            return try HTMLReport.page(store)
+        }
+        return Array(try renderText().utf8)
+    }
+
+    private func renderText() throws -> String {
         let format = ReportFormat(rawValue: format) ?? .text
         let runsDirectory = URL(fileURLWithPath: runsDir, isDirectory: true)
         let color = output == nil && format == .text && isatty(STDOUT_FILENO) == 1
@@ -105,7 +116,6 @@ struct ReportCommand: ParsableCommand {
         if let node {
             return try ReportRenderer.render(try NodeDetail.load(store, node: node), format: format, color: color)
         }
-        if format == .html { return try HTMLReport.load(store) }
         let report: RunReport
         do {
             report = try RunReport.load(store)
@@ -117,13 +127,21 @@ struct ReportCommand: ParsableCommand {
         return try ReportRenderer.render(report, format: format, color: color)
     }
 
-    private func write(_ text: String) throws {
+    private func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return try write(Data()) }
+            // A view of the bytes, not a copy: a page can be tens of megabytes.
+            try write(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: buffer.count, deallocator: .none))
+        }
+    }
+
+    private func write(_ data: Data) throws {
         guard let output else {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            FileHandle.standardOutput.write(data)
             return
         }
         do {
-            try OutputFile.write(Data(text.utf8), to: output)
+            try OutputFile.write(data, to: output)
         } catch {
             throw ReportError("cannot write \(output): \(error.localizedDescription)")
         }

@@ -10,13 +10,16 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Search for a solution to a task: draft, run, debug and improve scripts.",
         discussion: """
             Every node (code, output, metric) and every LLM call goes into runs/<run-id>/run.sqlite. \
-            Ctrl-C stops after the current write and marks the run interrupted; `aide run --resume <run>` \
-            continues it, after Ctrl-C or a crash.
+            Ctrl-C hands out no new step, lets the steps in flight finish, and marks the run interrupted \
+            (Ctrl-C again quits at once); `aide run --resume <run>` continues it, after Ctrl-C or a crash.
 
             Examples:
               aide run tasks/house-prices/task.yaml --model claude-sonnet-4-5 --steps 20
               aide run task.yaml --set search.num_drafts=3 --set budget.usd=2 --time-limit 1h
+              aide run task.yaml --workers 4 --set search.policy=mcts
               aide run --resume runs/house-prices-20261121-101500-3f2a9c1b --steps 30
+              aide run task.yaml --record calls.jsonl            # keep every exchange
+              aide run task.yaml --replay calls.jsonl            # the same run again, offline
             """
     )
 
@@ -38,6 +41,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Wall-time budget: seconds or a duration such as 30m, 2h (budget.time_limit).")
     var timeLimit: String?
 
+    @Option(help: "Steps in flight at once (search.workers); scripts still run at most exec.parallel at a time.")
+    var workers: Int?
+
     @Option(name: .customLong("set"), help: "Override any task field: key.path=value (repeatable), e.g. search.debug_prob=0.3.")
     var overrides: [String] = []
 
@@ -50,19 +56,35 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Answer from a JSON-lines file of scripted answers instead of a model (for tests and demos).")
     var scripted: String?
 
+    @Option(help: "Append every LLM exchange (request and answer, never a key) to this JSON-lines cassette.")
+    var record: String?
+
+    @Option(help: "Answer LLM calls from a cassette made with --record; no model, no key (repeatable: merged).")
+    var replay: [String] = []
+
+    @Flag(help: "With --replay: send calls the cassette cannot answer to the model, and record them.")
+    var replayFallthrough = false
+
     func validate() throws {
         if (task == nil) == (resume == nil) {
             throw ValidationError("give a task file, or --resume <run>, but not both")
         }
         if resume != nil, !overrides.isEmpty || model != nil || feedbackModel != nil {
-            throw ValidationError("a resumed run keeps its task settings; only --steps and --time-limit may change")
+            throw ValidationError("a resumed run keeps its task settings; only --steps, --time-limit and --workers may change")
+        }
+        if !replay.isEmpty, scripted != nil, !replayFallthrough {
+            throw ValidationError("--scripted with --replay answers only what the cassette cannot: add --replay-fallthrough")
         }
     }
 
     func run() async throws {
-        let backend: any Backend =
+        let real: any Backend =
             try scripted.map { try ScriptedBackend(file: URL(fileURLWithPath: $0)) }
             ?? ModelRouter(http: HTTPClient(), compatibleBaseURL: baseURL)
+        let deck = try CassetteDeck(
+            record: record.map { URL(fileURLWithPath: $0) }, replay: replay.map { URL(fileURLWithPath: $0) },
+            fallsThrough: replayFallthrough)
+        let backend = { (task: LoadedTask) in deck.backend(wrapping: real, session: CassetteDeck.session(for: task.spec)) }
         let printer = ProgressPrinter()
         let runsDirectory = URL(fileURLWithPath: runsDir, isDirectory: true)
         let searchRun: SearchRun
@@ -70,11 +92,14 @@ struct RunCommand: AsyncParsableCommand {
             let workspace = try RunWorkspace.locate(resume, runsDirectory: runsDirectory)
             let budgetSteps = steps
             let budgetTime = try timeLimit.map(Self.seconds)
+            if let workers, workers < 1 { throw ValidationError("--workers must be at least 1, found \(workers)") }
+            let workers = self.workers
             searchRun = try SearchRun.resume(
-                runFolder: workspace.root, dependencies: { try Self.dependencies(for: $0, backend, printer) },
+                runFolder: workspace.root, dependencies: { try Self.dependencies(for: $0, backend($0), printer) },
                 adjust: { spec in
                     if let budgetSteps { spec.budget.steps = budgetSteps }
                     if let budgetTime { spec.budget.timeLimit = budgetTime }
+                    if let workers { spec.search.workers = workers }
                 })
         } else {
             var all: [String] = []
@@ -82,14 +107,21 @@ struct RunCommand: AsyncParsableCommand {
             if let feedbackModel { all.append("agent.feedback_model=\(feedbackModel)") }
             if let steps { all.append("budget.steps=\(steps)") }
             if let timeLimit { all.append("budget.time_limit=\(timeLimit)") }
+            if let workers { all.append("search.workers=\(workers)") }
             let loaded = try TaskLoader.load(URL(fileURLWithPath: task!), overrides: all + overrides)
             searchRun = try SearchRun.start(
-                task: loaded, runsDirectory: runsDirectory, dependencies: try Self.dependencies(for: loaded, backend, printer))
+                task: loaded, runsDirectory: runsDirectory, dependencies: try Self.dependencies(for: loaded, backend(loaded), printer))
         }
         FileHandle.standardError.write(Data("run \(searchRun.id) in \(searchRun.workspace.root.path)\n".utf8))
 
         let work = Task { await searchRun.run() }
-        let interrupts = InterruptHandler { work.cancel() }
+        let interrupts = InterruptHandler {
+            Task {
+                let running = await searchRun.requestStop().inFlight
+                FileHandle.standardError.write(Data(
+                    "\ninterrupted: finishing \(running) step\(running == 1 ? "" : "s") in flight (Ctrl-C again to quit now)\n".utf8))
+            }
+        }
         let summary = await work.value
         interrupts.stop()
         print(summary.text)
@@ -106,7 +138,8 @@ struct RunCommand: AsyncParsableCommand {
         return RunDependencies(
             backend: backend,
             interpreter: PythonInterpreter(
-                python: python, memoryLimitMB: exec.memoryLimitMB, cpuLimit: exec.cpuLimit, outputLimit: exec.outputLimit),
+                python: python, memoryLimitMB: exec.memoryLimitMB, cpuLimit: exec.cpuLimit, outputLimit: exec.outputLimit,
+                threadsPerScript: exec.threadsPerScript(running: task.spec.search.workers)),
             syntax: PythonSyntaxCheck(python: python),
             progress: { printer.handle($0) })
     }
@@ -119,23 +152,27 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-/// Ctrl-C once: cancel the run (it finishes its current write and is marked interrupted).
+/// Ctrl-C once: stop the run (steps in flight finish and are stored, then it is marked interrupted).
 /// Ctrl-C twice: leave at once.
 final class InterruptHandler {
     private let source: any DispatchSourceSignal
 
-    init(onFirst: @escaping @Sendable () -> Void) {
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        let count = Counter()
-        source.setEventHandler {
-            if count.increment() == 1 {
-                FileHandle.standardError.write(Data("\ninterrupted: stopping after the current write (Ctrl-C again to quit now)\n".utf8))
+    convenience init(onFirst: @escaping @Sendable () -> Void) {
+        self.init { count in
+            if count == 1 {
                 onFirst()
             } else {
                 exit(130)
             }
         }
+    }
+
+    /// Calls `onSignal` with the number of SIGINTs so far (1 for the first).
+    init(onSignal: @escaping @Sendable (Int) -> Void) {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        let count = Counter()
+        source.setEventHandler { onSignal(count.increment()) }
         source.resume()
         self.source = source
     }
@@ -151,4 +188,6 @@ final class Counter: Sendable {
     private let value = Atomic<Int>(0)
 
     func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
+
+    var current: Int { value.load(ordering: .relaxed) }
 }

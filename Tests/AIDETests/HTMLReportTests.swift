@@ -188,6 +188,98 @@ struct HTMLReportTests {
         }
     }
 
+    @Test func longOutputIsCutToItsHeadAndTailWithAMarkerAndTheRestIsWhole() async throws {
+        try await Self.withTemporaryDirectory { directory in
+            let store = try RunStore(path: RunStore.fileURL(runsDirectory: directory, runID: "html-long"))
+            defer { try? store.close() }
+            try store.createRun(RunRecord(id: "html-long", taskFile: "task.yaml", spec: Self.spec, startedAt: Self.start))
+            // Multi-byte characters around both cuts, so they must fall between characters.
+            let head = String(repeating: "é", count: 1_500) + "HEAD-END"
+            let middle = String(repeating: "middle line that is cut\n", count: 2_000)
+            let tail = "TAIL-START" + String(repeating: "€", count: 1_000) + "\n"
+            let long = head + middle + tail
+            let code = String(repeating: "print('a long script')\n", count: 1_000)
+            let node = Node(
+                id: "a1b2c3d4", parentID: nil, step: 0, stage: .draft, plan: "Plan.", code: code,
+                execution: ExecutionResult(output: long, outputBytes: long.utf8.count, exitCode: 0, duration: 1),
+                metric: 0.5, isBuggy: false, createdAt: Self.start, finishedAt: Self.start)
+            let short = Node(
+                id: "e5f6a7b8", parentID: "a1b2c3d4", step: 1, stage: .improve, plan: "Plan.", code: "print(1)\n",
+                execution: ExecutionResult(output: "short\n", outputBytes: 6, exitCode: 0, duration: 1),
+                metric: 0.4, isBuggy: false, createdAt: Self.start, finishedAt: Self.start)
+            let calls = [
+                LLMCallRecord(
+                    runID: "html-long", nodeID: nil, step: 1, purpose: "improve", model: "claude-sonnet-4-5",
+                    provider: "anthropic", latency: 2.5, lastAttemptLatency: 2.5, inputTokens: 1_234, outputTokens: 56,
+                    costUSD: 0.0123, attempts: 1, createdAt: Self.start),
+                LLMCallRecord(
+                    runID: "html-long", nodeID: nil, step: 1, purpose: "review", model: "gpt-4o", provider: "openai",
+                    error: "HTTP 529", latency: 30, attempts: 3, createdAt: Self.start),
+            ]
+            for (made, madeCalls) in [(node, [LLMCallRecord]()), (short, calls)] {
+                try store.commit(
+                    node: made, calls: madeCalls,
+                    metrics: MetricsRecord(
+                        runID: "html-long", step: made.step, inputTokens: 0, outputTokens: 0, costUSD: 0, elapsed: 1,
+                        nodes: made.step + 1, buggyNodes: 0),
+                    bestNodeID: made.id)
+            }
+            let html = try HTMLReport.load(store)
+            let detailsJSON = try #require(Self.blob("aide-details", in: html))
+            let details = try #require(try JSONSerialization.jsonObject(with: Data(detailsJSON.utf8)) as? [String: [String: Any]])
+            let output = try #require(details["a1b2c3d4"]?["output"] as? String)
+            let cut = try #require(details["a1b2c3d4"]?["output_cut"] as? Int)
+            // Head and tail kept whole up to the bound, the middle replaced by a marker naming the command.
+            #expect(output.hasPrefix(String(repeating: "é", count: 1_000)))
+            #expect(output.hasSuffix(String(repeating: "€", count: 600) + "\n"))
+            #expect(output.contains("\(cut) bytes cut; the whole output: aide report html-long --node a1b2c3d4"))
+            #expect(!output.contains("HEAD-END") && !output.contains("TAIL-START"))
+            #expect(output.utf8.count < HTMLReport.outputHead + HTMLReport.outputTail + 200)
+            let keptBytes = output.utf8.count - (output.components(separatedBy: "…")[1].utf8.count + 2 * "…".utf8.count + 2)
+            #expect(keptBytes + cut == long.utf8.count, "kept \(keptBytes), cut \(cut), of \(long.utf8.count)")
+            // Code stays whole; a short output is not cut.
+            #expect(details["a1b2c3d4"]?["code"] as? String == code)
+            #expect(details["e5f6a7b8"]?["output"] as? String == "short\n")
+            #expect(details["e5f6a7b8"]?["output_cut"] == nil)
+            // The node's LLM calls, for its panel.
+            let nodeCalls = try #require(details["e5f6a7b8"]?["calls"] as? [[String: Any]])
+            #expect(nodeCalls.count == 2)
+            #expect(nodeCalls[0]["purpose"] as? String == "improve" && nodeCalls[0]["input_tokens"] as? Int == 1_234)
+            #expect(nodeCalls[0]["cost_usd"] as? Double == 0.0123 && nodeCalls[0]["latency"] as? Double == 2.5)
+            #expect(nodeCalls[1]["cost_usd"] is NSNull && nodeCalls[1]["error"] as? String == "HTTP 529")
+            #expect(nodeCalls[1]["attempts"] as? Int == 3)
+            #expect(details["a1b2c3d4"]?["calls"] == nil)
+            // `--node` still shows the whole output.
+            let detail = try NodeDetail.load(store, node: "a1b2")
+            #expect(detail.output == long)
+        }
+    }
+
+    /// The page's report is the run's aide.report/1 JSON, though its rows are written by hand.
+    @Test func pageDataIsTheJSONReport() async throws {
+        try await Self.withTemporaryDirectory { directory in
+            try Self.makeRun(in: directory, id: "html-data", count: 40)
+            let store = try RunStore.openReadOnly(path: RunStore.fileURL(runsDirectory: directory, runID: "html-data"))
+            defer { try? store.close() }
+            let html = try HTMLReport.load(store)
+            let dataJSON = try #require(Self.blob("aide-report", in: html))
+            let data = try #require(try JSONSerialization.jsonObject(with: Data(dataJSON.utf8)) as? NSDictionary)
+            let report = try #require(data["report"] as? NSDictionary)
+            let json = try ReportRenderer.render(try RunReport.load(store), format: .json)
+            let expected = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? NSDictionary)
+            #expect(report == expected)
+            #expect((report["nodes"] as? [Any])?.count == 40)
+            let steps = try #require(data["steps"] as? [NSDictionary])
+            let metrics = try store.metrics()
+            #expect(steps.count == metrics.count)
+            // Numbers are written as Swift prints them: the shortest text that reads back exactly.
+            let last = try #require(metrics.last)
+            #expect(dataJSON.contains("\"best_metric\":\(try #require(last.bestMetric))"))
+            #expect(dataJSON.contains("\"cost_usd\":\(last.costUSD)"))
+            #expect(steps.first?["buggy_nodes"] as? Int == 0 && steps.last?["nodes"] as? Int == 40)
+        }
+    }
+
     @Test func commandWritesThePage() async throws {
         try await Self.withTemporaryDirectory { directory in
             let ids = try Self.makeRun(in: directory, id: "html-cli", count: 6)

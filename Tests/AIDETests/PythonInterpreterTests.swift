@@ -50,6 +50,19 @@ struct PythonInterpreterTests {
         }
     }
 
+    /// Python prints the script's absolute path in tracebacks; it names the run's folder, so it is
+    /// cut, and the prompts that quote a traceback do not change from one run to the next.
+    @Test func tracebacksNameTheScriptWithoutItsFolder() async throws {
+        try await inTemporaryDirectory { directory in
+            let run = directory.appendingPathComponent("nodes/0001-abcd")
+            let script = "import os\nprint(os.getcwd() == os.path.dirname(os.path.abspath(__file__)))\nraise ValueError('x')\n"
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: run, timeout: 60)
+            #expect(result.exceptionType == "ValueError")
+            #expect(result.output.contains("  File \"runfile.py\", line 3, in <module>"), "\(result.output)")
+            #expect(!result.output.contains("0001-abcd") && result.traceback?.contains("0001-abcd") == false)
+        }
+    }
+
     @Test func raisedExceptionIsReportedWithItsTraceback() async throws {
         try await inTemporaryDirectory { directory in
             let script = """
@@ -399,6 +412,28 @@ struct PythonInterpreterTests {
             #expect(environment["TOKENIZERS_PARALLELISM"] == "false")
             #expect(environment["PYTHONUNBUFFERED"] == "1")
         }
+    }
+
+    @Test func threadsPerScriptCapsNumericLibrariesUnlessTheEnvironmentSetsThem() async throws {
+        try await inTemporaryDirectory { directory in
+            let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+            let script = "import os\nprint(os.environ.get('OMP_NUM_THREADS'), os.environ.get('OPENBLAS_NUM_THREADS'), os.environ.get('MKL_NUM_THREADS'))"
+            let capped = PythonInterpreter(python: TestPython.path, baseEnvironment: ["PATH": path], threadsPerScript: 1)
+            let cappedOutput = try await capped.run(script: script, in: directory, timeout: 60).output
+            #expect(cappedOutput == "1 1 1\n")
+            let chosen = PythonInterpreter(
+                python: TestPython.path, baseEnvironment: ["PATH": path, "OMP_NUM_THREADS": "3"], threadsPerScript: 1)
+            let chosenOutput = try await chosen.run(script: script, in: directory, timeout: 60).output
+            #expect(chosenOutput == "3 1 1\n")
+            let free = PythonInterpreter(python: TestPython.path, baseEnvironment: ["PATH": path])
+            let freeOutput = try await free.run(script: script, in: directory, timeout: 60).output
+            #expect(freeOutput == "None None None\n")
+        }
+        // Shared out over the scripts that can run at once: one worker gets every core.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        #expect(ExecSpec(parallel: 2).threadsPerScript(running: 1) == cores)
+        #expect(ExecSpec(parallel: 2).threadsPerScript(running: 4) == max(1, cores / 2))
+        #expect(ExecSpec(parallel: 64).threadsPerScript(running: 64) == 1)
     }
 
     @Test func scrubbedRemovesSecretsAndHarnessVariables() {

@@ -113,6 +113,65 @@ struct RunCommandTests {
         #expect(folders.count == 8)
     }
 
+    @Test func killMinusNineWithFourWorkersInFlightThenResumeCompletesWithoutLosingANode() async throws {
+        let task = try SyntheticTask(steps: 16)
+        let runs = scratch()
+        defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
+        let answers = try slowAnswers(codeDelay: 0.5)
+        let log = runs.appendingPathExtension("log")
+
+        let process = try launch(
+            ["run", task.taskFile.path, "--scripted", answers.path, "--runs-dir", runs.path, "--workers", "4",
+             "--set", "search.num_drafts=16"], log: log)
+        let folder = try await runFolder(in: runs)
+        try await waitForNodes(3, in: folder, process: process)
+        kill(process.processIdentifier, SIGKILL)
+        _ = try await waitForExit(process)
+        let before = committed(folder)
+        #expect(before.count >= 3 && before.count < 16)
+
+        let resumed = try launch(["run", "--resume", folder.path, "--scripted", answers.path], log: log)
+        let status = try await waitForExit(resumed)
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(status == 0, "\(output.suffix(2000))")
+        let final = committed(folder)
+        // The budget is met; every node committed before the kill is there, unchanged; the steps
+        // that were in flight are gone, and their numbers are not reused.
+        #expect(final.count == 16)
+        #expect(Set(final.map(\.step)).count == 16)
+        for node in before { #expect(final.first { $0.id == node.id } == node) }
+        let store = try RunStore.openReadOnly(path: folder.appendingPathComponent("run.sqlite"))
+        #expect(try store.run()?.status == .finished)
+        let folders = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("nodes").path)
+        #expect(folders.count == 16)
+    }
+
+    @Test func ctrlCWithWorkersFinishesTheStepsInFlight() async throws {
+        let task = try SyntheticTask(steps: 40)
+        let runs = scratch()
+        defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
+        let answers = try slowAnswers(codeDelay: 1)
+        let log = runs.appendingPathExtension("log")
+        let process = try launch(
+            ["run", task.taskFile.path, "--scripted", answers.path, "--runs-dir", runs.path, "--workers", "3",
+             "--set", "search.num_drafts=40"], log: log)
+        let folder = try await runFolder(in: runs)
+        try await waitForNodes(1, in: folder, process: process)
+        kill(process.processIdentifier, SIGINT)
+        #expect(try await waitForExit(process) == 130)
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(output.contains("interrupted: finishing"), "\(output.suffix(1000))")
+        let store = try RunStore.openReadOnly(path: folder.appendingPathComponent("run.sqlite"))
+        #expect(try store.run()?.status == .interrupted)
+        // The steps in flight were finished, not abandoned: every reserved step has its node, so
+        // the steps are 0..<n with no gap, and there is no half-made node folder.
+        let nodes = try store.nodes()
+        #expect(nodes.map(\.step) == Array(0..<nodes.count))
+        #expect(nodes.count >= 2)
+        let folders = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("nodes").path)
+        #expect(folders.count == nodes.count)
+    }
+
     /// Starts a run of 40 slow steps (far longer than any test waits) and returns once its first
     /// node is committed.
     private func startLongRun() async throws

@@ -172,6 +172,87 @@ struct RunStoreTests {
         }
     }
 
+    /// Reports read rows by position (RunStore.summarySnapshot); they must read back what the
+    /// Codable reads do, for every field and for nils, with only the long texts left out.
+    /// A run written before migration v2 (no `other_parent_id`): reports read it as it is, both
+    /// ways, and opening it for writing (a resume) upgrades it.
+    @Test func aRunFromBeforeTheCrossoverMigrationIsReadAndUpgraded() throws {
+        try Self.withTemporaryDirectory { directory in
+            let current = try Self.makeStore(in: directory)
+            for step in 0..<3 { try Self.commitFull(current, step: step) }
+            let expected = try current.snapshot()
+
+            // The same rows in a file that has only the first migration.
+            let old = directory.appendingPathComponent("old.sqlite")
+            let queue = try DatabaseQueue(path: old.path)
+            try RunMigrations.migrator.migrate(queue, upTo: RunMigrations.v1)
+            try queue.writeWithoutTransaction { db in
+                // Rows go in table by table; runs.best_node_id names a node not copied yet.
+                try db.execute(sql: "PRAGMA foreign_keys = OFF")
+                try db.execute(sql: "ATTACH DATABASE ? AS current", arguments: [current.path.path])
+                for table in ["runs", "nodes", "llm_calls", "metrics"] {
+                    let columns = try db.columns(in: table, in: "main").map { "\"\($0.name)\"" }.joined(separator: ", ")
+                    try db.execute(sql: "INSERT INTO main.\(table) (\(columns)) SELECT \(columns) FROM current.\(table)")
+                }
+                try db.execute(sql: "DETACH DATABASE current")
+            }
+            try queue.close()
+            #expect(try DatabaseQueue(path: old.path).read { try $0.columns(in: "nodes").map(\.name) }.contains("other_parent_id") == false)
+
+            let reader = try RunStore.openReadOnly(path: old)
+            #expect(try reader.snapshot() == expected)
+            #expect(try reader.summarySnapshot().nodes.map(\.id) == expected.nodes.map(\.id))
+            let writer = try RunStore(path: old)
+            #expect(try writer.read { try $0.columns(in: "nodes").map(\.name) }.contains("other_parent_id"))
+            #expect(try writer.snapshot() == expected)
+        }
+    }
+
+    @Test func summarySnapshotReadsEveryFieldButTheLongTexts() throws {
+        try Self.withTemporaryDirectory { directory in
+            let store = try Self.makeStore(in: directory)
+            var partial = Self.fullNode(step: 2)
+            partial.id = "partial"
+            partial.parentID = "node-0"
+            partial.execution = ExecutionResult(output: "", outputBytes: 0, exitCode: nil, duration: 0)
+            partial.review = Review(isBug: false, summary: "", metric: nil)
+            var last = Self.fullNode(step: 3)
+            last.parentID = "partial"
+            last.otherParentID = "node-0"
+            for node in [Self.fullNode(step: 0), Self.bareNode(step: 1), partial, last] {
+                let calls = node.step % 3 == 0 ? Self.calls(for: node) : []
+                let best = node.step == 3 ? node.id : nil
+                try store.commit(node: node, calls: calls, metrics: Self.metrics(step: node.step, best: best), bestNodeID: best)
+            }
+            let full = try store.snapshot()
+            let summary = try store.summarySnapshot()
+            #expect(summary.run == full.run)
+            #expect(summary.calls == full.calls && summary.calls.count == 4)
+            #expect(summary.metrics == full.metrics && summary.metrics.count == 4)
+            #expect(summary.nodes.count == full.nodes.count)
+            for (short, whole) in zip(summary.nodes, full.nodes) {
+                var expected = whole
+                expected.plan = ""
+                expected.code = ""
+                expected.execution?.output = ""
+                expected.execution?.traceback = nil
+                #expect(short == expected, "\(whole.id)")
+            }
+            #expect(summary.nodes[1].execution == nil && summary.nodes[1].review == nil)
+            #expect(summary.nodes[3].otherParentID == "node-0")
+
+            // The streaming read gives the summary first, then every node whole, in step order.
+            var seen: [Node] = []
+            var summaries = 0
+            try store.summarySnapshot({ snapshot in
+                summaries += 1
+                #expect(snapshot == summary)
+            }, thenEachNode: { seen.append($0) })
+            #expect(summaries == 1)
+            #expect(seen == full.nodes)
+        }
+    }
+
     @Test func timestampsRoundTripExactlyAndReadInSQLite() throws {
         var dates = [
             Date(timeIntervalSince1970: 1_700_000_000), Date(timeIntervalSince1970: 1_700_000_000.5),

@@ -190,6 +190,34 @@ struct TaskLoaderTests {
         #expect(task.spec.exec == ExecSpec(python: "/usr/bin/python3", memoryLimitMB: 2048, cpuLimit: 600, outputLimit: 1000))
     }
 
+    @Test func relativePythonKeepsItsSymlinkSoAVenvIsFound() throws {
+        // A venv's bin/python is a symlink to the base interpreter; Python finds the venv (pyvenv.cfg)
+        // only from the path it was started by, so that path must not be resolved.
+        let fixture = try Fixture("name: t\ngoal: g\ndata: data\nmetric: {direction: minimize}\nexec: {python: venv/bin/python}\n")
+        let bin = fixture.folder.appendingPathComponent("venv/bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: bin.appendingPathComponent("python").path, withDestinationPath: "/usr/bin/python3")
+        let task = try fixture.load()
+        #expect(task.pythonExecutable == fixture.folder.standardized.path + "/venv/bin/python")
+    }
+
+    @Test func gradingThresholdsAreReadOrderedAndChecked() throws {
+        let base = "name: t\ngoal: g\ndata: data\nmetric: {direction: minimize}\ngrading:\n  answers: answers.csv\n  id_column: id\n  target_column: y\n  metric: rmse\n"
+        let spec = try Fixture(base + "  thresholds: {bronze: 0.15, gold: 0.12, silver: 0.13}\n").load().spec
+        #expect(spec.grading?.thresholds == ["bronze": 0.15, "silver": 0.13, "gold": 0.12])
+        #expect(spec.grading?.orderedThresholds.map(\.name) == ["bronze", "silver", "gold"])
+        let accuracy = try Fixture(base.replacingOccurrences(of: "metric: rmse", with: "metric: accuracy") + "  thresholds: {gold: 0.9, bronze: 0.8}\n").load().spec
+        #expect(accuracy.grading?.orderedThresholds.map(\.name) == ["bronze", "gold"])
+
+        let notNumber = try Fixture(base + "  thresholds:\n    gold: high\n").error()
+        #expect(notNumber?.description == "\(notNumber?.file ?? ""):11:5: grading.thresholds.gold: expected a number, found \"high\"")
+        let notMapping = try Fixture(base + "  thresholds: 0.12\n").error()
+        #expect(notMapping?.line == 10)
+        #expect(notMapping?.message == "grading.thresholds: expected a mapping of keys, found \"0.12\"")
+        let nan = try Fixture(base + "  thresholds: {gold: .nan}\n").error()
+        #expect(nan?.message == "grading.thresholds.gold: must be a finite number, found nan")
+    }
+
     @Test func gradingMetricMayDisagreeWithTheAgentsMetric() throws {
         // The agent maximizes a validation AUC while the harness grades RMSE: different metrics, no error.
         let yaml = Self.complete.replacingOccurrences(of: "direction: minimize", with: "direction: maximize")
@@ -291,10 +319,10 @@ struct TaskLoaderTests {
 
     @Test(arguments: [
         ("metric", "higher", "metric; expected one of: name, direction"),
-        ("grading", "target", "grading; expected one of: answers, id_column, target_column, metric, submission"),
-        ("agent", "model", "agent; expected one of: code_model, feedback_model, code_temperature, feedback_temperature, max_tokens"),
-        ("search", "drafts", "search; expected one of: policy, num_drafts, debug_prob, max_debug_depth, seed"),
-        ("exec", "timeout", "exec; expected one of: python, memory_limit_mb, cpu_limit, output_limit"),
+        ("grading", "target", "grading; expected one of: answers, id_column, target_column, metric, submission, thresholds"),
+        ("agent", "model", "agent; expected one of: code_model, feedback_model, code_temperature, feedback_temperature, max_tokens, parallel_calls"),
+        ("search", "drafts", "search; expected one of: policy, num_drafts, debug_prob, max_debug_depth, seed, workers, exploration, max_children, islands, migration_interval, crossover_prob, tournament_size"),
+        ("exec", "timeout", "exec; expected one of: python, memory_limit_mb, cpu_limit, output_limit, parallel"),
     ])
     func unknownKeyInEverySection(section: String, key: String, expected: String) throws {
         // A new section goes at lines 15–16; metric and grading already exist, so the key goes into them.
@@ -706,6 +734,18 @@ struct TaskLoaderTests {
             contentsOf: TaskTestSupport.repository.appendingPathComponent("tasks/.gitignore"), encoding: .utf8)
         #expect(ignore.contains("*/data/"))
         #expect(ignore.contains("*/answers.csv"))
+    }
+
+    /// A venv's bin/python is a symbolic link to the base interpreter; started by the link's path
+    /// Python finds the venv (pyvenv.cfg beside bin/), started by the target it does not.
+    @Test func aRelativePythonPathKeepsItsSymbolicLinks() throws {
+        let task = try SyntheticTask()
+        defer { task.remove() }
+        let bin = task.folder.appendingPathComponent("venv/bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: bin.appendingPathComponent("python").path, withDestinationPath: TestPython.path)
+        let loaded = try TaskLoader.load(task.taskFile, overrides: ["exec.python=./venv/../venv/bin/python"])
+        #expect(loaded.pythonExecutable == task.folder.path + "/venv/bin/python")
     }
 }
 

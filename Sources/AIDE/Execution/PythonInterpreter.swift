@@ -62,6 +62,10 @@ public struct PythonInterpreter: Interpreter {
     public var cpuLimit: Double?
     /// Output bytes kept: the first half and the last half of this budget.
     public var outputLimit: Int
+    /// Threads each numeric library (OpenMP, OpenBLAS, MKL) may start, unless the environment sets
+    /// it already; nil leaves them to the library. Several scripts at once, each with a thread per
+    /// core, oversubscribe the CPU, and OpenMP's spinning threads then slow everyone badly.
+    public var threadsPerScript: Int?
 
     /// - Parameters:
     ///   - python: a path, or a name looked up on the `PATH` of `baseEnvironment`.
@@ -71,8 +75,9 @@ public struct PythonInterpreter: Interpreter {
     ///   - outputLimit: output bytes kept (head and tail halves).
     public init(
         python: String = "python3", baseEnvironment: [String: String] = ProcessInfo.processInfo.environment,
-        memoryLimitMB: Int? = nil, cpuLimit: Double? = nil, outputLimit: Int = 32_000
+        memoryLimitMB: Int? = nil, cpuLimit: Double? = nil, outputLimit: Int = 32_000, threadsPerScript: Int? = nil
     ) {
+        self.threadsPerScript = threadsPerScript
         self.python = python
         self.baseEnvironment = baseEnvironment
         self.memoryLimitMB = memoryLimitMB
@@ -93,6 +98,9 @@ public struct PythonInterpreter: Interpreter {
 
         var variables = ScriptEnvironment.scrubbed(baseEnvironment)
         variables["PYTHONUNBUFFERED"] = "1"  // keeps prints and tracebacks in the order they happened
+        if let threadsPerScript {
+            for name in Self.threadVariables where variables[name] == nil { variables[name] = "\(threadsPerScript)" }
+        }
         let environment = Self.environment(variables)
         var platformOptions = PlatformOptions()
         platformOptions.createSession = true  // its own session and group: one killpg reaches every descendant
@@ -168,7 +176,7 @@ public struct PythonInterpreter: Interpreter {
             return outcome!
         }
         let elapsed = clock.now - start
-        return Self.result(outcome, timedOut: control.timedOut, duration: elapsed)
+        return Self.result(outcome, timedOut: control.timedOut, duration: elapsed, directory: directory)
     }
 
     /// The interpreter's path: `python` itself when it names a path, else the first executable match on
@@ -215,6 +223,9 @@ public struct PythonInterpreter: Interpreter {
 
     /// `variables` as Subprocess wants them. Names POSIX forbids (empty, with `=` or NUL, starting with a
     /// digit) and values with NUL are dropped: Subprocess would refuse to spawn with them.
+    /// The variables numeric libraries read for their thread count.
+    static let threadVariables = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"]
+
     private static func environment(_ variables: [String: String]) -> Environment {
         var keyed: [Environment.Key: String] = [:]
         for (name, value) in variables {
@@ -256,8 +267,15 @@ public struct PythonInterpreter: Interpreter {
         #endif
     }
 
-    private static func result(_ outcome: RunOutcome, timedOut: Bool, duration: Duration) -> ExecutionResult {
-        let output = outcome.output.text
+    private static func result(_ outcome: RunOutcome, timedOut: Bool, duration: Duration, directory: URL) -> ExecutionResult {
+        // Python prints the script's absolute path in tracebacks (`File "/…/nodes/0003-1a2b3c4d/runfile.py"`);
+        // it names the run, so it is cut to `runfile.py`: prompts then depend on the script alone,
+        // and a recorded run replays.
+        var output = outcome.output.text
+        let folders = Set([directory.path, directory.resolvingSymlinksInPath().path]).map { $0.hasSuffix("/") ? $0 : $0 + "/" }
+        for folder in folders.sorted(by: { $0.count > $1.count }) {
+            output = output.replacingOccurrences(of: folder, with: "")
+        }
         var result = ExecutionResult(
             output: output, outputBytes: outcome.output.totalBytes, exitCode: nil, timedOut: timedOut,
             duration: Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)

@@ -4,110 +4,322 @@ import Foundation
 // with the summary, the tree (click a node for its plan, code, output and review) and charts of
 // the metrics journal. The page embeds two JSON blobs in `<script type="application/json">`:
 // `aide-report` (the run's aide.report/1 JSON plus a `steps` array of metrics rows) and
-// `aide-details` (plan, code, output, review per node, parsed only when a node is first opened).
+// `aide-details` (plan, code, output cut to its head and tail, review and LLM calls per node,
+// parsed only when a node is first opened; written by `JSONWriter`, quick for megabytes).
 // In both, every `<` is written `\u003c`, so no text from a run can close the script element.
 
 public enum HTMLReport {
-    /// One metrics row: what the run had reached after a step.
-    struct StepRow: Encodable {
-        var step: Int
-        var bestMetric: Double?
-        var bestTestScore: Double?
-        var inputTokens: Int
-        var outputTokens: Int
-        var costUSD: Double
-        var elapsed: Double
-        var nodes: Int
-        var buggyNodes: Int
-
-        enum CodingKeys: String, CodingKey {
-            case step, elapsed, nodes
-            case bestMetric = "best_metric"
-            case bestTestScore = "best_test_score"
-            case inputTokens = "input_tokens"
-            case outputTokens = "output_tokens"
-            case costUSD = "cost_usd"
-            case buggyNodes = "buggy_nodes"
-        }
-    }
-
-    /// What the page's JS reads at load: the report and the metrics journal.
-    struct PageData: Encodable {
-        var report: RunReport
-        var steps: [StepRow]
-    }
-
-    /// One node's long texts; optional fields are left out when absent.
-    struct Detail: Encodable {
-        var plan: String
-        var code: String
-        var output: String?
-        var exitCode: Int32?
-        var signal: Int32?
-        var timedOut: Bool?
-        var exceptionType: String?
-        var review: NodeDetail.ReviewInfo?
-        var metricSource: String?
-        var debugDepth: Int
-        var error: String?
-
-        enum CodingKeys: String, CodingKey {
-            case plan, code, output, signal, review, error
-            case exitCode = "exit_code"
-            case timedOut = "timed_out"
-            case exceptionType = "exception_type"
-            case metricSource = "metric_source"
-            case debugDepth = "debug_depth"
-        }
-    }
+    /// Bytes of a node's output the page keeps from its start, and from its end; the rest is cut
+    /// (with a marker saying how much, and where the whole output is), so a 10,000-node page
+    /// stays light. Code and plan are kept whole.
+    static let outputHead = 2_048
+    static let outputTail = 2_048
 
     /// Reads the store in one transaction and renders the page; failures are one-line `ReportError`s.
     public static func load(_ store: RunStore) throws -> String {
-        let snapshot: RunSnapshot
+        String(decoding: try page(store), as: UTF8.self)
+    }
+
+    /// `load` as UTF-8 bytes, for writing a file without another copy of a large page.
+    public static func page(_ store: RunStore) throws -> [UInt8] {
+        // The page is written in one buffer, each node's texts as the node is read, so no more than
+        // one node's code and output is held besides the page. Reserving the database's size
+        // (an upper bound for most pages) costs no memory until written, and spares regrowing.
+        let size = (try? FileManager.default.attributesOfItem(atPath: store.path.path)[.size] as? NSNumber)?.intValue
+        var page = JSONWriter(scriptSafe: true, capacity: (size ?? 0) + (1 << 20))
+        var calls: [String: [LLMCallRecord]] = [:]
+        var runID = ""
+        var first = true
         do {
-            snapshot = try store.snapshot()
+            try store.summarySnapshot { snapshot in
+                let report = try RunReport(snapshot: snapshot, path: store.path.path)
+                runID = report.run.id
+                calls = callsByNode(snapshot)
+                writeHead(report, metrics: snapshot.metrics, to: &page)
+            } thenEachNode: { node in
+                writeDetail(node, first: first, runID: runID, calls: calls[node.id] ?? [], to: &page)
+                first = false
+            }
+        } catch let error as ReportError {
+            throw error
         } catch {
             throw ReportError(RunReport.oneLine(error))
         }
-        let report = try RunReport(snapshot: snapshot, path: store.path.path)
-        return try render(report, snapshot: snapshot)
+        writeTail(to: &page)
+        return page.bytes
     }
 
     /// The page of `report`; with the snapshot it was made from, node details and the metrics
     /// journal are embedded too (without, the page shows the tree and summary only).
     public static func render(_ report: RunReport, snapshot: RunSnapshot? = nil) throws -> String {
-        let steps = (snapshot?.metrics ?? []).map { row in
-            StepRow(
-                step: row.step, bestMetric: finite(row.bestMetric), bestTestScore: finite(row.bestTestScore),
-                inputTokens: row.inputTokens, outputTokens: row.outputTokens, costUSD: finite(row.costUSD) ?? 0,
-                elapsed: finite(row.elapsed) ?? 0, nodes: row.nodes, buggyNodes: row.buggyNodes)
+        var page = JSONWriter(scriptSafe: true)
+        writeHead(report, metrics: snapshot?.metrics ?? [], to: &page)
+        if let snapshot {
+            let calls = callsByNode(snapshot)
+            for (index, node) in snapshot.nodes.enumerated() {
+                writeDetail(node, first: index == 0, runID: report.run.id, calls: calls[node.id] ?? [], to: &page)
+            }
         }
-        var details: [String: Detail] = [:]
-        for node in snapshot?.nodes ?? [] {
-            details[node.id] = Detail(
-                plan: node.plan, code: node.code, output: node.execution?.output, exitCode: node.execution?.exitCode,
-                signal: node.execution?.signal, timedOut: node.execution?.timedOut,
-                exceptionType: node.execution?.exceptionType,
-                review: node.review.map { NodeDetail.ReviewInfo(isBug: $0.isBug, summary: $0.summary, metric: finite($0.metric)) },
-                metricSource: node.metricSource, debugDepth: node.debugDepth, error: node.error)
+        writeTail(to: &page)
+        return page.text
+    }
+
+    static func callsByNode(_ snapshot: RunSnapshot) -> [String: [LLMCallRecord]] {
+        var calls: [String: [LLMCallRecord]] = [:]
+        for call in snapshot.calls { if let node = call.nodeID { calls[node, default: []].append(call) } }
+        return calls
+    }
+
+    /// `"id":{…}` (after a comma unless first): the node's plan, code, output (head and tail),
+    /// execution facts, review and LLM calls. Optional fields are left out when absent.
+    static func writeDetail(_ node: Node, first: Bool, runID: String, calls: [LLMCallRecord], to json: inout JSONWriter) {
+        if !first { json.raw(",") }
+        json.string(node.id)
+        json.raw(":{")
+        json.key("plan")
+        json.string(node.plan)
+        json.raw(",")
+        json.key("code")
+        json.string(node.code)
+        if let execution = node.execution {
+            let (output, cut) = bounded(execution.output, command: "aide report \(runID) --node \(node.id)")
+            json.raw(",")
+            json.key("output")
+            json.string(output)
+            if cut > 0 {
+                json.raw(",")
+                json.key("output_cut")
+                json.int(cut)
+            }
+            if let exitCode = execution.exitCode {
+                json.raw(",")
+                json.key("exit_code")
+                json.int(exitCode)
+            }
+            if let signal = execution.signal {
+                json.raw(",")
+                json.key("signal")
+                json.int(signal)
+            }
+            json.raw(",")
+            json.key("timed_out")
+            json.bool(execution.timedOut)
+            if let exception = execution.exceptionType {
+                json.raw(",")
+                json.key("exception_type")
+                json.string(exception)
+            }
         }
+        if let review = node.review {
+            json.raw(",")
+            json.key("review")
+            json.raw("{")
+            json.key("is_bug")
+            json.bool(review.isBug)
+            json.raw(",")
+            json.key("summary")
+            json.string(review.summary)
+            if let metric = finite(review.metric) {
+                json.raw(",")
+                json.key("metric")
+                json.double(metric)
+            }
+            json.raw("}")
+        }
+        if let source = node.metricSource {
+            json.raw(",")
+            json.key("metric_source")
+            json.string(source)
+        }
+        json.raw(",")
+        json.key("debug_depth")
+        json.int(node.debugDepth)
+        if let error = node.error {
+            json.raw(",")
+            json.key("error")
+            json.string(error)
+        }
+        if !calls.isEmpty {
+            json.raw(",")
+            json.key("calls")
+            json.raw("[")
+            for (index, call) in calls.enumerated() {
+                json.raw(index == 0 ? "{" : ",{")
+                json.key("purpose")
+                json.string(call.purpose)
+                json.raw(",")
+                json.key("model")
+                json.string(call.model)
+                json.raw(",")
+                json.key("input_tokens")
+                json.int(call.inputTokens)
+                json.raw(",")
+                json.key("output_tokens")
+                json.int(call.outputTokens)
+                json.raw(",")
+                json.key("latency")
+                json.double(call.latency)
+                json.raw(",")
+                json.key("cost_usd")
+                if let cost = finite(call.costUSD) { json.double(cost) } else { json.null() }
+                if call.attempts > 1 {
+                    json.raw(",")
+                    json.key("attempts")
+                    json.int(call.attempts)
+                }
+                if let error = call.error {
+                    json.raw(",")
+                    json.key("error")
+                    json.string(error)
+                }
+                json.raw("}")
+            }
+            json.raw("]")
+        }
+        json.raw("}")
+    }
+
+    /// `output` whole when short; else its first `outputHead` and last `outputTail` bytes (cut
+    /// at character boundaries) around a line saying how many bytes were cut and that `command`
+    /// shows them. Returns the text and the bytes cut (0 when whole).
+    static func bounded(_ output: String, command: String) -> (text: String, cut: Int) {
+        // Cutting less than a marker's length would save nothing.
+        guard output.utf8.count > outputHead + outputTail + 200 else { return (output, 0) }
+        let utf8 = Array(output.utf8)
+        func isContinuation(_ byte: UInt8) -> Bool { byte & 0xC0 == 0x80 }
+        var headEnd = outputHead
+        while headEnd > 0, isContinuation(utf8[headEnd]) { headEnd -= 1 }
+        var tailStart = utf8.count - outputTail
+        while tailStart < utf8.count, isContinuation(utf8[tailStart]) { tailStart += 1 }
+        let cut = tailStart - headEnd
+        let head = String(decoding: utf8[..<headEnd], as: UTF8.self)
+        let tail = String(decoding: utf8[tailStart...], as: UTF8.self)
+        let marker = "\n… \(cut) bytes cut; the whole output: \(command) …\n"
+        return (head + (head.hasSuffix("\n") ? String(marker.dropFirst()) : marker) + tail, cut)
+    }
+
+    /// `{"report": <the aide.report/1 JSON>, "steps": [metrics rows]}`, script-safe. The nodes and
+    /// steps (10,000 rows each in a large run) are written by hand; the rest of the report goes
+    /// through its Codable encoding, with the hand-written nodes put in place of its empty ones.
+    static func writePageData(_ report: RunReport, metrics: [MetricsRecord], to json: inout JSONWriter) {
+        json.raw("{")
+        json.key("report")
+        var summary = report
+        summary.nodes = []
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
-        let data = try scriptSafe(encoder.encode(PageData(report: report, steps: steps)))
-        let detailJSON = try scriptSafe(encoder.encode(details))
+        // Encoding the report's own types cannot fail (every value is finite or null).
+        let encoded = Array(scriptSafe((try? encoder.encode(summary)) ?? Data("{}".utf8)).utf8)
+        // Only the top-level key is `"nodes"` with an array value: inside strings a quote is `\"`.
+        let marker = Array(#""nodes":[]"#.utf8)
+        let found = encoded.indices.filter { encoded[$0...].starts(with: marker) }
+        if found.count == 1, let at = found.first {
+            json.raw(json: encoded[..<(at + marker.count - 1)])
+            for (index, node) in report.nodes.enumerated() {
+                if index > 0 { json.raw(",") }
+                writeRow(node, to: &json)
+            }
+            json.raw(json: encoded[(at + marker.count - 1)...])
+        } else {
+            json.raw(json: Array(scriptSafe((try? encoder.encode(report)) ?? Data("{}".utf8)).utf8))
+        }
+        json.raw(",")
+        json.key("steps")
+        json.raw("[")
+        for (index, row) in metrics.enumerated() {
+            json.raw(index == 0 ? "{" : ",{")
+            json.key("step")
+            json.int(row.step)
+            json.raw(",")
+            json.key("best_metric")
+            if let metric = finite(row.bestMetric) { json.double(metric) } else { json.null() }
+            json.raw(",")
+            json.key("best_test_score")
+            if let score = finite(row.bestTestScore) { json.double(score) } else { json.null() }
+            json.raw(",")
+            json.key("input_tokens")
+            json.int(row.inputTokens)
+            json.raw(",")
+            json.key("output_tokens")
+            json.int(row.outputTokens)
+            json.raw(",")
+            json.key("cost_usd")
+            json.double(finite(row.costUSD) ?? 0)
+            json.raw(",")
+            json.key("elapsed")
+            json.double(finite(row.elapsed) ?? 0)
+            json.raw(",")
+            json.key("nodes")
+            json.int(row.nodes)
+            json.raw(",")
+            json.key("buggy_nodes")
+            json.int(row.buggyNodes)
+            json.raw("}")
+        }
+        json.raw("]}")
+    }
+
+    /// One `RunReport.NodeRow` with the keys of its Codable encoding (docs/REPORT_JSON.md).
+    static func writeRow(_ node: RunReport.NodeRow, to json: inout JSONWriter) {
+        json.raw("{")
+        json.key("bug_reasons")
+        json.raw("[")
+        for (index, reason) in node.bugReasons.enumerated() {
+            if index > 0 { json.raw(",") }
+            json.string(reason)
+        }
+        json.raw("],")
+        json.key("exec_time")
+        if let time = node.execTime { json.double(time) } else { json.null() }
+        json.raw(",")
+        json.key("id")
+        json.string(node.id)
+        json.raw(",")
+        json.key("is_buggy")
+        json.bool(node.isBuggy)
+        json.raw(",")
+        json.key("metric")
+        if let metric = node.metric { json.double(metric) } else { json.null() }
+        json.raw(",")
+        json.key("on_best_path")
+        json.bool(node.onBestPath)
+        json.raw(",")
+        json.key("parent_id")
+        if let parent = node.parentID { json.string(parent) } else { json.null() }
+        json.raw(",")
+        json.key("stage")
+        json.string(node.stage.rawValue)
+        json.raw(",")
+        json.key("step")
+        json.int(node.step)
+        json.raw(",")
+        json.key("test_score")
+        if let score = node.testScore { json.double(score) } else { json.null() }
+        json.raw("}")
+    }
+
+    /// The page up to the opening `{` of the details object: markup, CSS and the page data.
+    static func writeHead(_ report: RunReport, metrics: [MetricsRecord], to page: inout JSONWriter) {
         let title = escape("aide · \(report.run.task) · \(report.run.id)")
         // Concatenated, not substituted, so no text from the run is ever read as a placeholder.
-        let parts: [String] = [
+        for part in [
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
             "<title>", title, "</title>\n<style>\n", HTMLTemplate.css, "</style>\n</head>\n<body>\n",
-            HTMLTemplate.body,
-            "<script type=\"application/json\" id=\"aide-report\">", data, "</script>\n",
-            "<script type=\"application/json\" id=\"aide-details\">", detailJSON, "</script>\n",
-            "<script>\n", HTMLTemplate.script, "</script>\n</body>\n</html>\n",
-        ]
-        return parts.joined()
+            HTMLTemplate.body, "<script type=\"application/json\" id=\"aide-report\">",
+        ] {
+            page.raw(json: part.utf8)
+        }
+        writePageData(report, metrics: metrics, to: &page)
+        page.raw(json: "</script>\n<script type=\"application/json\" id=\"aide-details\">{".utf8)
+    }
+
+    /// The page after the last node's details.
+    static func writeTail(to page: inout JSONWriter) {
+        page.raw(json: "}</script>\n<script>\n".utf8)
+        page.raw(json: HTMLTemplate.script.utf8)
+        page.raw(json: "</script>\n</body>\n</html>\n".utf8)
     }
 
     /// JSON text safe inside a `<script>` element: `<` only occurs inside JSON strings, where

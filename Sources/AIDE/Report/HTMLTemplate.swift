@@ -64,6 +64,8 @@ button:hover { background: #f0f3f8; }
 .plan { white-space: pre-wrap; margin: 0; }
 pre { margin: 0; background: var(--code); border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; overflow: auto; max-height: 460px; font: 12px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; tab-size: 4; }
 pre.out { max-height: 300px; white-space: pre-wrap; word-break: break-word; }
+#find { font: inherit; font-size: 12px; border: 1px solid var(--line); border-radius: 5px; padding: 2px 7px; }
+.note { color: var(--muted); font-size: 12px; margin: 0 0 4px; }
 .reasons { margin: 4px 0 0; padding-left: 18px; color: #a8302c; }
 .tk-kw { color: #a626a4; font-weight: 600; }
 .tk-str { color: #50a14f; }
@@ -84,7 +86,7 @@ pre.out { max-height: 300px; white-space: pre-wrap; word-break: break-word; }
 <main>
 <div class="cards" id="cards"></div>
 <div class="split">
-<section><h2>Tree <span class="legend" id="legend"></span><span class="tools"><button id="zoom-out" title="Zoom out">&minus;</button><button id="zoom-fit" title="Fit the width">fit</button><button id="zoom-in" title="Zoom in">+</button></span></h2><div id="tree-pane"></div></section>
+<section><h2>Tree <span class="legend" id="legend"></span><span class="tools"><input id="find" type="search" placeholder="find: id, step or stage" title="A node id (or its start), a step number, or a stage; Enter goes to the next match" size="22"><span id="find-count" class="legend"></span><button id="zoom-out" title="Zoom out">&minus;</button><button id="zoom-fit" title="Fit the width">fit</button><button id="zoom-in" title="Zoom in">+</button></span></h2><div id="tree-pane"></div></section>
 <section><h2>Node</h2><div id="detail"><div class="empty">Click a node of the tree.</div></div></section>
 </div>
 <div class="charts">
@@ -404,11 +406,27 @@ function renderDetail(i) {
   box.appendChild(el("h4", null, "Code"));
   var pre = el("pre"); pre.innerHTML = highlight(d.code || ""); box.appendChild(pre);
   box.appendChild(el("h4", null, "Output"));
+  if (d.output_cut) box.appendChild(el("p", "note", "Long output: its first and last 2 KB are shown, " +
+    int(d.output_cut) + " bytes between are cut. The whole output: aide report " + R.run.id + " --node " + node.id));
   box.appendChild(d.output === undefined ? el("p", null, "Never ran.") : el("pre", "out", d.output));
   box.appendChild(el("h4", null, "Review"));
   box.appendChild(el("p", "plan", d.review ? (d.review.is_bug ? "Bug" : "No bug") +
     (d.review.metric !== null && d.review.metric !== undefined ? ", metric " + num(d.review.metric) : "") + ": " +
     d.review.summary : "None."));
+  box.appendChild(el("h4", null, "LLM calls"));
+  if (!d.calls || !d.calls.length) { box.appendChild(el("p", null, "None.")); return; }
+  var calls = el("table", "models"), head = el("tr");
+  ["purpose", "model", "tokens in", "out", "latency", "USD"].forEach(function (k) { head.appendChild(el("th", null, k)); });
+  calls.appendChild(head);
+  d.calls.forEach(function (c) {
+    var tr = el("tr");
+    [c.purpose + (c.attempts > 1 ? " (" + c.attempts + " attempts)" : ""), c.model, int(c.input_tokens),
+      int(c.output_tokens), dur(c.latency), c.cost_usd === null ? "unknown" : usd(c.cost_usd)]
+      .forEach(function (v) { tr.appendChild(el("td", null, v)); });
+    if (c.error) tr.title = "failed: " + c.error;
+    calls.appendChild(tr);
+  });
+  box.appendChild(calls);
 }
 
 // ---- charts -------------------------------------------------------------------------
@@ -503,6 +521,25 @@ $("zoom-in").addEventListener("click", function () { setZoom(zoom * 1.25); });
 $("zoom-out").addEventListener("click", function () { setZoom(zoom / 1.25); });
 $("zoom-fit").addEventListener("click", function () { setZoom(fitZoom()); });
 charts();
+// Find: an id prefix, a step number or a stage; Enter (again) goes to the next match.
+var hits = [], hit = -1;
+function find(query) {
+  query = query.trim().toLowerCase();
+  hits = [];
+  if (query) for (var i = 0; i < NODES.length; i++) {
+    var nd = NODES[i];
+    if (nd.id.toLowerCase().indexOf(query) === 0 || String(nd.step) === query || nd.stage === query) hits.push(i);
+  }
+  hit = -1;
+  $("find-count").textContent = query ? (hits.length ? hits.length + " found" : "none") : "";
+}
+$("find").addEventListener("input", function () { find(this.value); });
+$("find").addEventListener("keydown", function (e) {
+  if (e.key !== "Enter" || !hits.length) return;
+  hit = (hit + 1) % hits.length;
+  $("find-count").textContent = (hit + 1) + " of " + hits.length;
+  select(hits[hit], true);
+});
 if (NODES.length) select(R.best && byId[R.best.id] !== undefined ? byId[R.best.id] : NODES.length - 1, true);
 var resizeTimer = null;
 window.addEventListener("resize", function () {

@@ -31,6 +31,7 @@ public final class ProgressPrinter: Sendable {
         let done = progress.nodes
         parts.append(progress.step.map { "step \($0 + 1)/\(progress.budgetSteps)" } ?? "\(done)/\(progress.budgetSteps) steps")
         parts.append(progress.stage)
+        if progress.inFlight > 1 { parts.append("\(progress.inFlight) in flight") }
         if let best = progress.bestMetric {
             var text = "best " + format(best)
             if let test = progress.bestTestScore { text += " (test " + format(test) + ")" }
@@ -46,7 +47,7 @@ public final class ProgressPrinter: Sendable {
 
     /// `  3 improve  metric 0.1234  test 0.1301  4.2 s` or `  4 debug    buggy: raised ValueError`
     public static func nodeLine(_ node: Node) -> String {
-        let stage = node.stage.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+        let stage = node.stage.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
         var line = String(format: "%4d ", node.step) + stage
         if node.isBuggy {
             line += " buggy: " + (node.bugReasons.isEmpty ? "unknown" : node.bugReasons.joined(separator: ", "))

@@ -203,9 +203,10 @@ public struct RunReport: Sendable, Codable, Hashable {
         }
     }
 
-    /// Reads the store in one transaction (never holding up a writer) and builds the report.
+    /// Reads the store in one transaction (never holding up a writer) and builds the report. The
+    /// report shows no plan, code or output, so it reads none.
     public static func load(_ store: RunStore) throws -> RunReport {
-        try RunReport(snapshot: store.snapshot(), path: store.path.path)
+        try RunReport(snapshot: store.summarySnapshot(), path: store.path.path)
     }
 
     /// The report of a snapshot; `path` names the file in errors.

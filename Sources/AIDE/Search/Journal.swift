@@ -62,3 +62,36 @@ public struct Journal: Sendable, Hashable {
     /// The next free step number.
     public var nextStep: Int { (nodes.map(\.step).max() ?? -1) + 1 }
 }
+
+extension Journal {
+    /// How good a node is on a 0...1 scale: buggy nodes 0; good nodes placed between the worst (0)
+    /// and the best (1) good metric so far, whatever the metric's direction. Policies compare nodes
+    /// and back up values with it.
+    public func fitness() -> [String: Double] {
+        let metrics = goodNodes.compactMap(\.metric)
+        guard let low = metrics.min(), let high = metrics.max() else {
+            return Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, 0) })
+        }
+        var result: [String: Double] = [:]
+        for node in nodes {
+            guard !node.isBuggy, let metric = node.metric else {
+                result[node.id] = 0
+                continue
+            }
+            if high == low {
+                result[node.id] = 1
+            } else {
+                let scaled = (metric - low) / (high - low)
+                result[node.id] = direction == .maximize ? scaled : 1 - scaled
+            }
+        }
+        return result
+    }
+
+    /// Each node's children, in the order they were made; the drafts under `nil`.
+    public func children() -> [String?: [Node]] {
+        var result: [String?: [Node]] = [:]
+        for node in nodes.sorted(by: { $0.step < $1.step }) { result[node.parentID, default: []].append(node) }
+        return result
+    }
+}

@@ -5,6 +5,8 @@ public enum Stage: String, Sendable, Codable, Hashable, CaseIterable {
     case draft
     case improve
     case debug
+    /// A combination of two solutions (the evolutionary policy).
+    case crossover
 }
 
 /// The feedback model's verdict on one run of a script (AIDE's `submit_review`).
@@ -25,6 +27,8 @@ public struct Review: Sendable, Codable, Hashable {
 public struct Node: Sendable, Codable, Hashable, Identifiable {
     public var id: String
     public var parentID: String?
+    /// The second parent of a crossover node; nil for every other stage.
+    public var otherParentID: String?
     /// Position in the run: 0 for the first node made, then 1, 2, …
     public var step: Int
     public var stage: Stage
@@ -54,10 +58,11 @@ public struct Node: Sendable, Codable, Hashable, Identifiable {
         id: String, parentID: String?, step: Int, stage: Stage, plan: String, code: String,
         execution: ExecutionResult? = nil, review: Review? = nil, metric: Double? = nil, metricSource: String? = nil,
         testScore: Double? = nil, isBuggy: Bool, bugReasons: [String] = [], debugDepth: Int = 0, error: String? = nil,
-        createdAt: Date, finishedAt: Date
+        createdAt: Date, finishedAt: Date, otherParentID: String? = nil
     ) {
         self.id = id
         self.parentID = parentID
+        self.otherParentID = otherParentID
         self.step = step
         self.stage = stage
         self.plan = plan

@@ -61,6 +61,13 @@ public enum Operators {
         try await propose(Prompts.improve(context.prompt, memory: memory, parent: parent), purpose: "improve", context)
     }
 
+    public static func crossover(
+        _ context: OperatorContext, memory: String, first: Node, second: Node
+    ) async throws -> Outcome {
+        try await propose(
+            Prompts.crossover(context.prompt, memory: memory, first: first, second: second), purpose: "crossover", context)
+    }
+
     public static func debug(_ context: OperatorContext, parent: Node) async throws -> Outcome {
         try await propose(Prompts.debug(context.prompt, parent: parent), purpose: "debug", context)
     }
@@ -80,7 +87,7 @@ public enum Operators {
                 if error is CancellationError { throw error }
                 calls.append(CallTrace(
                     purpose: purpose, model: context.codeOptions.model, result: nil, error: "\(error)",
-                    latency: (ContinuousClock.now - start).seconds, provider: (error as? LLMError)?.provider))
+                    latency: (ContinuousClock.now - start).seconds, provider: (error as? LLMError)?.provider ?? (error as? RecordedFailure)?.provider))
                 throw OperatorFailure(underlying: error, calls: calls)
             }
             calls.append(CallTrace(
@@ -98,8 +105,8 @@ public enum Operators {
         return Outcome(proposal: nil, failure: problems.joined(separator: "; "), calls: calls)
     }
 
-    /// The review of one run. Never throws for an LLM failure: it returns no review and says why,
-    /// and the caller falls back on the script's own output.
+    /// The review of one run. Never throws for an LLM failure (but for a replay miss): it returns no
+    /// review and says why, and the caller falls back on the script's own output.
     public static func review(
         _ context: OperatorContext, code: String, output: String
     ) async throws -> (review: Review?, failure: String?, call: CallTrace) {
@@ -117,10 +124,12 @@ public enum Operators {
             let summary = arguments["summary"]?.stringValue ?? ""
             return (Review(isBug: isBug, summary: summary, metric: metric), nil, call)
         } catch {
-            if error is CancellationError { throw error }
+            // A replay miss means the run has left its recording: going on without a review would
+            // quietly build another tree.
+            if error is CancellationError || error is ReplayMiss { throw error }
             let call = CallTrace(
                 purpose: "review", model: context.reviewOptions.model, result: nil, error: "\(error)",
-                latency: (ContinuousClock.now - start).seconds, provider: (error as? LLMError)?.provider)
+                latency: (ContinuousClock.now - start).seconds, provider: (error as? LLMError)?.provider ?? (error as? RecordedFailure)?.provider)
             return (nil, "review call failed: \(error)", call)
         }
     }

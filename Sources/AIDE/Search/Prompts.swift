@@ -53,6 +53,12 @@ public enum Prompts {
         "Keep everything else in the script as it is.",
     ]
 
+    static let crossoverGuidelines = [
+        "Write one script that combines the strengths of both solutions (their features, models or preprocessing), so that it scores better than either.",
+        "Keep the validation scheme the two share, so the metrics stay comparable.",
+        "Say in the plan what you take from each solution.",
+    ]
+
     static let debugGuidelines = [
         "Explain in a few sentences what went wrong and how you fix it.",
         "Fix the failure; do not change the modelling approach unless it caused the failure.",
@@ -107,6 +113,29 @@ public enum Prompts {
             .init("Instructions", .sections([
                 .init("Response format", .text(responseFormat)),
                 .init("Improvement guidelines", .bullets(improveGuidelines)),
+                .init("Implementation rules", .bullets(implementationRules(context))),
+                .init("Environment", .text(environment(context))),
+            ])),
+        ])
+    }
+
+    /// One solution that combines two working ones (the evolutionary policy's crossover).
+    public static func crossover(_ context: PromptContext, memory: String, first: Node, second: Node) -> Prompt {
+        func solution(_ node: Node) -> Prompt {
+            .sections([
+                .init("Validation metric", .text(node.metric.map(formatMetric) ?? "none")),
+                .init("Code", .code(node.code, language: "python")),
+            ])
+        }
+        return .sections([
+            .init("Introduction", .text(role + " Combine the two working solutions below into one that scores better on unseen data.")),
+            .init("Task", task(context)),
+            .init("Memory", .text(memory)),
+            .init("Solution A", solution(first)),
+            .init("Solution B", solution(second)),
+            .init("Instructions", .sections([
+                .init("Response format", .text(responseFormat)),
+                .init("Combination guidelines", .bullets(crossoverGuidelines)),
                 .init("Implementation rules", .bullets(implementationRules(context))),
                 .init("Environment", .text(environment(context))),
             ])),

@@ -3,27 +3,52 @@ public enum SearchAction: Sendable, Hashable {
     case draft
     case improve(parentID: String)
     case debug(parentID: String)
+    /// Combine two good solutions; the first is the parent in the tree.
+    case crossover(parentID: String, otherID: String)
 
     public var stage: Stage {
         switch self {
         case .draft: return .draft
         case .improve: return .improve
         case .debug: return .debug
+        case .crossover: return .crossover
         }
     }
 
     public var parentID: String? {
         switch self {
         case .draft: return nil
-        case .improve(let id), .debug(let id): return id
+        case .improve(let id), .debug(let id), .crossover(let id, _): return id
         }
+    }
+
+    /// The second parent of a crossover.
+    public var otherParentID: String? {
+        if case .crossover(_, let other) = self { return other }
+        return nil
     }
 }
 
 /// Chooses the next action from the tree. `inFlight` lists the actions already handed out and not
 /// yet finished, so a policy never debugs the same node twice at once and counts drafts in flight.
+/// `step` is the number the new node will have. A policy keeps no state of its own: everything it
+/// knows comes from the journal, so a resumed run chooses as the original would have.
 public protocol SearchPolicy: Sendable {
-    func next(journal: Journal, inFlight: [SearchAction], random: inout SeededRandom) -> SearchAction
+    func next(journal: Journal, inFlight: [SearchAction], step: Int, random: inout SeededRandom) -> SearchAction
+}
+
+extension SearchSpec {
+    /// The policy the task names, with its parameters.
+    public func makePolicy() throws -> any SearchPolicy {
+        switch policy {
+        case "greedy": return GreedyPolicy(self)
+        case "mcts": return MCTSPolicy(self)
+        case "evolutionary": return EvolutionaryPolicy(self)
+        default:
+            throw WorkspaceError(
+                "unknown search policy \"\(policy)\"; expected one of: \(Self.policies.joined(separator: ", "))")
+        }
+    }
 }
 
 /// AIDE's greedy rule: draft until `numDrafts` drafts exist; then, with probability `debugProb`,
@@ -44,7 +69,7 @@ public struct GreedyPolicy: SearchPolicy {
         self.init(numDrafts: spec.numDrafts, debugProb: spec.debugProb, maxDebugDepth: spec.maxDebugDepth)
     }
 
-    public func next(journal: Journal, inFlight: [SearchAction], random: inout SeededRandom) -> SearchAction {
+    public func next(journal: Journal, inFlight: [SearchAction], step: Int, random: inout SeededRandom) -> SearchAction {
         let draftsInFlight = inFlight.filter { $0 == .draft }.count
         if journal.drafts.count + draftsInFlight < numDrafts { return .draft }
 

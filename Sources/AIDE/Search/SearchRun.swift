@@ -13,6 +13,8 @@ public struct RunProgress: Sendable {
     public var outputTokens: Int
     public var costUSD: Double
     public var elapsed: Double
+    /// Steps in flight, this one included.
+    public var inFlight: Int = 0
     /// The node just finished, on "finished" events.
     public var node: Node?
 }
@@ -68,6 +70,11 @@ public actor SearchRun {
     private let lock: RunLock
     private var journal: Journal
     private var inFlight: [Int: SearchAction] = [:]
+    private var stopRequested = false
+    /// Steps in flight at most.
+    private let workers: Int
+    /// Shared by the workers: scripts running at once.
+    private let scripts: ConcurrencyLimit
     private var totals = (input: 0, output: 0, usd: 0.0)
     private let elapsedBefore: Double
     private let clockStart = ContinuousClock.now
@@ -86,17 +93,18 @@ public actor SearchRun {
         self.elapsedBefore = elapsedBefore
         self.dependencies = dependencies
         let spec = task.spec
-        guard spec.search.policy == "greedy" else {
-            throw WorkspaceError("unknown search policy \"\(spec.search.policy)\"; this version has: greedy")
-        }
-        policy = GreedyPolicy(spec.search)
+        policy = try spec.search.makePolicy()
         grader = try task.answersFile.map { try Grader(spec: spec.grading!, answersFile: $0) }
         let prompt = PromptContext(
             taskName: spec.name, goal: spec.goal, description: task.descriptionText, metricName: spec.metric.name,
             direction: spec.metric.direction, dataPreview: DataPreview.generate(for: workspace.input),
             scriptTimeout: spec.budget.scriptTimeout, submissionFile: spec.grading?.submission ?? "submission.csv")
+        workers = spec.search.workers
+        scripts = ConcurrencyLimit(spec.exec.scriptSlots)
+        let calls = spec.agent.parallelCalls ?? workers
         operators = OperatorContext(
-            backend: dependencies.backend,
+            backend: calls < workers
+                ? BoundedBackend(dependencies.backend, limit: ConcurrencyLimit(calls)) : dependencies.backend,
             codeOptions: ModelOptions(
                 model: spec.agent.codeModel, temperature: spec.agent.codeTemperature, maxTokens: spec.agent.maxTokens),
             reviewOptions: ModelOptions(model: spec.agent.reviewModel, temperature: spec.agent.feedbackTemperature),
@@ -132,7 +140,8 @@ public actor SearchRun {
         let nodes = try store.nodes()
         try workspace.removeUnfinishedNodeFolders(keeping: Set(nodes.map(\.id)))
         let totals = try store.totals()
-        let elapsed = try store.metrics().last?.elapsed ?? 0
+        // Steps commit out of order when several run at once: the latest row is the longest elapsed.
+        let elapsed = try store.metrics().map(\.elapsed).max() ?? 0
         try store.updateRun(status: .running, stopReason: nil, bestNodeID: record.bestNodeID, finishedAt: nil)
         return try SearchRun(
             id: record.id, workspace: workspace, task: task, store: store,
@@ -141,36 +150,70 @@ public actor SearchRun {
             dependencies: try makeDependencies(task), lock: lock)
     }
 
-    /// Runs steps until a budget is spent, the task is cancelled (Ctrl-C: the run is marked
-    /// interrupted), or an LLM call fails for good (marked failed, resumable).
+    /// Runs steps, up to `search.workers` at once, until a budget is spent, `requestStop()` is called
+    /// (the steps in flight finish, then the run is marked interrupted), the task is cancelled (steps
+    /// in flight are abandoned; interrupted), or an LLM call fails for good (the other steps in
+    /// flight finish; marked failed, resumable).
     public func run() async -> RunSummary {
-        var status = RunStatus.finished
-        var reason: String?
-        while true {
-            if let spent = spentBudget() {
-                reason = spent
-                break
-            }
-            if Task.isCancelled {
-                (status, reason) = (.interrupted, "interrupted")
-                break
-            }
-            let (number, action) = reserveStep()
-            do {
-                let (node, calls) = try await step(number, action)
-                try commit(node, calls: calls)
-            } catch {
-                inFlight[number] = nil
-                if Task.isCancelled || error is CancellationError {
-                    (status, reason) = (.interrupted, "interrupted")
-                } else {
-                    if let failure = error as? OperatorFailure { recordLooseCalls(failure.calls, step: number) }
-                    (status, reason) = (.failed, "step \(number) failed: \(error)")
+        var failure: String?
+        var cancelled = false
+        await withTaskGroup(of: StepResult.self) { group in
+            var running = 0
+            while true {
+                while failure == nil, !cancelled, !stopRequested, !Task.isCancelled, running < workers,
+                    spentBudget() == nil
+                {
+                    let (number, action) = reserveStep()
+                    group.addTask { await self.perform(number, action) }
+                    running += 1
                 }
-                break
+                guard running > 0, let result = await group.next() else { break }
+                running -= 1
+                switch result {
+                case .finished(let node, let calls):
+                    do {
+                        try commit(node, calls: calls)
+                    } catch {
+                        failure = failure ?? "step \(node.step) could not be stored: \(error)"
+                    }
+                case .cancelled(let number):
+                    inFlight[number] = nil
+                    cancelled = true
+                case .failed(let number, let error, let calls):
+                    inFlight[number] = nil
+                    recordLooseCalls(calls, step: number)
+                    failure = failure ?? "step \(number) failed: \(error)"
+                }
             }
         }
-        return finish(status: status, reason: reason)
+        if let failure { return finish(status: .failed, reason: failure) }
+        if cancelled || stopRequested || Task.isCancelled { return finish(status: .interrupted, reason: "interrupted") }
+        return finish(status: .finished, reason: spentBudget())
+    }
+
+    /// Stops handing out steps; the steps in flight finish and are committed, then `run()` returns
+    /// with the run marked interrupted (Ctrl-C). Returns the nodes committed and the steps in flight
+    /// at this moment: the run will end with their sum.
+    @discardableResult
+    public func requestStop() -> (committed: Int, inFlight: Int) {
+        stopRequested = true
+        return (journal.count, inFlight.count)
+    }
+
+    private enum StepResult: Sendable {
+        case finished(Node, [CallTrace])
+        case cancelled(Int)
+        case failed(Int, String, [CallTrace])
+    }
+
+    private func perform(_ number: Int, _ action: SearchAction) async -> StepResult {
+        do {
+            let (node, calls) = try await step(number, action)
+            return .finished(node, calls)
+        } catch {
+            if Task.isCancelled || error is CancellationError { return .cancelled(number) }
+            return .failed(number, "\(error)", (error as? OperatorFailure)?.calls ?? [])
+        }
     }
 
     // MARK: - One step
@@ -179,7 +222,7 @@ public actor SearchRun {
     private func reserveStep() -> (Int, SearchAction) {
         let number = max(journal.nextStep, (inFlight.keys.max() ?? -1) + 1)
         var random = SeededRandom(seed: task.spec.search.seed, step: number)
-        let action = policy.next(journal: journal, inFlight: Array(inFlight.values), random: &random)
+        let action = policy.next(journal: journal, inFlight: Array(inFlight.values), step: number, random: &random)
         inFlight[number] = action
         return (number, action)
     }
@@ -197,12 +240,14 @@ public actor SearchRun {
         case .draft: outcome = try await Operators.draft(operators, memory: memory)
         case .improve: outcome = try await Operators.improve(operators, memory: memory, parent: parent!)
         case .debug: outcome = try await Operators.debug(operators, parent: parent!)
+        case .crossover(_, let otherID):
+            outcome = try await Operators.crossover(operators, memory: memory, first: parent!, second: journal[otherID]!)
         }
         var node = Node(
             id: nodeID, parentID: parent?.id, step: number, stage: action.stage, plan: outcome.proposal?.plan ?? "",
             code: outcome.proposal?.code ?? "", isBuggy: true,
             debugDepth: action.stage == .debug ? (parent?.debugDepth ?? 0) + 1 : 0, createdAt: created,
-            finishedAt: created)
+            finishedAt: created, otherParentID: action.otherParentID)
         guard let proposal = outcome.proposal else {
             node.error = "no usable code: " + (outcome.failure ?? "no answer")
             node.bugReasons = ["no usable code"]
@@ -212,8 +257,11 @@ public actor SearchRun {
 
         let folder = try workspace.prepareNodeFolder(step: number, nodeID: nodeID)
         report(step: number, stage: "\(action.stage.rawValue): executing")
-        let execution = try await dependencies.interpreter.run(
-            script: proposal.code, in: folder, timeout: scriptTimeout())
+        let interpreter = dependencies.interpreter
+        let execution = try await scripts.withSlot {
+            // Read once the slot is had: waiting for it spends the run's time budget too.
+            try await interpreter.run(script: proposal.code, in: folder, timeout: await self.scriptTimeout())
+        }
         try? Data(execution.output.utf8).write(to: folder.appendingPathComponent("output.txt"))
 
         report(step: number, stage: "\(action.stage.rawValue): reviewing")
@@ -348,6 +396,6 @@ public actor SearchRun {
         return RunProgress(
             runID: id, step: step, stage: stage, nodes: journal.count, budgetSteps: task.spec.budget.steps,
             bestMetric: best?.metric, bestTestScore: best?.testScore, inputTokens: totals.input,
-            outputTokens: totals.output, costUSD: totals.usd, elapsed: elapsed(), node: nil)
+            outputTokens: totals.output, costUSD: totals.usd, elapsed: elapsed(), inFlight: inFlight.count, node: nil)
     }
 }

@@ -8,6 +8,7 @@ import GRDB
 enum RunMigrations {
     /// The first migration; a file without it is not an aide run.
     static let v1 = "v1-runs-nodes-calls-metrics"
+    static let v2 = "v2-nodes-other-parent"
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -106,6 +107,13 @@ enum RunMigrations {
                 t.column("nodes", .integer).notNull()
                 t.column("buggy_nodes", .integer).notNull()
                 t.column("recorded_at", .text).notNull()
+            }
+        }
+
+        // Crossover nodes (the evolutionary policy) have a second parent.
+        migrator.registerMigration(v2) { db in
+            try db.alter(table: "nodes") { t in
+                t.add(column: "other_parent_id", .text).references("nodes", column: "id")
             }
         }
 

@@ -152,7 +152,7 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
     public var error: String?
     public var createdAt: Date
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case id
         case runID = "run_id"
         case nodeID = "node_id"
@@ -282,7 +282,7 @@ public struct MetricsRecord: Codable, Sendable, Hashable, FetchableRecord, Persi
     public var buggyNodes: Int
     public var recordedAt: Date
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case runID = "run_id"
         case step
         case bestMetric = "best_metric"
@@ -349,6 +349,8 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
     var id: String
     var runID: String
     var parentID: String?
+    /// Absent (nil) in files from before migration v2, which reports still read.
+    var otherParentID: String?
     var step: Int
     var stage: String
     var plan: String
@@ -375,10 +377,11 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
     var createdAt: Date
     var finishedAt: Date
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case id
         case runID = "run_id"
         case parentID = "parent_id"
+        case otherParentID = "other_parent_id"
         case step, stage, plan, code, output
         case outputBytes = "output_bytes"
         case execTime = "exec_time"
@@ -410,6 +413,7 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
         id = node.id
         self.runID = runID
         parentID = node.parentID
+        otherParentID = node.otherParentID
         step = node.step
         stage = node.stage.rawValue
         plan = node.plan
@@ -455,8 +459,9 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
         return Node(
             id: id, parentID: parentID, step: step, stage: stage, plan: plan, code: code, execution: execution,
             review: review, metric: metric, metricSource: metricSource, testScore: testScore, isBuggy: isBuggy,
-            bugReasons: try JSONDecoder().decode([String].self, from: Data(bugReasons.utf8)), debugDepth: debugDepth,
-            error: error, createdAt: createdAt, finishedAt: finishedAt)
+            bugReasons: bugReasons == "[]" ? [] : try JSONDecoder().decode([String].self, from: Data(bugReasons.utf8)),
+            debugDepth: debugDepth, error: error, createdAt: createdAt, finishedAt: finishedAt,
+            otherParentID: otherParentID)
     }
 
     static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
@@ -468,6 +473,150 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
     }
 }
 
+// MARK: - Reading many rows quickly
+
+// Reports read every row of a run (30,000 and more for a 10,000-node run), where decoding each
+// through Codable, by column name, costs most of the time. These queries name their columns in
+// `CodingKeys` order and read each row by position. Every other read goes through Codable.
+
+/// Where each coding key's column sits in a query that selects `CodingKeys.allCases` in order.
+struct ColumnPositions<Key: CodingKey & CaseIterable & Hashable> {
+    private let positions: [Key: Int]
+
+    init() {
+        positions = Dictionary(uniqueKeysWithValues: Key.allCases.enumerated().map { ($1, $0) })
+    }
+
+    subscript(key: Key) -> Int { positions[key]! }
+
+    /// The columns, quoted, in order; `replacing` gives some an expression instead (`'' AS "code"`).
+    /// A column `table` does not have (a file from before the migration that added it) reads as
+    /// NULL, as Codable reads of such files do.
+    static func selection(_ db: Database, table: String, replacing: [Key: String] = [:]) throws -> String {
+        let present = Set(try db.columns(in: table).map(\.name))
+        return Key.allCases.map { key in
+            if let expression = replacing[key] { return expression }
+            return present.contains(key.stringValue) ? "\"\(key.stringValue)\"" : "NULL AS \"\(key.stringValue)\""
+        }.joined(separator: ", ")
+    }
+}
+
+/// A date column that must hold a timestamp.
+private func storedDate(_ row: Row, _ index: Int, _ table: String, _ column: String) throws -> Date {
+    guard let date = Timestamp.date(row[index] as DatabaseValue) else {
+        throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(table).\(column) is not a timestamp"))
+    }
+    return date
+}
+
+extension NodeRecord {
+    private static let position = ColumnPositions<CodingKeys>()
+    static func selection(_ db: Database) throws -> String {
+        try ColumnPositions<CodingKeys>.selection(db, table: databaseTableName)
+    }
+
+    /// Every column, except that plan, code and output read as empty text (output stays NULL when
+    /// it is, so a node that ran still has an execution) and the traceback as NULL: what summaries
+    /// need, without the bulk of the file.
+    static func summarySelection(_ db: Database) throws -> String {
+        try ColumnPositions<CodingKeys>.selection(db, table: databaseTableName, replacing: [
+            .plan: "'' AS \"plan\"", .code: "'' AS \"code\"",
+            .output: "CASE WHEN \"output\" IS NULL THEN NULL ELSE '' END AS \"output\"",
+            .traceback: "NULL AS \"traceback\"",
+        ])
+    }
+
+    /// A row of a query selecting `selection(_:)` or `summarySelection(_:)`.
+    init(positionalRow row: Row) throws {
+        let p = Self.position
+        id = try row.decode(atIndex: p[.id])
+        runID = try row.decode(atIndex: p[.runID])
+        parentID = try row.decode(atIndex: p[.parentID])
+        otherParentID = try row.decode(atIndex: p[.otherParentID])
+        step = try row.decode(atIndex: p[.step])
+        stage = try row.decode(atIndex: p[.stage])
+        plan = try row.decode(atIndex: p[.plan])
+        code = try row.decode(atIndex: p[.code])
+        output = try row.decode(atIndex: p[.output])
+        outputBytes = try row.decode(atIndex: p[.outputBytes])
+        execTime = try row.decode(atIndex: p[.execTime])
+        exitCode = try row.decode(atIndex: p[.exitCode])
+        signal = try row.decode(atIndex: p[.signal])
+        timedOut = try row.decode(atIndex: p[.timedOut])
+        exceptionType = try row.decode(atIndex: p[.exceptionType])
+        traceback = try row.decode(atIndex: p[.traceback])
+        reviewIsBug = try row.decode(atIndex: p[.reviewIsBug])
+        reviewSummary = try row.decode(atIndex: p[.reviewSummary])
+        reviewMetric = try row.decode(atIndex: p[.reviewMetric])
+        metric = try row.decode(atIndex: p[.metric])
+        metricSource = try row.decode(atIndex: p[.metricSource])
+        testScore = try row.decode(atIndex: p[.testScore])
+        isBuggy = try row.decode(atIndex: p[.isBuggy])
+        bugReasons = try row.decode(atIndex: p[.bugReasons])
+        debugDepth = try row.decode(atIndex: p[.debugDepth])
+        error = try row.decode(atIndex: p[.error])
+        createdAt = try storedDate(row, p[.createdAt], "nodes", "created_at")
+        finishedAt = try storedDate(row, p[.finishedAt], "nodes", "finished_at")
+    }
+}
+
+extension LLMCallRecord {
+    private static let position = ColumnPositions<CodingKeys>()
+    static func selection(_ db: Database) throws -> String {
+        try ColumnPositions<CodingKeys>.selection(db, table: databaseTableName)
+    }
+
+    /// A row of a query selecting `selection`.
+    init(positionalRow row: Row) throws {
+        let p = Self.position
+        id = try row.decode(atIndex: p[.id])
+        runID = try row.decode(atIndex: p[.runID])
+        nodeID = try row.decode(atIndex: p[.nodeID])
+        step = try row.decode(atIndex: p[.step])
+        purpose = try row.decode(atIndex: p[.purpose])
+        model = try row.decode(atIndex: p[.model])
+        provider = try row.decode(atIndex: p[.provider])
+        latency = try row.decode(atIndex: p[.latency])
+        lastAttemptLatency = try row.decode(atIndex: p[.lastAttemptLatency])
+        inputTokens = try row.decode(atIndex: p[.inputTokens])
+        outputTokens = try row.decode(atIndex: p[.outputTokens])
+        cacheReadTokens = try row.decode(atIndex: p[.cacheReadTokens])
+        cacheWriteTokens = try row.decode(atIndex: p[.cacheWriteTokens])
+        reasoningTokens = try row.decode(atIndex: p[.reasoningTokens])
+        costUSD = try row.decode(atIndex: p[.costUSD])
+        stopReason = try row.decode(atIndex: p[.stopReason])
+        finishReason = try row.decode(atIndex: p[.finishReason])
+        attempts = try row.decode(atIndex: p[.attempts])
+        error = try row.decode(atIndex: p[.error])
+        createdAt = try storedDate(row, p[.createdAt], "llm_calls", "created_at")
+    }
+}
+
+extension MetricsRecord {
+    private static let position = ColumnPositions<CodingKeys>()
+    static func selection(_ db: Database) throws -> String {
+        try ColumnPositions<CodingKeys>.selection(db, table: databaseTableName)
+    }
+
+    /// A row of a query selecting `selection`.
+    init(positionalRow row: Row) throws {
+        let p = Self.position
+        runID = try row.decode(atIndex: p[.runID])
+        step = try row.decode(atIndex: p[.step])
+        bestMetric = try row.decode(atIndex: p[.bestMetric])
+        bestTestScore = try row.decode(atIndex: p[.bestTestScore])
+        bestNodeID = try row.decode(atIndex: p[.bestNodeID])
+        inputTokens = try row.decode(atIndex: p[.inputTokens])
+        outputTokens = try row.decode(atIndex: p[.outputTokens])
+        costUSD = try row.decode(atIndex: p[.costUSD])
+        elapsed = try row.decode(atIndex: p[.elapsed])
+        nodes = try row.decode(atIndex: p[.nodes])
+        buggyNodes = try row.decode(atIndex: p[.buggyNodes])
+        recordedAt = try storedDate(row, p[.recordedAt], "metrics", "recorded_at")
+    }
+}
+
+
 /// Timestamps as UTC text, `YYYY-MM-DD HH:MM:SS.ffffff`: what SQLite's date functions read, sorting
 /// as time does, and exact — the fraction has as many digits as it takes to give back the same
 /// `Date` (usually six), none when the time is a whole second.
@@ -476,7 +625,10 @@ enum Timestamp {
     private static let referenceOffset: Int64 = 978_307_200
 
     static let encodingStrategy = DatabaseDateEncodingStrategy.custom { text($0) }
-    static let decodingStrategy = DatabaseDateDecodingStrategy.custom { value in
+    static let decodingStrategy = DatabaseDateDecodingStrategy.custom { date($0) }
+
+    /// A stored timestamp: text as written by `text(_:)`, or Unix seconds.
+    static func date(_ value: DatabaseValue) -> Date? {
         if let text = String.fromDatabaseValue(value) { return date(text) }
         if let unix = Double.fromDatabaseValue(value) { return Date(timeIntervalSince1970: unix) }
         return nil

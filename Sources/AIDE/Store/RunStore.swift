@@ -15,8 +15,6 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case notAnAideRun(path: String)
     /// A run written by a newer aide: it has migrations this build does not know.
     case newerSchema(path: String, unknownMigrations: [String])
-    /// A run written by an older aide, opened read-only (opening it for writing upgrades it).
-    case olderSchema(path: String, missingMigrations: [String])
     /// A write through a store opened with `openReadOnly`.
     case readOnly(path: String)
     /// The file holds no run yet (`createRun` comes first).
@@ -41,9 +39,6 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .newerSchema(let path, let unknown):
             return "\(path) comes from a newer aide (unknown schema migrations: \(unknown.joined(separator: ", "))); "
                 + "upgrade aide to open it"
-        case .olderSchema(let path, let missing):
-            return "\(path) comes from an older aide (missing schema migrations: \(missing.joined(separator: ", "))); "
-                + "open it once for writing to upgrade it"
         case .readOnly(let path):
             return "\(path) is open read-only"
         case .noRun(let path):
@@ -151,7 +146,10 @@ public final class RunStore: Sendable {
         switch state {
         case .current: break
         case .empty: throw StoreError.notAnAideRun(path: file)
-        case .behind(let missing): throw StoreError.olderSchema(path: file, missingMigrations: missing)
+        case .behind:
+            // Later migrations only add nullable columns, which read as nil from an older file:
+            // a report reads it as it is, without upgrading a file it was not asked to change.
+            break
         }
         return RunStore(path: path, pool: pool, isReadOnly: true)
     }
@@ -302,6 +300,38 @@ extension RunStore {
                 calls: try LLMCallRecord.order(LLMCallRecord.Columns.id).fetchAll(db),
                 metrics: try MetricsRecord.order(MetricsRecord.Columns.step).fetchAll(db))
         }
+    }
+
+    /// The snapshot summaries need: every node with its plan, code and output empty (a node that
+    /// ran still has an execution, of empty output) and no traceback. Reading a 10,000-node run
+    /// this way skips the tens of megabytes of text a report of the tree never shows.
+    public func summarySnapshot() throws -> RunSnapshot {
+        try read { db in try Self.summarySnapshot(db) }
+    }
+
+    /// `summarySnapshot()` handed to `summary`, then every node whole, in step order, handed to
+    /// `eachNode` one at a time (so the caller need not hold every node's code and output at
+    /// once); all in one transaction.
+    public func summarySnapshot(_ summary: (RunSnapshot) throws -> Void, thenEachNode eachNode: (Node) throws -> Void) throws {
+        try read { db in
+            try summary(try Self.summarySnapshot(db))
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(try NodeRecord.selection(db)) FROM nodes ORDER BY step")
+            while let row = try rows.next() { try eachNode(try NodeRecord(positionalRow: row).node()) }
+        }
+    }
+
+    private static func summarySnapshot(_ db: Database) throws -> RunSnapshot {
+        RunSnapshot(
+            run: try RunRecord.order(RunRecord.Columns.startedAt).fetchOne(db),
+            nodes: try Array(
+                Row.fetchCursor(db, sql: "SELECT \(try NodeRecord.summarySelection(db)) FROM nodes ORDER BY step")
+                    .map { try NodeRecord(positionalRow: $0).node() }),
+            calls: try Array(
+                Row.fetchCursor(db, sql: "SELECT \(try LLMCallRecord.selection(db)) FROM llm_calls ORDER BY id")
+                    .map { try LLMCallRecord(positionalRow: $0) }),
+            metrics: try Array(
+                Row.fetchCursor(db, sql: "SELECT \(try MetricsRecord.selection(db)) FROM metrics ORDER BY step")
+                    .map { try MetricsRecord(positionalRow: $0) }))
     }
 
     private static func nodes(_ db: Database) throws -> [Node] {

@@ -86,6 +86,7 @@ enum TaskSchema {
             MetricDirection.allCases.map(\.rawValue),
         "\(TaskSpec.CodingKeys.grading.stringValue).\(GradingSpec.CodingKeys.metric.stringValue)":
             GradingMetric.allCases.map(\.rawValue),
+        "\(TaskSpec.CodingKeys.search.stringValue).\(SearchSpec.CodingKeys.policy.stringValue)": SearchSpec.policies,
     ]
 
     /// Keys whose value is a duration (`Seconds`).
@@ -497,6 +498,10 @@ struct TaskDocument {
             try check(!blank(grading.idColumn), "grading.id_column", "must not be empty")
             try check(!blank(grading.targetColumn), "grading.target_column", "must not be empty")
             try check(!blank(grading.submission), "grading.submission", "must not be empty")
+            for (name, value) in (grading.thresholds ?? [:]).sorted(by: { $0.key < $1.key }) {
+                try check(!blank(name), "grading.thresholds", "a threshold needs a name")
+                try check(value.isFinite, "grading.thresholds.\(name)", "must be a finite number, found \(value)")
+            }
         }
         let budget = spec.budget
         try check(budget.steps >= 1, "budget.steps", "must be at least 1, found \(budget.steps)")
@@ -513,10 +518,22 @@ struct TaskDocument {
         try check(search.numDrafts >= 1, "search.num_drafts", "must be at least 1, found \(search.numDrafts)")
         try check((0...1).contains(search.debugProb), "search.debug_prob", "must be in 0...1, found \(search.debugProb)")
         try check(search.maxDebugDepth >= 0, "search.max_debug_depth", "must be at least 0, found \(search.maxDebugDepth)")
+        try check(search.workers >= 1, "search.workers", "must be at least 1, found \(search.workers)")
+        try check(search.exploration >= 0, "search.exploration", "must be at least 0, found \(search.exploration)")
+        try check(search.maxChildren >= 1, "search.max_children", "must be at least 1, found \(search.maxChildren)")
+        try check(search.islands >= 1, "search.islands", "must be at least 1, found \(search.islands)")
+        try check(
+            search.migrationInterval >= 1, "search.migration_interval",
+            "must be at least 1, found \(search.migrationInterval)")
+        try check(
+            (0...1).contains(search.crossoverProb), "search.crossover_prob", "must be in 0...1, found \(search.crossoverProb)")
+        try check(search.tournamentSize >= 1, "search.tournament_size", "must be at least 1, found \(search.tournamentSize)")
+        if let calls = agent.parallelCalls { try check(calls >= 1, "agent.parallel_calls", "must be at least 1, found \(calls)") }
         let exec = spec.exec
         try check(!blank(exec.python), "exec.python", "must not be empty")
         try check(exec.outputLimit >= 1000, "exec.output_limit", "must be at least 1000 bytes, found \(exec.outputLimit)")
         if let memory = exec.memoryLimitMB { try check(memory >= 1, "exec.memory_limit_mb", "must be at least 1, found \(memory)") }
+        if let parallel = exec.parallel { try check(parallel >= 1, "exec.parallel", "must be at least 1, found \(parallel)") }
     }
 
     /// Runs `command` with `/bin/sh -c` in `folder`, its output streamed to standard error; a failure is

@@ -120,22 +120,35 @@ public struct GradingSpec: Sendable, Codable, Hashable {
     public var metric: GradingMetric
     /// The file each script writes into `./working`.
     public var submission: String
+    /// Named test-score levels (e.g. bronze, silver, gold as in MLE-bench) that `aide bench` reports
+    /// as the share of runs reaching each; a score reaches a level when it is at least as good,
+    /// in the grading metric's direction.
+    public var thresholds: [String: Double]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case answers, metric, submission
+        case answers, metric, submission, thresholds
         case idColumn = "id_column"
         case targetColumn = "target_column"
     }
 
     public init(
         answers: String, idColumn: String, targetColumn: String, metric: GradingMetric,
-        submission: String = "submission.csv"
+        submission: String = "submission.csv", thresholds: [String: Double]? = nil
     ) {
         self.answers = answers
         self.idColumn = idColumn
         self.targetColumn = targetColumn
         self.metric = metric
         self.submission = submission
+        self.thresholds = thresholds
+    }
+
+    /// The thresholds from the easiest to reach to the hardest (ties by name).
+    public var orderedThresholds: [(name: String, value: Double)] {
+        let direction = metric.direction
+        return (thresholds ?? [:]).map { (name: $0.key, value: $0.value) }.sorted { a, b in
+            a.value != b.value ? direction.isBetter(b.value, than: a.value) : a.name < b.name
+        }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -145,6 +158,7 @@ public struct GradingSpec: Sendable, Codable, Hashable {
         targetColumn = try c.decode(String.self, forKey: .targetColumn)
         metric = try c.decode(GradingMetric.self, forKey: .metric)
         submission = try c.decodeIfPresent(String.self, forKey: .submission) ?? "submission.csv"
+        thresholds = try c.decodeIfPresent([String: Double].self, forKey: .thresholds)
     }
 }
 
@@ -201,8 +215,11 @@ public struct AgentSpec: Sendable, Codable, Hashable {
     public var feedbackTemperature: Double
     /// Max output tokens of a code answer; nil leaves the backend's default.
     public var maxTokens: Int?
+    /// LLM calls in flight at once across the run's workers; nil for one per worker.
+    public var parallelCalls: Int?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
+        case parallelCalls = "parallel_calls"
         case codeModel = "code_model"
         case feedbackModel = "feedback_model"
         case codeTemperature = "code_temperature"
@@ -212,8 +229,9 @@ public struct AgentSpec: Sendable, Codable, Hashable {
 
     public init(
         codeModel: String = "claude-sonnet-4-5", feedbackModel: String? = nil, codeTemperature: Double = 0.5,
-        feedbackTemperature: Double = 0.5, maxTokens: Int? = nil
+        feedbackTemperature: Double = 0.5, maxTokens: Int? = nil, parallelCalls: Int? = nil
     ) {
+        self.parallelCalls = parallelCalls
         self.codeModel = codeModel
         self.feedbackModel = feedbackModel
         self.codeTemperature = codeTemperature
@@ -230,44 +248,84 @@ public struct AgentSpec: Sendable, Codable, Hashable {
         feedbackTemperature =
             try c.decodeIfPresent(Double.self, forKey: .feedbackTemperature) ?? defaults.feedbackTemperature
         maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens)
+        parallelCalls = try c.decodeIfPresent(Int.self, forKey: .parallelCalls)
     }
 
     /// The model that reviews runs.
     public var reviewModel: String { feedbackModel ?? codeModel }
 }
 
-/// Parameters of the tree search (AIDE's greedy policy).
+/// Parameters of the tree search: the policy, its knobs, and how many steps run at once.
 public struct SearchSpec: Sendable, Codable, Hashable {
+    /// The policy names a task file may give.
+    public static let policies = ["greedy", "mcts", "evolutionary"]
+
     public var policy: String
     public var numDrafts: Int
     public var debugProb: Double
     public var maxDebugDepth: Int
     /// Seeds the policy's choices, so a run is reproducible given the same LLM answers.
     public var seed: UInt64
+    /// Steps in flight at once (each an LLM call, an execution and a review).
+    public var workers: Int
+    /// MCTS: the UCT exploration constant.
+    public var exploration: Double
+    /// MCTS: children a node gets before selection descends past it.
+    public var maxChildren: Int
+    /// Evolutionary: number of islands (sub-populations).
+    public var islands: Int
+    /// Evolutionary: every this many steps, an island takes in the best of its neighbour.
+    public var migrationInterval: Int
+    /// Evolutionary: chance that a step crosses two parents instead of improving one.
+    public var crossoverProb: Double
+    /// Evolutionary: parents are the fittest of this many nodes drawn from the island.
+    public var tournamentSize: Int
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case policy, seed
+        case policy, seed, workers, exploration, islands
         case numDrafts = "num_drafts"
         case debugProb = "debug_prob"
         case maxDebugDepth = "max_debug_depth"
+        case maxChildren = "max_children"
+        case migrationInterval = "migration_interval"
+        case crossoverProb = "crossover_prob"
+        case tournamentSize = "tournament_size"
     }
 
-    public init(policy: String = "greedy", numDrafts: Int = 5, debugProb: Double = 0.5, maxDebugDepth: Int = 3, seed: UInt64 = 0) {
+    public init(
+        policy: String = "greedy", numDrafts: Int = 5, debugProb: Double = 0.5, maxDebugDepth: Int = 3, seed: UInt64 = 0,
+        workers: Int = 1, exploration: Double = 1.0, maxChildren: Int = 3, islands: Int = 2, migrationInterval: Int = 6,
+        crossoverProb: Double = 0.3, tournamentSize: Int = 3
+    ) {
         self.policy = policy
         self.numDrafts = numDrafts
         self.debugProb = debugProb
         self.maxDebugDepth = maxDebugDepth
         self.seed = seed
+        self.workers = workers
+        self.exploration = exploration
+        self.maxChildren = maxChildren
+        self.islands = islands
+        self.migrationInterval = migrationInterval
+        self.crossoverProb = crossoverProb
+        self.tournamentSize = tournamentSize
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let defaults = SearchSpec()
-        policy = try c.decodeIfPresent(String.self, forKey: .policy) ?? defaults.policy
-        numDrafts = try c.decodeIfPresent(Int.self, forKey: .numDrafts) ?? defaults.numDrafts
-        debugProb = try c.decodeIfPresent(Double.self, forKey: .debugProb) ?? defaults.debugProb
-        maxDebugDepth = try c.decodeIfPresent(Int.self, forKey: .maxDebugDepth) ?? defaults.maxDebugDepth
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? defaults.seed
+        let d = SearchSpec()
+        policy = try c.decodeIfPresent(String.self, forKey: .policy) ?? d.policy
+        numDrafts = try c.decodeIfPresent(Int.self, forKey: .numDrafts) ?? d.numDrafts
+        debugProb = try c.decodeIfPresent(Double.self, forKey: .debugProb) ?? d.debugProb
+        maxDebugDepth = try c.decodeIfPresent(Int.self, forKey: .maxDebugDepth) ?? d.maxDebugDepth
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        workers = try c.decodeIfPresent(Int.self, forKey: .workers) ?? d.workers
+        exploration = try c.decodeIfPresent(Double.self, forKey: .exploration) ?? d.exploration
+        maxChildren = try c.decodeIfPresent(Int.self, forKey: .maxChildren) ?? d.maxChildren
+        islands = try c.decodeIfPresent(Int.self, forKey: .islands) ?? d.islands
+        migrationInterval = try c.decodeIfPresent(Int.self, forKey: .migrationInterval) ?? d.migrationInterval
+        crossoverProb = try c.decodeIfPresent(Double.self, forKey: .crossoverProb) ?? d.crossoverProb
+        tournamentSize = try c.decodeIfPresent(Int.self, forKey: .tournamentSize) ?? d.tournamentSize
     }
 }
 
@@ -281,19 +339,33 @@ public struct ExecSpec: Sendable, Codable, Hashable {
     public var cpuLimit: Double?
     /// Bytes of output kept per script (head and tail).
     public var outputLimit: Int
+    /// Scripts run at once, whatever the number of workers; nil for the number of cores.
+    public var parallel: Int?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case python
+        case python, parallel
         case memoryLimitMB = "memory_limit_mb"
         case cpuLimit = "cpu_limit"
         case outputLimit = "output_limit"
     }
 
-    public init(python: String = "python3", memoryLimitMB: Int? = nil, cpuLimit: Double? = nil, outputLimit: Int = 32_000) {
+    public init(
+        python: String = "python3", memoryLimitMB: Int? = nil, cpuLimit: Double? = nil, outputLimit: Int = 32_000,
+        parallel: Int? = nil
+    ) {
         self.python = python
         self.memoryLimitMB = memoryLimitMB
         self.cpuLimit = cpuLimit
         self.outputLimit = outputLimit
+        self.parallel = parallel
+    }
+
+    /// Scripts that may run at once.
+    public var scriptSlots: Int { parallel ?? ProcessInfo.processInfo.activeProcessorCount }
+
+    /// Threads per script for numeric libraries when `running` scripts share the machine's cores.
+    public func threadsPerScript(running: Int) -> Int {
+        max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, min(running, scriptSlots)))
     }
 
     public init(from decoder: any Decoder) throws {
@@ -303,6 +375,7 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         memoryLimitMB = try c.decodeIfPresent(Int.self, forKey: .memoryLimitMB)
         cpuLimit = try c.decodeIfPresent(Seconds.self, forKey: .cpuLimit)?.value
         outputLimit = try c.decodeIfPresent(Int.self, forKey: .outputLimit) ?? defaults.outputLimit
+        parallel = try c.decodeIfPresent(Int.self, forKey: .parallel)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -311,6 +384,7 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         try c.encodeIfPresent(memoryLimitMB, forKey: .memoryLimitMB)
         try c.encodeIfPresent(cpuLimit, forKey: .cpuLimit)
         try c.encode(outputLimit, forKey: .outputLimit)
+        try c.encodeIfPresent(parallel, forKey: .parallel)
     }
 }
 

@@ -1,0 +1,345 @@
+import AIDE
+import ArgumentParser
+import Foundation
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Run tasks × seeds as separate runs and summarize them (markdown, JSON, JUnit) for CI.",
+        discussion: """
+            Each task × seed is a normal `aide run` in its own folder under runs/bench-<name>/cases/, \
+            N at a time; the bench's index (bench.sqlite) lets an interrupted bench resume where it stopped.
+
+            Examples:
+              aide bench tasks/*/task.yaml --seeds 3 --model claude-sonnet-4-5 --steps 10 --jobs 2 --name nightly
+              aide bench --resume runs/bench-nightly              # after Ctrl-C or a crash
+              aide bench tasks/*/task.yaml --seeds 3 --baseline main-summary.json --tolerance 0.005
+              aide bench tasks/*/task.yaml --seeds 3 --slurm --partition cpu --time 1:00:00 --mem 4G
+              aide bench collect runs/bench-nightly --out results/
+            """,
+        subcommands: [BenchRunCommand.self, BenchRunCaseCommand.self, BenchCollectCommand.self],
+        defaultSubcommand: BenchRunCommand.self
+    )
+}
+
+/// Where the summary goes and what it is compared with; shared by `aide bench` and `aide bench collect`.
+struct BenchOutputOptions: ParsableArguments {
+    @Option(help: "Write summary.md, summary.json and junit.xml here (default: the bench's folder).")
+    var out: String?
+
+    @Option(help: "Compare each task's mean score with an earlier bench's summary.json; exit 3 when one regresses.")
+    var baseline: String?
+
+    @Option(help: "Allowed regression: in the metric's units (0.005) or relative to the baseline (2%). Default 0.")
+    var tolerance: String = "0"
+
+    func validate() throws {
+        _ = try BaselineTolerance(parsing: tolerance)
+    }
+
+    /// Summarizes the bench, compares with the baseline, writes the files; returns the exit code
+    /// the summary calls for (0, 1 when a run failed, 3 on a regression).
+    func report(_ index: BenchIndex) throws -> Int32 {
+        var summary = try BenchSummary.load(index)
+        if let baseline {
+            summary.baseline = try BaselineComparison.compare(
+                summary, baselineFile: baseline, tolerance: try BaselineTolerance(parsing: tolerance))
+        }
+        let directory = out.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? index.folder
+        let files = try summary.write(to: directory)
+        print(summary.markdown(), terminator: "")
+        let stderr = FileHandle.standardError
+        stderr.write(Data("[bench] wrote \(files.map(\.path).joined(separator: ", "))\n".utf8))
+        if summary.totals.incomplete > 0 {
+            stderr.write(Data("[bench] \(summary.totals.incomplete) of \(summary.totals.cases) runs not done yet\n".utf8))
+        }
+        for row in summary.baseline?.regressions ?? [] {
+            stderr.write(Data("regression: \(row.message)\n".utf8))
+        }
+        if summary.totals.failed > 0 { return 1 }
+        if !(summary.baseline?.regressions.isEmpty ?? true) { return BenchExit.regression }
+        return 0
+    }
+}
+
+enum BenchExit {
+    static let regression: Int32 = 3
+}
+
+/// Prints a one-line error and exits non-zero for the bench's own errors.
+func benchErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as BenchError {
+        FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+struct BenchRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run every task × seed (the default subcommand: `aide bench TASKS …`).",
+        discussion: """
+            --seeds 3 runs seeds 1, 2 and 3 (as --set search.seed=K); --seeds 4,7 runs seeds 4 and 7. \
+            The model, budget and backend options are passed to every `aide run`. Running the same command \
+            again (same --name) or `aide bench --resume <bench>` skips finished runs and resumes the others. \
+            Ctrl-C stops starting runs and interrupts the running ones (they can be resumed).
+
+            Exit status: 0 when every run finished (with or without a valid submission: see junit.xml), \
+            1 when a run failed, 3 when a task regressed against --baseline, 130 when interrupted.
+            """
+    )
+
+    @Argument(help: "Task files (task.yaml, or folders holding one).")
+    var tasks: [String] = []
+
+    @Option(help: "How many seeds per task: 3 means seeds 1, 2, 3; or a list such as 4,7.")
+    var seeds: String = "1"
+
+    @Option(help: "Runs at once.")
+    var jobs: Int = 1
+
+    @Option(help: "The bench's name; its folder is <runs-dir>/bench-<name> (default: the time).")
+    var name: String?
+
+    @Option(help: "Where the bench folder goes.")
+    var runsDir: String = "runs"
+
+    @Option(help: "Continue a bench: its folder, its bench.sqlite, or its name under --runs-dir.")
+    var resume: String?
+
+    @OptionGroup var output: BenchOutputOptions
+
+    @Option(help: "The code model of every run (agent.code_model).")
+    var model: String?
+
+    @Option(help: "The review model of every run (agent.feedback_model).")
+    var feedbackModel: String?
+
+    @Option(help: "Step budget of every run (budget.steps).")
+    var steps: Int?
+
+    @Option(help: "Wall-time budget of every run, e.g. 30m (budget.time_limit).")
+    var timeLimit: String?
+
+    @Option(name: .customLong("set"), help: "Override a task field in every run: key.path=value (repeatable).")
+    var overrides: [String] = []
+
+    @Option(help: "Answer every run from this JSON-lines file of scripted answers (tests and demos).")
+    var scripted: String?
+
+    @Option(help: "Replay recorded LLM calls from this cassette (repeatable).")
+    var replay: [String] = []
+
+    @Option(help: "Base URL of an OpenAI-compatible server, for every run.")
+    var baseURL: String?
+
+    @Flag(help: "Do not run: write an sbatch job array (one element per task × seed) and say how to submit it.")
+    var slurm = false
+
+    @Option(help: "Slurm partition (with --slurm).")
+    var partition: String?
+
+    @Option(help: "Slurm time limit per run, e.g. 1:00:00 (with --slurm).")
+    var time: String?
+
+    @Option(help: "Slurm CPUs per run (with --slurm).")
+    var cpusPerTask: Int?
+
+    @Option(help: "Slurm memory per run, e.g. 4G (with --slurm).")
+    var mem: String?
+
+    func validate() throws {
+        if resume != nil {
+            let planned = !tasks.isEmpty || model != nil || feedbackModel != nil || steps != nil || timeLimit != nil
+                || !overrides.isEmpty || scripted != nil || !replay.isEmpty || baseURL != nil || name != nil
+            if planned { throw ValidationError("a resumed bench keeps its tasks and options; give only --jobs, --out, --baseline and --tolerance") }
+            if slurm { throw ValidationError("--slurm plans a new bench; give task files, not --resume") }
+        } else if tasks.isEmpty {
+            throw ValidationError("give task files (tasks/*/task.yaml), or --resume <bench>")
+        }
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if !slurm, partition != nil || time != nil || cpusPerTask != nil || mem != nil {
+            throw ValidationError("--partition, --time, --cpus-per-task and --mem go with --slurm")
+        }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if let name { try BenchPlan.checkName(name) }
+    }
+
+    func run() async throws {
+        try await benchErrors {
+            let runsDirectory = URL(fileURLWithPath: runsDir, isDirectory: true)
+            let index = try openOrCreate(runsDirectory: runsDirectory)
+            if slurm {
+                try writeSlurmJob(index)
+                return
+            }
+            let runner = try BenchRunner(index: index, executable: BenchRunner.ownExecutable())
+            let total = runner.config.cases.count
+            let done = try index.cases().filter { $0.status == .finished }.count
+            let stderr = FileHandle.standardError
+            stderr.write(Data("[bench] \(runner.config.name): \(total) runs in \(index.folder.path)\(done > 0 ? " (\(done) already finished)" : ""), \(jobs) at a time\n".utf8))
+            let progress = BenchProgress(total: total, done: done)
+            let interrupts = InterruptHandler(onSignal: { count in
+                if count == 1 {
+                    stderr.write(Data("\n[bench] interrupted: starting no more runs; the running ones stop after their current write (Ctrl-C again to stop them now)\n".utf8))
+                } else if count > 2 {
+                    Foundation.exit(130)
+                }
+                runner.interrupt()
+            })
+            let completed = try await runner.run(jobs: jobs) { progress.print($0) }
+            interrupts.stop()
+            let code = try output.report(index)
+            if !completed {
+                stderr.write(Data("[bench] interrupted; resume with: aide bench --resume \(index.folder.path)\n".utf8))
+                throw ExitCode(130)
+            }
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+
+    /// The bench to run: the one --resume names, the one this command already started (same name
+    /// and plan), or a new one.
+    private func openOrCreate(runsDirectory: URL) throws -> BenchIndex {
+        if let resume {
+            return try BenchIndex.open(try BenchFolder.locate(resume, runsDirectory: runsDirectory).root)
+        }
+        let options = BenchRunOptions(
+            model: model, feedbackModel: feedbackModel, steps: steps, timeLimit: timeLimit, overrides: overrides,
+            scripted: scripted.map(Self.absolute), replay: replay.map(Self.absolute), baseURL: baseURL)
+        let benchName = name ?? BenchPlan.defaultName()
+        let config = try BenchPlan.make(
+            name: benchName, taskFiles: tasks, seeds: try BenchPlan.seeds(seeds), options: options)
+        let folder = BenchFolder(root: runsDirectory.appendingPathComponent("bench-\(benchName)", isDirectory: true))
+        if FileManager.default.fileExists(atPath: folder.index.path) {
+            let index = try BenchIndex.open(folder.root)
+            guard try index.config() == config else {
+                throw BenchError(
+                    "\(folder.root.path) holds a bench with other tasks, seeds or options; resume it with "
+                        + "`aide bench --resume \(folder.root.path)`, or choose another --name")
+            }
+            return index
+        }
+        return try BenchIndex.create(folder: folder.root, config: config, status: slurm ? .planned : .running)
+    }
+
+    private func writeSlurmJob(_ index: BenchIndex) throws {
+        let job = SlurmJob(partition: partition, time: time, cpusPerTask: cpusPerTask, memory: mem, parallel: jobs > 1 ? jobs : nil)
+        try job.validate()
+        let config = try index.config()
+        let folder = BenchFolder(root: index.folder)
+        let script = job.script(
+            folder: folder, name: config.name, count: config.cases.count, executable: BenchRunner.ownExecutable(),
+            workingDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+        do {
+            try FileManager.default.createDirectory(at: folder.slurmLogs, withIntermediateDirectories: true)
+            try OutputFile.write(Data(script.utf8), to: folder.sbatchScript.path)
+        } catch {
+            throw BenchError("cannot write \(folder.sbatchScript.path): \(error.localizedDescription)")
+        }
+        print("""
+            wrote \(folder.sbatchScript.path): \(config.cases.count) array elements (one per task × seed)
+            submit:  sbatch \(folder.sbatchScript.path)
+            collect: aide bench collect \(folder.root.path)
+            """)
+    }
+
+    static func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardized.path
+    }
+}
+
+/// One line per run started and ended, on standard error.
+final class BenchProgress: Sendable {
+    private let total: Int
+    private let done: Counter
+
+    init(total: Int, done: Int) {
+        self.total = total
+        self.done = Counter()
+        for _ in 0..<done { _ = self.done.increment() }
+    }
+
+    func print(_ event: BenchCaseEvent) {
+        let name = "\(event.benchCase.task) seed \(event.benchCase.seed)"
+        let line: String
+        switch event.kind {
+        case .started:
+            line = "[bench] start  \(name)\(event.resumed ? " (resuming)" : "")"
+        case .ended:
+            let count = event.status == .finished ? done.increment() : done.current
+            var text = "[bench] \(event.status.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))\(name) in \(String(format: "%.1f", event.seconds)) s (\(count)/\(total) finished)"
+            if let message = event.message, event.status != .finished { text += ": \(message)" }
+            line = text
+        }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}
+
+struct BenchRunCaseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run-case",
+        abstract: "Run one case of a bench by its index (what each Slurm array element runs).",
+        discussion: "Example: aide bench run-case runs/bench-nightly --index \"$SLURM_ARRAY_TASK_ID\""
+    )
+
+    @Argument(help: "The bench: its folder or its bench.sqlite.")
+    var bench: String
+
+    @Option(help: "The case's index (0 for the first task's first seed; task by task, seed by seed).")
+    var index: Int
+
+    @Option(help: "Where benches are, for a bench named by its name.")
+    var runsDir: String = "runs"
+
+    func run() async throws {
+        try await benchErrors {
+            let folder = try BenchFolder.locate(bench, runsDirectory: URL(fileURLWithPath: runsDir, isDirectory: true))
+            let runner = try BenchRunner(index: try BenchIndex.open(folder.root), executable: BenchRunner.ownExecutable())
+            let progress = BenchProgress(total: runner.config.cases.count, done: 0)
+            let interrupts = InterruptHandler(onSignal: { count in
+                if count > 2 { Foundation.exit(130) }
+                runner.interrupt()
+            })
+            let status = try await runner.run(caseIndex: index) { progress.print($0) }
+            interrupts.stop()
+            switch status {
+            case .finished: return
+            case .interrupted: throw ExitCode(130)
+            default: throw ExitCode.failure
+            }
+        }
+    }
+}
+
+struct BenchCollectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collect",
+        abstract: "Summarize a bench from whatever runs have finished (after a Slurm job array, or any time).",
+        discussion: """
+            Examples:
+              aide bench collect runs/bench-nightly
+              aide bench collect runs/bench-nightly --out results/ --baseline main-summary.json --tolerance 2%
+
+            Exit status: 0, 1 when a run failed, 3 when a task regressed against --baseline.
+            """
+    )
+
+    @Argument(help: "The bench: its folder, its bench.sqlite, or its name under --runs-dir.")
+    var bench: String
+
+    @Option(help: "Where benches are, for a bench named by its name.")
+    var runsDir: String = "runs"
+
+    @OptionGroup var output: BenchOutputOptions
+
+    func run() async throws {
+        try await benchErrors {
+            let folder = try BenchFolder.locate(bench, runsDirectory: URL(fileURLWithPath: runsDir, isDirectory: true))
+            let code = try output.report(try BenchIndex.open(folder.root, readOnly: true))
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+}
