@@ -692,6 +692,8 @@ struct TaskLoaderTests {
         // Scripts run with the venv's Python, found from the task's folder.
         #expect(task.spec.exec.python == "../../.venv/bin/python")
         #expect(fileManager.isExecutableFile(atPath: task.pythonExecutable))
+        // The venv's own bin/python, not the interpreter its symlink leads to (that one has no venv).
+        #expect(task.pythonExecutable.hasSuffix("/.venv/bin/python"), "\(task.pythonExecutable)")
         for data in ["train.csv", "test.csv", "sample_submission.csv"] {
             #expect(fileManager.fileExists(atPath: task.dataDirectory.appendingPathComponent(data).path), "\(data)")
         }
