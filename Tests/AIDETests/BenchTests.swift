@@ -456,6 +456,24 @@ struct BenchUnitTests {
         try store.close()
     }
 
+    @Test func aFailedCaseIsExplainedByTheRunsOwnFailureLine() throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("case-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: log) }
+        try Data("""
+            run wine-1 in /tmp/runs/wine-1
+               0 draft     metric 1  test 1  2.0 s
+            run wine-1: failed (step 1 failed: replay: no recorded answer for this text call)
+              nodes: 1 (1 good, 0 buggy)
+              continue with: aide run --resume /tmp/runs/wine-1
+
+            """.utf8).write(to: log)
+        #expect(BenchRunner.lastLine(of: log) == "run wine-1: failed (step 1 failed: replay: no recorded answer for this text call)")
+        try Data("starting\nError: the task file does not exist\nbye\n".utf8).write(to: log)
+        #expect(BenchRunner.lastLine(of: log) == "Error: the task file does not exist")
+        try Data("one\ntwo\n".utf8).write(to: log)
+        #expect(BenchRunner.lastLine(of: log) == "two")
+    }
+
     @Test func xmlTextIsEscapedAndCleaned() {
         #expect(JUnitReport.escape("a<b & \"c\" 'd'>\u{1}\n") == "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;\n")
     }
