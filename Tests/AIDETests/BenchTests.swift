@@ -385,6 +385,61 @@ struct BenchTests {
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("summary.md").path))
     }
 
+    @Test func aBenchReplayingRecordedRunsBuildsTheirTrees() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        // Seed 2 recorded from other answers (y = 2x + 1.3, RMSE 0.3): the runs ask the same first
+        // questions, so only answering from the run's own session gives each case its recorded tree.
+        let other = try A.file((0..<6).flatMap { _ in
+            [A.code(A.goodScript(slope: 2, intercept: 1.3, metric: 0.3)), A.review(isBug: false, metric: 0.3)]
+        })
+        defer { try? FileManager.default.removeItem(at: other) }
+        try FileManager.default.createDirectory(at: fixture.runs, withIntermediateDirectories: true)
+        let cassette = fixture.runs.appendingPathComponent("alpha.jsonl").path
+        var recorded: [URL] = []
+        for (seed, answers) in [(1, fixture.answers), (2, other)] {
+            let runsDir = fixture.runs.appendingPathComponent("recorded-\(seed)")
+            let run = try await aide([
+                "run", fixture.alpha.taskFile.path, "--scripted", answers.path, "--record", cassette,
+                "--set", "search.seed=\(seed)", "--runs-dir", runsDir.path,
+            ])
+            #expect(run.status == 0, "\(run.stderr)")
+            let folders = try FileManager.default.contentsOfDirectory(atPath: runsDir.path)
+            recorded.append(runsDir.appendingPathComponent(try #require(folders.first)))
+        }
+        let recordedTrees = try recorded.map { try ReplayTests.fingerprint($0) }
+        #expect(recordedTrees[0] != recordedTrees[1])
+        let recordedScores = try recorded.map { try #require(try stored($0).testScore) }
+        #expect(abs(recordedScores[0] - 0.1) < 1e-9 && abs(recordedScores[1] - 0.3) < 1e-9, "\(recordedScores)")
+
+        let bench = try await aide([
+            "bench", fixture.alpha.taskFile.path, "--seeds", "2", "--jobs", "2", "--replay", cassette,
+            "--name", "replayed", "--runs-dir", fixture.runs.path,
+        ])
+        #expect(bench.status == 0, "\(bench.stderr.suffix(3000))")
+        let folder = fixture.folder("replayed")
+        let index = try BenchIndex.open(folder, readOnly: true)
+        defer { try? index.close() }
+        let cases = try index.cases()
+        #expect(cases.map(\.seed) == [1, 2])
+        for (row, tree) in zip(cases, recordedTrees) {
+            let runFolder = folder.appendingPathComponent(try #require(row.runFolder).description)
+            #expect(try ReplayTests.fingerprint(runFolder) == tree, "seed \(row.seed)")
+            #expect(try stored(runFolder).testScore == recordedScores[Int(row.seed) - 1])
+        }
+
+        // A changed task misses: the case fails, and the bench says why.
+        let miss = try await aide([
+            "bench", fixture.alpha.taskFile.path, "--seeds", "1", "--replay", cassette, "--set", "goal=Predict y.",
+            "--name", "missed", "--runs-dir", fixture.runs.path,
+        ])
+        #expect(miss.status == 1)
+        let missed = try #require(try summaryJSON(fixture.folder("missed"))["cases"] as? [[String: Any]])
+        #expect(missed.first?["status"] as? String == "failed")
+        let message = try #require(missed.first?["message"] as? String)
+        #expect(message.contains(": failed (step 0 failed: replay: no recorded answer for this text call"), "\(message)")
+    }
+
     @Test func badInputIsAOneLineError() async throws {
         let fixture = try Fixture(steps: 2)
         defer { fixture.remove() }

@@ -294,14 +294,15 @@ public final class BenchRunner: Sendable {
         }
     }
 
-    /// The line of a log that says what went wrong: an `Error:` line, else the run's own
-    /// `run <id>: failed (<reason>)` line, else the last line.
+    /// The last line of a log that says what went wrong: an `Error:` line, else the run's
+    /// `run <id>: failed (…)` line (a replay miss, a failed step), else the last line.
     static func lastLine(of log: URL) -> String? {
         guard let data = try? Data(contentsOf: log) else { return nil }
         let lines = String(decoding: data.suffix(64 * 1024), as: UTF8.self).split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("# ") }
-        let failure = lines.last { $0.hasPrefix("run ") && $0.contains(": failed (") }
-        guard let line = lines.last(where: { $0.hasPrefix("Error") }) ?? failure ?? lines.last else { return nil }
+        let found = lines.last { $0.hasPrefix("Error") }
+            ?? lines.last { $0.hasPrefix("run ") && $0.contains(": failed (") } ?? lines.last
+        guard let line = found else { return nil }
         return line.count > 300 ? String(line.prefix(300)) + "…" : line
     }
 }
