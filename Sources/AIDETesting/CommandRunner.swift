@@ -14,6 +14,40 @@ public enum CommandRunner {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("aide")
     }
 
+    /// Starts `aide` in the background with exactly `environment` (PATH and HOME added when missing),
+    /// its stdout and stderr going to `log`; for tests that kill, interrupt or watch a running command.
+    public static func launch(
+        _ arguments: [String], executable: URL = aideExecutable, environment: [String: String] = [:], log: URL
+    ) throws -> Process {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        var env = environment
+        env["PATH"] = env["PATH"] ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        env["HOME"] = env["HOME"] ?? NSTemporaryDirectory()
+        process.environment = env
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    /// Waits for a launched process to exit and returns its status; nil (after terminating it) when it
+    /// is still running after `timeout` seconds.
+    public static func waitForExit(_ process: Process, timeout: Double) async throws -> Int32? {
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                process.terminate()
+                return nil
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return process.terminationStatus
+    }
+
     /// Runs `executable` with exactly `environment` (nothing inherited), killing it after `timeout` seconds.
     public static func run(
         _ arguments: [String], executable: URL = aideExecutable, environment: [String: String] = [:],

@@ -67,29 +67,15 @@ struct BenchTests {
     }
 
     private func launch(_ arguments: [String], log: URL) throws -> Process {
-        let process = Process()
-        process.executableURL = CommandRunner.aideExecutable
-        process.arguments = arguments
-        process.environment = Self.environment
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return process
+        try CommandRunner.launch(arguments, environment: Self.environment, log: log)
     }
 
     private func waitForExit(_ process: Process, timeout: Double = 240) async throws -> Int32 {
-        let deadline = ContinuousClock.now + .seconds(timeout)
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else {
-                process.terminate()
-                Issue.record("aide did not finish within \(timeout) s")
-                return -1
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        guard let status = try await CommandRunner.waitForExit(process, timeout: timeout) else {
+            Issue.record("aide did not finish within \(timeout) s")
+            return -1
         }
-        return process.terminationStatus
+        return status
     }
 
     /// Polls the bench's index until `condition` holds.

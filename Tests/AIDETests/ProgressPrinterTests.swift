@@ -22,16 +22,23 @@ struct ProgressPrinterTests {
         empty.bestMetric = nil
         empty.step = nil
         #expect(ProgressPrinter.statusLine(empty).hasPrefix("2/20 steps · improve: executing · no good node yet"))
+        var busy = progress
+        busy.inFlight = 3
+        #expect(ProgressPrinter.statusLine(busy).hasPrefix("step 3/20 · improve: executing · 3 in flight · best"))
     }
 
     @Test func nodeLinesSayMetricOrWhyBuggy() {
         #expect(
             ProgressPrinter.nodeLine(node(step: 3, stage: .improve, buggy: false, metric: 0.5, test: 0.25))
-                == "   3 improve  metric 0.5  test 0.25  4.2 s")
+                == "   3 improve   metric 0.5  test 0.25  4.2 s")
         #expect(
             ProgressPrinter.nodeLine(
                 node(step: 12, stage: .debug, buggy: true, metric: nil, test: nil, reasons: ["raised ValueError", "wrote no ./working/submission.csv"]))
-                == "  12 debug    buggy: raised ValueError, wrote no ./working/submission.csv  4.2 s")
+                == "  12 debug     buggy: raised ValueError, wrote no ./working/submission.csv  4.2 s")
+        // The longest stage name still leaves a space.
+        #expect(
+            ProgressPrinter.nodeLine(node(step: 7, stage: .crossover, buggy: false, metric: 0.5, test: nil))
+                == "   7 crossover metric 0.5  4.2 s")
     }
 
     @Test func aBadScriptedAnswerLineIsNamedByNumber() throws {

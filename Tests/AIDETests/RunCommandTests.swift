@@ -9,31 +9,15 @@ struct RunCommandTests {
 
     /// Starts `aide` with `arguments` and returns the process (stdout and stderr to a log file).
     private func launch(_ arguments: [String], environment: [String: String] = [:], log: URL) throws -> Process {
-        let process = Process()
-        process.executableURL = CommandRunner.aideExecutable
-        process.arguments = arguments
-        var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
-        env.merge(environment) { _, new in new }
-        process.environment = env
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return process
+        try CommandRunner.launch(arguments, environment: environment, log: log)
     }
 
     private func waitForExit(_ process: Process, timeout: Double = 120) async throws -> Int32 {
-        let deadline = ContinuousClock.now + .seconds(timeout)
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else {
-                process.terminate()
-                Issue.record("aide did not finish within \(timeout) s")
-                return -1
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        guard let status = try await CommandRunner.waitForExit(process, timeout: timeout) else {
+            Issue.record("aide did not finish within \(timeout) s")
+            return -1
         }
-        return process.terminationStatus
+        return status
     }
 
     /// The only run folder under `runs`, once it has a database.
