@@ -239,6 +239,10 @@ function layout() {
 function shape(stage, r) {
   if (stage === "improve") return "<rect class=\"shape\" x=\"" + (-r) + "\" y=\"" + (-r) + "\" width=\"" + 2 * r +
     "\" height=\"" + 2 * r + "\" rx=\"2.5\"/>";
+  if (stage === "crossover") {
+    var t = r * 1.35;
+    return "<polygon class=\"shape\" points=\"0," + (-t) + " " + t + "," + (0.8 * t) + " " + (-t) + "," + (0.8 * t) + "\"/>";
+  }
   if (stage === "debug") {
     var d = r * 1.3;
     return "<polygon class=\"shape\" points=\"0," + (-d) + " " + d + ",0 0," + d + " " + (-d) + ",0\"/>";
@@ -307,7 +311,9 @@ function legend() {
       "</g></svg>" + text + "</span>";
   }
   $("legend").innerHTML = item(shape("draft", 5.5), "good", "draft") + item(shape("improve", 5), "good", "improve") +
-    item(shape("debug", 4.6), "good", "debug") + item(shape("draft", 5.5), "buggy", "buggy") +
+    item(shape("debug", 4.6), "good", "debug") +
+    (NODES.some(function (x) { return x.stage === "crossover"; }) ? item(shape("crossover", 5), "good", "crossover") : "") +
+    item(shape("draft", 5.5), "buggy", "buggy") +
     "<span><svg width=\"20\" height=\"10\"><path d=\"M1 5H19\" stroke=\"#e0a100\" stroke-width=\"3\"/></svg>best path</span>";
 }
 
