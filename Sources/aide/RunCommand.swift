@@ -133,13 +133,12 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     static func dependencies(for task: LoadedTask, _ backend: any Backend, _ printer: ProgressPrinter) throws -> RunDependencies {
-        let exec = task.spec.exec
         let python = task.pythonExecutable
+        let isolation = try ScriptIsolation.resolve(task.spec.exec, python: python)
+        if let warning = isolation.warning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
         return RunDependencies(
             backend: backend,
-            interpreter: PythonInterpreter(
-                python: python, memoryLimitMB: exec.memoryLimitMB, cpuLimit: exec.cpuLimit, outputLimit: exec.outputLimit,
-                threadsPerScript: exec.threadsPerScript(running: task.spec.search.workers)),
+            interpreter: PythonInterpreter(task: task, isolation: isolation),
             syntax: PythonSyntaxCheck(python: python),
             progress: { printer.handle($0) })
     }
