@@ -24,10 +24,7 @@ struct ParallelSearchTests {
         var loaded = try TaskLoader.load(task.taskFile)
         configure(&loaded.spec)
         let scripted = try ScriptedBackend(file: answers)
-        let dependencies = RunDependencies(
-            backend: backend?(scripted) ?? scripted,
-            interpreter: PythonInterpreter(python: TestPython.path, outputLimit: 8_000),
-            syntax: PythonSyntaxCheck(python: TestPython.path))
+        let dependencies = RunAssembly.dependencies(for: loaded, backend: backend?(scripted) ?? scripted)
         let runs = FileManager.default.temporaryDirectory.appendingPathComponent("aide-runs-\(UUID().uuidString)")
         return try SearchRun.start(task: loaded, runsDirectory: runs, dependencies: dependencies)
     }
