@@ -38,7 +38,7 @@ struct ReplayTests {
     private func run(_ task: LoadedTask, backend: any Backend, runs: URL) async throws -> RunSummary {
         let run = try SearchRun.start(
             task: task, runsDirectory: runs,
-            dependencies: RunAssembly.dependencies(for: task, backend: backend))
+            dependencies: try RunAssembly.dependencies(for: task, backend: backend))
         return await run.run()
     }
 

@@ -76,7 +76,7 @@ struct RunOptionsTests {
         defer { task.remove() }
         let limits = ["exec.memory_limit_mb=512", "exec.cpu_limit=30", "exec.output_limit=4000", "exec.parallel=1"]
         let loaded = try RunOptions(workers: 2, overrides: limits).loadTask(task.taskFile)
-        let interpreter = RunAssembly.interpreter(for: loaded)
+        let interpreter = try RunAssembly.interpreter(for: loaded)
         #expect(interpreter.memoryLimitMB == 512)
         #expect(interpreter.cpuLimit == 30)
         #expect(interpreter.outputLimit == 4000)

@@ -18,29 +18,38 @@ public enum RunAssembly {
         return deck.backend(wrapping: real, session: CassetteDeck.session(for: task.spec))
     }
 
-    /// The task's interpreter: its Python, with the task's memory, CPU, output and thread limits.
-    public static func interpreter(for task: LoadedTask) -> PythonInterpreter {
-        let exec = task.spec.exec
-        return PythonInterpreter(
-            python: task.pythonExecutable, memoryLimitMB: exec.memoryLimitMB, cpuLimit: exec.cpuLimit,
-            outputLimit: exec.outputLimit, threadsPerScript: exec.threadsPerScript(running: task.spec.search.workers))
+    /// The task's interpreter: its Python in the sandbox `exec` asks for, with every limit of `exec`
+    /// (memory, CPU, output, file size, processes, threads, GPUs). `warn` hears that `auto` found no
+    /// working sandbox.
+    public static func interpreter(
+        for task: LoadedTask, warn: (String) -> Void = RunAssembly.standardError
+    ) throws -> PythonInterpreter {
+        let isolation = try ScriptIsolation.resolve(task.spec.exec, python: task.pythonExecutable)
+        if let warning = isolation.warning { warn(warning) }
+        return PythonInterpreter(task: task, isolation: isolation)
     }
 
     /// A run's dependencies with `backend` (a test's or a benchmark's own), the rest from the task.
     public static func dependencies(
         for task: LoadedTask, backend: any Backend, interpreter: (any Interpreter)? = nil,
-        progress: @escaping @Sendable (RunProgress) -> Void = { _ in }
-    ) -> RunDependencies {
+        progress: @escaping @Sendable (RunProgress) -> Void = { _ in }, warn: (String) -> Void = RunAssembly.standardError
+    ) throws -> RunDependencies {
         RunDependencies(
-            backend: backend, interpreter: interpreter ?? Self.interpreter(for: task),
+            backend: backend, interpreter: try interpreter ?? Self.interpreter(for: task, warn: warn),
             syntax: PythonSyntaxCheck(python: task.pythonExecutable), progress: progress)
     }
 
     /// A run's dependencies, everything from the task and the options.
     public static func dependencies(
-        for task: LoadedTask, options: RunOptions, progress: @escaping @Sendable (RunProgress) -> Void = { _ in }
+        for task: LoadedTask, options: RunOptions, progress: @escaping @Sendable (RunProgress) -> Void = { _ in },
+        warn: (String) -> Void = RunAssembly.standardError
     ) throws -> RunDependencies {
-        dependencies(for: task, backend: try backend(for: task, options: options), progress: progress)
+        try dependencies(for: task, backend: try backend(for: task, options: options), progress: progress, warn: warn)
+    }
+
+    /// Warnings go to standard error, a line each.
+    public static func standardError(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }
 
