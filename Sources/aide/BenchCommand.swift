@@ -282,13 +282,21 @@ struct BenchRunCaseCommand: AsyncParsableCommand {
             let runner = try BenchRunner(index: try BenchIndex.open(folder.root))
             let printer = ProgressPrinter()
             let stderr = FileHandle.standardError
-            let interrupts = InterruptHandler(onSignal: { count in
-                if count > 1 { Foundation.exit(130) }
-                runner.interrupt()
-            })
-            let (status, summary) = try await runner.runHere(caseIndex: index, progress: { printer.handle($0) }) { run, resumed in
-                stderr.write(Data("\(resumed ? "resuming" : "run") \(run.id) in \(run.workspace.root.path)\n".utf8))
+            let work = Task {
+                try await runner.runHere(caseIndex: index, progress: { printer.handle($0) }) { run, resumed in
+                    stderr.write(Data("\(resumed ? "resuming" : "run") \(run.id) in \(run.workspace.root.path)\n".utf8))
+                }
             }
+            // As `aide run`: the first Ctrl-C lets the steps in flight finish; a second, SIGTERM
+            // (a Slurm time limit) or SIGHUP stops at once, the run marked interrupted.
+            let interrupts = InterruptHandler { signal, count in
+                if signal == SIGINT && count == 1 {
+                    runner.interrupt()
+                } else {
+                    work.cancel()
+                }
+            }
+            let (status, summary) = try await work.value
             interrupts.stop()
             if let summary { print(summary.text) }
             switch status {
