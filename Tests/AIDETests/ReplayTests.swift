@@ -94,7 +94,7 @@ struct ReplayTests {
         let (cassette, recorded) = try await record(task, runs: runs)
 
         let text = try String(contentsOf: cassette, encoding: .utf8)
-        #expect(text.components(separatedBy: #""request":"#).count - 1 == 9, "a request asked again is written as its key")
+        #expect(text.components(separatedBy: #""request":"#).count - 1 == 10, "a request asked again is written as its key")
         let entries = try Cassette(files: [cassette]).entries
         #expect(entries.count == 11, "6 code calls and 5 reviews")
         #expect(entries.filter { $0.entry.error != nil }.map(\.entry.request.kind) == ["submit_review call"])
@@ -139,7 +139,7 @@ struct ReplayTests {
             backend: ReplayBackend(cassette: try Cassette(files: [shorter]), session: "synthetic seed 7"), runs: runs)
         #expect(cut.status == .failed)
         #expect(cut.stopReason?.hasPrefix("step 4 failed: replay: no recorded answer for this submit_review call") == true)
-        #expect(cut.stopReason?.contains("first differs at line") == true, "\(cut.stopReason ?? "")")
+        #expect(cut.stopReason?.contains("closest recorded request") == true, "\(cut.stopReason ?? "")")
         #expect(cut.nodes == 4)
     }
 

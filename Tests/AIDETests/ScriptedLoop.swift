@@ -10,6 +10,20 @@ struct ScriptedLoop {
     var status: Int32
     var log: String
     var nodes: [Node]
+    /// The recorded requests and answers (`--record`), one JSON line each.
+    var cassette: String
+
+    /// The system prompts sent for `purpose` calls ("debug", "improve", …), in order.
+    func prompts(containing marker: String) -> [String] {
+        cassette.split(separator: "\n").compactMap { line -> String? in
+            guard let data = line.data(using: .utf8),
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let request = object["request"] as? [String: Any], let system = request["system"] as? String,
+                system.contains(marker)
+            else { return nil }
+            return system
+        }
+    }
 
     func remove() {
         task.remove()
@@ -33,7 +47,11 @@ struct ScriptedLoop {
         let runs = FileManager.default.temporaryDirectory.appendingPathComponent("aide-loop-\(UUID().uuidString)")
         let file = try ScriptedAnswers.file(answers)
         defer { try? FileManager.default.removeItem(at: file) }
-        var arguments = ["run", task.taskFile.path, "--scripted", file.path, "--runs-dir", runs.path]
+        let cassette = runs.appendingPathExtension("jsonl")
+        defer { try? FileManager.default.removeItem(at: cassette) }
+        var arguments = [
+            "run", task.taskFile.path, "--scripted", file.path, "--runs-dir", runs.path, "--record", cassette.path,
+        ]
         for setting in settings { arguments += ["--set", setting] }
         let output = try await CommandRunner.run(
             arguments, environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"],
@@ -43,6 +61,7 @@ struct ScriptedLoop {
         let nodes = (try? RunStore.openReadOnly(path: folder.appendingPathComponent("run.sqlite")).nodes()) ?? []
         return ScriptedLoop(
             task: task, runs: runs, folder: folder, status: output.status, log: output.stdout + output.stderr,
-            nodes: nodes.sorted { $0.step < $1.step })
+            nodes: nodes.sorted { $0.step < $1.step },
+            cassette: (try? String(contentsOf: cassette, encoding: .utf8)) ?? "")
     }
 }

@@ -7,12 +7,12 @@ struct SearchPolicyTests {
     /// A finished node; good when it has a metric and is not marked buggy.
     private func node(
         _ id: String, _ step: Int, parent: String? = nil, stage: Stage? = nil, metric: Double? = nil,
-        buggy: Bool = false, debugDepth: Int = 0
+        buggy: Bool = false, debugDepth: Int = 0, code: String = "print(1)"
     ) -> Node {
         let date = Date(timeIntervalSince1970: 0)
         return Node(
             id: id, parentID: parent, step: step, stage: stage ?? (parent == nil ? .draft : .improve), plan: "",
-            code: "", metric: buggy ? nil : metric, isBuggy: buggy || metric == nil, debugDepth: debugDepth,
+            code: code, metric: buggy ? nil : metric, isBuggy: buggy || metric == nil, debugDepth: debugDepth,
             createdAt: date, finishedAt: date)
     }
 
@@ -42,6 +42,21 @@ struct SearchPolicyTests {
         let tree = journal([node("a", 0, metric: 0.5)])
         #expect(choose(policy, tree, inFlight: [.draft]) == .draft)
         #expect(choose(policy, tree, inFlight: [.draft, .draft]) == .improve(parentID: "a"))
+    }
+
+    /// aideml's rule: a buggy leaf is debugged while its debug depth is at most max_debug_depth.
+    @Test func greedyDebugsUpToAndIncludingTheMaximumDepth() {
+        let policy = GreedyPolicy(numDrafts: 1, debugProb: 1, maxDebugDepth: 2)
+        let atLimit = journal([node("a", 0, buggy: true), node("b", 1, parent: "a", stage: .debug, buggy: true, debugDepth: 2)])
+        #expect(choose(policy, atLimit) == .debug(parentID: "b"))
+        let past = journal([node("a", 0, buggy: true), node("b", 1, parent: "a", stage: .debug, buggy: true, debugDepth: 3)])
+        #expect(choose(policy, past) == .draft)
+    }
+
+    @Test func noPolicyDebugsANodeWithoutCode() {
+        let tree = journal([node("a", 0, buggy: true, code: "")])
+        #expect(choose(GreedyPolicy(numDrafts: 1, debugProb: 1, maxDebugDepth: 3), tree) == .draft)
+        #expect(choose(mcts(drafts: 1), tree) == .draft)
     }
 
     // MARK: - MCTS
@@ -96,8 +111,8 @@ struct SearchPolicyTests {
         #expect(choose(mcts(drafts: 1), tree) == .debug(parentID: "a"))
         // Its debug in flight: nothing else is open, so a new draft.
         #expect(choose(mcts(drafts: 1), tree, inFlight: [.debug(parentID: "a")]) == .draft)
-        // A buggy node at the depth limit is a dead end.
-        let deep = journal([node("a", 0, buggy: true, debugDepth: 2)])
+        // A buggy node past the depth limit is a dead end.
+        let deep = journal([node("a", 0, buggy: true, debugDepth: 3)])
         #expect(choose(mcts(drafts: 1, maxDebugDepth: 2), deep) == .draft)
     }
 

@@ -39,6 +39,34 @@ public struct CassetteRequest: Sendable, Hashable, Codable {
         return SHA256.hex(Array(text.utf8))
     }
 
+    /// What a replay matches on: the key of this request with every number in its prompts written
+    /// as `#`. Prompts state run time, time left, cores and memory, which differ from one run or
+    /// machine to the next; the k-th request with the same words gets the k-th answer recorded.
+    public var replayKey: String {
+        var normalized = self
+        normalized.system = system.map(Self.withoutNumbers)
+        normalized.user = user.map(Self.withoutNumbers)
+        return normalized.key
+    }
+
+    static func withoutNumbers(_ text: String) -> String {
+        var result = ""
+        result.reserveCapacity(text.utf8.count)
+        var inNumber = false
+        for scalar in text.unicodeScalars {
+            if ("0"..."9").contains(scalar) {
+                if !inNumber { result.append("#") }
+                inNumber = true
+            } else if scalar == ".", inNumber {
+                continue
+            } else {
+                inNumber = false
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
     /// What kind of call this was, for messages: `submit_review call` or `code call`.
     public var kind: String { funcSpec.map { "\($0.name) call" } ?? "text call" }
 
@@ -235,12 +263,12 @@ public struct Cassette: Sendable {
     }
 
     private mutating func add(_ entry: CassetteEntry, file: String, line: Int) {
-        let key = entry.request.key
+        let key = entry.request.replayKey
         byKey[key, default: []].append(entries.count)
         entries.append(Located(entry: entry, key: key, file: file, line: line))
     }
 
-    /// The entries recorded for a key, in order.
+    /// The entries recorded for a replay key (`CassetteRequest.replayKey`), in order.
     public func entries(for key: String) -> [Located] {
         (byKey[key] ?? []).map { entries[$0] }
     }

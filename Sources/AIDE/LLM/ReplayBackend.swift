@@ -30,7 +30,7 @@ public final class ReplayBackend: Backend {
         system: String?, user: String?, funcSpec: FunctionSpec?, options: ModelOptions, observer: StreamObserver?
     ) async throws -> QueryResult {
         let request = CassetteRequest(system: system, user: user, funcSpec: funcSpec, options: options)
-        let key = request.key
+        let key = request.replayKey
         let recorded = cassette.entries(for: key)
         let own = recorded.filter { $0.entry.session == session }
         let candidates = own.isEmpty ? recorded : own

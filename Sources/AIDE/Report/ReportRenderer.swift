@@ -183,6 +183,7 @@ public enum ReportRenderer {
         } else {
             var line = "metric \(number(detail.metric))"
             if let source = detail.metricSource { line += " (from the \(source))" }
+            if let check = MetricDisagreement(harness: detail.metric, review: detail.review?.metric) { line += " · \(check)" }
             if let test = detail.testScore { line += " · test score \(number(test))" }
             if detail.isBest { line += " · the best node" } else if detail.onBestPath { line += " · on the best path" }
             lines.append(paint(line, .green, color))
@@ -348,6 +349,9 @@ public enum ReportRenderer {
         if let other = detail.otherParentID { lines.append("| crossed with | `\(other)` |") }
         lines.append("| buggy | \(detail.isBuggy ? "yes: " + cell(detail.bugReasons.joined(separator: ", ")) : "no") |")
         lines.append("| metric | \(number(detail.metric))\(detail.metricSource.map { " (from the \($0))" } ?? "") |")
+        if let check = MetricDisagreement(harness: detail.metric, review: detail.review?.metric) {
+            lines.append("| metric cross-check | \(check) |")
+        }
         lines.append("| test score | \(number(detail.testScore)) |")
         lines.append("| best | \(detail.isBest ? "yes" : detail.onBestPath ? "on the best path" : "no") |")
         if let exec = detail.execTime { lines.append("| execution | \(ProgressPrinter.duration(exec)) |") }

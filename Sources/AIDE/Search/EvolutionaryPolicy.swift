@@ -60,7 +60,7 @@ public struct EvolutionaryPolicy: SearchPolicy {
         if Double.random(in: 0..<1, using: &random) < debugProb {
             let busy = Set(inFlight.compactMap(\.parentID))
             let candidates = members.filter {
-                $0.isBuggy && journal.isLeaf($0) && $0.debugDepth < maxDebugDepth && !busy.contains($0.id)
+                journal.isLeaf($0) && $0.isDebuggable(maxDebugDepth: maxDebugDepth) && !busy.contains($0.id)
             }
             if let chosen = candidates.randomElement(using: &random) { return .debug(parentID: chosen.id) }
         }

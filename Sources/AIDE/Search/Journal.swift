@@ -32,9 +32,10 @@ public struct Journal: Sendable, Hashable {
 
     public func isLeaf(_ node: Node) -> Bool { childCount[node.id, default: 0] == 0 }
 
-    /// Buggy leaves whose debug chain is still short enough to try again.
+    /// Buggy leaves that have code and whose debug chain is still short enough to try again
+    /// (`Node.isDebuggable`).
     public func debuggable(maxDebugDepth: Int) -> [Node] {
-        buggyNodes.filter { isLeaf($0) && $0.debugDepth < maxDebugDepth }
+        buggyNodes.filter { isLeaf($0) && $0.isDebuggable(maxDebugDepth: maxDebugDepth) }
     }
 
     /// The good node with the best metric (earliest wins a tie).
@@ -61,6 +62,16 @@ public struct Journal: Sendable, Hashable {
 
     /// The next free step number.
     public var nextStep: Int { (nodes.map(\.step).max() ?? -1) + 1 }
+}
+
+extension Node {
+    /// Whether a debug step may take this node: it is buggy, has code to fix (a node whose answer
+    /// held none is a dead end: "fix it" over an empty block asks nothing), and its debug depth is
+    /// at most `maxDebugDepth` — aideml's rule (`<=`), so a draft gets up to `maxDebugDepth + 1`
+    /// debug steps in a row.
+    public func isDebuggable(maxDebugDepth: Int) -> Bool {
+        isBuggy && !code.allSatisfy(\.isWhitespace) && debugDepth <= maxDebugDepth
+    }
 }
 
 extension Journal {

@@ -8,7 +8,7 @@ import Foundation
 /// along its path. Selection descends from the root by UCT,
 /// `Q + exploration · sqrt(ln N(parent) / N(child))`, to the first node that can still be
 /// expanded, and expands it: the root by a draft, a good node by an improvement (until it has
-/// `maxChildren`), a buggy leaf by a debug (while its debug chain is shorter than `maxDebugDepth`).
+/// `maxChildren`), a buggy leaf by a debug (while it has code and its debug depth is at most `maxDebugDepth`).
 public struct MCTSPolicy: SearchPolicy {
     public var numDrafts: Int
     public var maxDebugDepth: Int
@@ -61,7 +61,7 @@ public struct MCTSPolicy: SearchPolicy {
     func expansion(of node: Node, in tree: Tree) -> SearchAction? {
         let made = tree.children(of: node.id).count + tree.pending(under: node.id)
         if node.isBuggy {
-            return made == 0 && node.debugDepth < maxDebugDepth ? .debug(parentID: node.id) : nil
+            return made == 0 && node.isDebuggable(maxDebugDepth: maxDebugDepth) ? .debug(parentID: node.id) : nil
         }
         return made < maxChildren ? .improve(parentID: node.id) : nil
     }

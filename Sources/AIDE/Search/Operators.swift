@@ -57,8 +57,11 @@ public enum Operators {
         try await propose(Prompts.draft(context.prompt, memory: memory), purpose: "draft", context)
     }
 
-    public static func improve(_ context: OperatorContext, memory: String, parent: Node) async throws -> Outcome {
-        try await propose(Prompts.improve(context.prompt, memory: memory, parent: parent), purpose: "improve", context)
+    public static func improve(
+        _ context: OperatorContext, memory: String, parent: Node, siblings: [Node] = []
+    ) async throws -> Outcome {
+        try await propose(
+            Prompts.improve(context.prompt, memory: memory, parent: parent, siblings: siblings), purpose: "improve", context)
     }
 
     public static func crossover(
@@ -68,8 +71,9 @@ public enum Operators {
             Prompts.crossover(context.prompt, memory: memory, first: first, second: second), purpose: "crossover", context)
     }
 
-    public static func debug(_ context: OperatorContext, parent: Node) async throws -> Outcome {
-        try await propose(Prompts.debug(context.prompt, parent: parent), purpose: "debug", context)
+    public static func debug(_ context: OperatorContext, parent: Node, earlierAttempts: [Node] = []) async throws -> Outcome {
+        try await propose(
+            Prompts.debug(context.prompt, parent: parent, earlierAttempts: earlierAttempts), purpose: "debug", context)
     }
 
     /// Asks for plan and code until an answer holds Python code that compiles (see `CodeExtraction`), at most

@@ -8,9 +8,19 @@ public struct PromptContext: Sendable, Hashable {
     public var metricName: String
     public var direction: MetricDirection
     public var dataPreview: String
+    /// The script timeout the task sets; `step.timeout` is what this step's script really gets.
     public var scriptTimeout: Double
     public var submissionFile: String
+    /// Packages the task's Python can import (probed once per run).
     public var packages: [String]
+    /// Cores, memory, GPUs and network as a script has them, one line each.
+    public var resources: [String] = []
+    public var validation: ValidationScheme = .kfold(5)
+    public var reasoning: ReasoningForm = .plain
+    /// Files of the data the description mentions (`data_description.txt`, …).
+    public var descriptionFiles: [DescriptionFile] = []
+    /// Where the run stands when this step's prompt is written.
+    public var step: StepFacts? = nil
 
     public init(
         taskName: String, goal: String, description: String, metricName: String, direction: MetricDirection,
@@ -27,6 +37,80 @@ public struct PromptContext: Sendable, Hashable {
         self.submissionFile = submissionFile
         self.packages = packages
     }
+
+    /// The timeout this step's script gets: the task's, cut to the time the run has left.
+    public var effectiveTimeout: Double { step?.timeout ?? scriptTimeout }
+}
+
+/// How scripts estimate the metric (`search.validation`).
+public enum ValidationScheme: Sendable, Hashable, Codable {
+    /// K-fold cross-validation; the metric line is the mean over the folds.
+    case kfold(Int)
+    /// One held-out split.
+    case holdout
+
+    /// Written `kfold` (5 folds) or `holdout` in task.yaml.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        switch try container.decode(String.self) {
+        case "kfold": self = .kfold(5)
+        case "holdout": self = .holdout
+        case let other:
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected kfold or holdout, found \"\(other)\"")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .kfold: try container.encode("kfold")
+        case .holdout: try container.encode("holdout")
+        }
+    }
+}
+
+/// The form of the plan (`search.reasoning`): prose, or AIRA's structured form (brainstorm, one
+/// idea, why it should work).
+public enum ReasoningForm: String, Sendable, Hashable, Codable, CaseIterable {
+    case plain
+    case structured
+}
+
+/// A file of the data the task description mentions, inlined when small.
+public struct DescriptionFile: Sendable, Hashable {
+    public var name: String
+    public var bytes: Int
+    /// The text, when small enough to show whole.
+    public var text: String?
+
+    /// Files at the top of `directory` whose names `description` mentions and that hold text;
+    /// those of at most `inlineLimit` bytes carry their text.
+    public static func mentioned(in description: String, directory: URL, inlineLimit: Int = 16_000) -> [DescriptionFile] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted()
+        return names.compactMap { name in
+            let lower = name.lowercased()
+            guard [".txt", ".md"].contains(where: lower.hasSuffix), description.contains(name) else { return nil }
+            let url = directory.appendingPathComponent(name)
+            guard let data = try? Data(contentsOf: url), let text = String(data: data, encoding: .utf8) else { return nil }
+            return DescriptionFile(name: name, bytes: data.count, text: data.count <= inlineLimit ? text : nil)
+        }
+    }
+}
+
+/// Where the run stands when a step's prompt is written.
+public struct StepFacts: Sendable, Hashable {
+    /// Seconds this step's script may run.
+    public var timeout: Double
+    /// Steps the run may still start, this one included.
+    public var stepsLeft: Int
+    /// Seconds of the run's time budget left; nil when it has none.
+    public var timeLeft: Double?
+
+    public init(timeout: Double, stepsLeft: Int, timeLeft: Double?) {
+        self.timeout = timeout
+        self.stepsLeft = stepsLeft
+        self.timeLeft = timeLeft
+    }
 }
 
 /// The prompts of the search, as data. Operators pick one, fill it from a `PromptContext`, and send
@@ -36,15 +120,27 @@ public enum Prompts {
 
     static let role = "You are an expert machine-learning engineer competing on a modelling task."
 
-    static let responseFormat = """
-        Answer with a short plan in plain prose (three to five sentences), then exactly one fenced \
-        ```python code block holding the complete script. Write nothing after the code block.
-        """
+    static func responseFormat(_ context: PromptContext) -> String {
+        switch context.reasoning {
+        case .plain:
+            return """
+                Answer with a short plan in plain prose (three to five sentences), then exactly one fenced \
+                ```python code block holding the complete script. Write nothing after the code block.
+                """
+        case .structured:
+            return """
+                Answer in three short parts, then the code. **Brainstorm**: three to five different ideas, one \
+                line each. **Chosen idea**: the one you implement. **Why it should work**: two or three \
+                sentences. Then exactly one fenced ```python code block holding the complete script. Write \
+                nothing after the code block.
+                """
+        }
+    }
 
     static let draftGuidelines = [
         "Keep this first solution simple: a sound baseline, no ensembles and no hyper-parameter search.",
         "Read the Memory section and do not repeat a modelling approach already tried; keep the same validation scheme.",
-        "Do not plan exploratory data analysis: the data preview below is all you need.",
+        "Do not plan exploratory data analysis: the data preview below summarizes the files (it may be cut; read a file yourself for what it leaves out).",
     ]
 
     static let improveGuidelines = [
@@ -65,18 +161,94 @@ public enum Prompts {
     ]
 
     static func implementationRules(_ context: PromptContext) -> [String] {
-        [
-            "Print the \(context.metricName) on a held-out validation split (\(context.direction == .minimize ? "lower" : "higher") is better), on its own line as `Validation metric: <value>`.",
+        let better = context.direction == .minimize ? "lower" : "higher"
+        let metric: String
+        switch context.validation {
+        case .kfold(let folds):
+            metric = "Estimate the \(context.metricName) with \(folds)-fold cross-validation on the training data (stratified for classification; time-ordered folds when the data is ordered in time; a single held-out split only when the data is too small or too large for folds). Print the mean over the folds on its own line as `Validation metric: <value>` (\(better) is better): the harness reads the last such line."
+        case .holdout:
+            metric = "Estimate the \(context.metricName) on a held-out validation split of the training data. Print it on its own line as `Validation metric: <value>` (\(better) is better): the harness reads the last such line."
+        }
+        var timeout = "The harness stops the script after \(formatSeconds(context.effectiveTimeout)), data loading and training included"
+        if context.effectiveTimeout < context.scriptTimeout {
+            timeout += " (the task allows \(formatSeconds(context.scriptTimeout)), but that is all the time the run has left)"
+        }
+        return [
+            metric,
             "The script is one self-contained Python file, run as is; no part may be left for the reader to fill in.",
-            "It must finish within \(formatDuration(context.scriptTimeout)), data loading and training included.",
-            "The input data is in `./input` (read-only). Write the predictions for the test set to `./working/\(context.submissionFile)` in the format the task asks for: it is how the solution is graded.",
+            timeout + ".",
+            "The input data is in `./input` (read-only). Write the predictions for the test set to `./working/\(context.submissionFile)` in the format the task asks for: one row per test id, the columns of the sample submission if there is one, no empty or NaN value. The harness checks it before grading.",
             "Use `./working` for any other file the script needs to write.",
         ]
     }
 
-    static func environment(_ context: PromptContext) -> String {
-        "Installed Python packages include " + context.packages.map { "`\($0)`" }.joined(separator: ", ")
-            + ". Use only the standard library and these."
+    static func environment(_ context: PromptContext) -> Prompt {
+        var lines = context.resources
+        lines.append(
+            "Python packages the harness found importable: " + context.packages.map { "`\($0)`" }.joined(separator: ", ")
+                + ", and the standard library. Others may be missing, and nothing can be installed.")
+        return .bullets(lines)
+    }
+
+    /// Time and steps left, when known.
+    static func budget(_ context: PromptContext) -> Prompt? {
+        guard let step = context.step else { return nil }
+        var text = "This run can take \(step.stepsLeft) more step\(step.stepsLeft == 1 ? "" : "s") (this one included)"
+        if let left = step.timeLeft { text += " and has \(formatSeconds(left)) left" }
+        return .text(text + ".")
+    }
+
+    static func instructions(_ context: PromptContext, _ guidelinesTitle: String, _ guidelines: [String]) -> Prompt {
+        var sections: [Prompt.Section] = [
+            .init("Response format", .text(responseFormat(context))),
+            .init(guidelinesTitle, .bullets(guidelines)),
+            .init("Implementation rules", .bullets(implementationRules(context))),
+            .init("Environment", environment(context)),
+        ]
+        if let budget = budget(context) { sections.append(.init("Budget", budget)) }
+        return .sections(sections)
+    }
+
+    static func data(_ context: PromptContext) -> Prompt {
+        var sections = [Prompt.Section("Preview", .text(context.dataPreview))]
+        for file in context.descriptionFiles {
+            if let text = file.text {
+                sections.append(.init("`./input/\(file.name)`", .code(text, language: "")))
+            } else {
+                sections.append(.init(
+                    "`./input/\(file.name)`",
+                    .text("\(file.bytes) bytes, too long to show here: the description refers to it, so read it from the script if you need it.")))
+            }
+        }
+        return .sections(sections)
+    }
+
+    /// At most `limit` characters of a script's output: its head and, mostly, its tail (where the
+    /// traceback and the metric are), with how much was left out between them.
+    public static func clip(_ output: String, limit: Int = 5_000) -> String {
+        guard output.count > limit else { return output }
+        let head = output.prefix(limit / 4)
+        let tail = output.suffix(limit - limit / 4)
+        return head + "\n[… \(output.count - head.count - tail.count) characters left out …]\n" + tail
+    }
+
+    /// How a node turned out, in one line: its metric and run time, or why it is buggy.
+    static func outcome(_ node: Node, timeout: Double) -> String {
+        let time = node.execution.map { "ran \(formatSeconds($0.duration)) of \(formatSeconds(timeout)) allowed" }
+        if !node.isBuggy, let metric = node.metric {
+            return (["validation metric \(formatMetric(metric))"] + [time].compactMap { $0 }).joined(separator: ", ")
+        }
+        var parts = ["failed: " + (node.bugReasons.isEmpty ? (node.error ?? "unknown") : node.bugReasons.joined(separator: "; "))]
+        if let time { parts.append(time) }
+        if let summary = node.review?.summary, !summary.isEmpty { parts.append("review: " + summary) }
+        return parts.joined(separator: "; ")
+    }
+
+    static func attempts(_ nodes: [Node], _ context: PromptContext) -> Prompt {
+        .bullets(nodes.map { node in
+            let plan = node.plan.isEmpty ? "(no plan)" : node.plan.replacingOccurrences(of: "\n", with: " ")
+            return "Plan: \(plan.count > 600 ? plan.prefix(600) + "…" : plan) — Outcome: \(outcome(node, timeout: context.scriptTimeout))"
+        })
     }
 
     static func task(_ context: PromptContext) -> Prompt {
@@ -93,30 +265,29 @@ public enum Prompts {
             .init("Introduction", .text(role + " Write a first solution to the task below: a plan, then its code.")),
             .init("Task", task(context)),
             .init("Memory", .text(memory.isEmpty ? "No solution has been tried yet." : memory)),
-            .init("Instructions", .sections([
-                .init("Response format", .text(responseFormat)),
-                .init("Solution guidelines", .bullets(draftGuidelines)),
-                .init("Implementation rules", .bullets(implementationRules(context))),
-                .init("Environment", .text(environment(context))),
-            ])),
-            .init("Data preview", .text(context.dataPreview)),
+            .init("Instructions", instructions(context, "Solution guidelines", draftGuidelines)),
+            .init("Data", data(context)),
         ])
     }
 
-    /// One improvement of a working solution.
-    public static func improve(_ context: PromptContext, memory: String, parent: Node) -> Prompt {
-        .sections([
+    /// One improvement of a working solution, knowing how it ran and what was already tried from it.
+    public static func improve(_ context: PromptContext, memory: String, parent: Node, siblings: [Node] = []) -> Prompt {
+        var sections: [Prompt.Section] = [
             .init("Introduction", .text(role + " Improve the working solution below so that it scores better on unseen data.")),
             .init("Task", task(context)),
             .init("Memory", .text(memory)),
-            .init("Previous solution", .code(parent.code, language: "python")),
-            .init("Instructions", .sections([
-                .init("Response format", .text(responseFormat)),
-                .init("Improvement guidelines", .bullets(improveGuidelines)),
-                .init("Implementation rules", .bullets(implementationRules(context))),
-                .init("Environment", .text(environment(context))),
+            .init("Previous solution", .sections([
+                .init("Code", .code(parent.code, language: "python")),
+                .init("Result", .text(outcome(parent, timeout: context.scriptTimeout))),
+                .init("What running it printed", .code(clip(parent.execution?.output ?? "(no output)"), language: "")),
             ])),
-        ])
+        ]
+        if !siblings.isEmpty {
+            sections.append(.init(
+                "Changes already tried on this solution (do not repeat them)", attempts(siblings, context)))
+        }
+        sections.append(.init("Instructions", instructions(context, "Improvement guidelines", improveGuidelines)))
+        return .sections(sections)
     }
 
     /// One solution that combines two working ones (the evolutionary policy's crossover).
@@ -133,33 +304,32 @@ public enum Prompts {
             .init("Memory", .text(memory)),
             .init("Solution A", solution(first)),
             .init("Solution B", solution(second)),
-            .init("Instructions", .sections([
-                .init("Response format", .text(responseFormat)),
-                .init("Combination guidelines", .bullets(crossoverGuidelines)),
-                .init("Implementation rules", .bullets(implementationRules(context))),
-                .init("Environment", .text(environment(context))),
-            ])),
+            .init("Instructions", instructions(context, "Combination guidelines", crossoverGuidelines)),
         ])
     }
 
-    /// A fix for a failed solution, from its code and what running it printed.
-    public static func debug(_ context: PromptContext, parent: Node) -> Prompt {
+    /// A fix for a failed solution: its code, what running it printed, why the harness and the
+    /// reviewer call it buggy, and the fixes of the same lineage already tried.
+    public static func debug(_ context: PromptContext, parent: Node, earlierAttempts: [Node] = []) -> Prompt {
         var failure = parent.execution?.output ?? ""
         if failure.isEmpty { failure = parent.error ?? "(no output)" }
-        if !parent.bugReasons.isEmpty { failure += "\n\n[harness: " + parent.bugReasons.joined(separator: "; ") + "]" }
-        return .sections([
+        var why: [String] = parent.bugReasons.map { "Harness: \($0)" }
+        if let review = parent.review, !review.summary.isEmpty { why.append("Reviewer: \(review.summary)") }
+        var sections: [Prompt.Section] = [
             .init("Introduction", .text(role + " The solution below failed. Fix it.")),
             .init("Task", task(context)),
             .init("Failed solution", .code(parent.code, language: "python")),
-            .init("What running it printed", .code(failure, language: "")),
-            .init("Instructions", .sections([
-                .init("Response format", .text(responseFormat)),
-                .init("Debugging guidelines", .bullets(debugGuidelines)),
-                .init("Implementation rules", .bullets(implementationRules(context))),
-                .init("Environment", .text(environment(context))),
-            ])),
-            .init("Data preview", .text(context.dataPreview)),
-        ])
+            .init("What running it printed", .code(clip(failure), language: "")),
+            .init("Why it failed", .bullets(why.isEmpty ? ["(no reason recorded)"] : why)),
+        ]
+        if !earlierAttempts.isEmpty {
+            sections.append(.init("Earlier attempts in this lineage, oldest first", attempts(earlierAttempts, context)))
+        }
+        sections += [
+            .init("Instructions", instructions(context, "Debugging guidelines", debugGuidelines)),
+            .init("Data", data(context)),
+        ]
+        return .sections(sections)
     }
 
     /// The review of one run: was it a bug, what did it show, what metric did it print.
@@ -170,7 +340,7 @@ public enum Prompts {
                     + "what did it show, and what validation metric did it print?")),
             .init("Task", task(context)),
             .init("Script", .code(code, language: "python")),
-            .init("What running it printed", .code(output.isEmpty ? "(no output)" : output, language: "")),
+            .init("What running it printed", .code(output.isEmpty ? "(no output)" : clip(output), language: "")),
         ])
     }
 
@@ -216,9 +386,15 @@ public enum Prompts {
         String(format: "%.6g", value)
     }
 
-    static func formatDuration(_ seconds: Double) -> String {
-        if seconds >= 3600 { return String(format: "%.1f hours", seconds / 3600) }
-        if seconds >= 60 { return String(format: "%.0f minutes", seconds / 60) }
-        return String(format: "%.0f seconds", seconds)
+    /// Seconds, exactly as the harness applies them: "90 seconds", "600 seconds (10 minutes)".
+    static func formatSeconds(_ seconds: Double) -> String {
+        let whole = seconds.rounded() == seconds ? String(Int(seconds)) : String(format: "%.1f", seconds)
+        var text = "\(whole) second\(whole == "1" ? "" : "s")"
+        if seconds >= 3600 {
+            text += String(format: " (%.1f hours)", seconds / 3600)
+        } else if seconds >= 120 {
+            text += String(format: " (%.1f minutes)", seconds / 60)
+        }
+        return text
     }
 }

@@ -52,7 +52,7 @@ extension SearchSpec {
 }
 
 /// AIDE's greedy rule: draft until `numDrafts` drafts exist; then, with probability `debugProb`,
-/// debug a buggy leaf whose debug depth is below `maxDebugDepth`; else improve the best good node;
+/// debug a buggy leaf with code whose debug depth is at most `maxDebugDepth` (aideml's `<=`); else improve the best good node;
 /// else draft.
 public struct GreedyPolicy: SearchPolicy {
     public var numDrafts: Int

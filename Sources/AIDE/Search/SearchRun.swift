@@ -63,8 +63,13 @@ public actor SearchRun {
     private let task: LoadedTask
     private let store: RunStore
     private let operators: OperatorContext
+    /// What the task's Python can import, probed when the run (re)starts; nil before, or when the
+    /// probe could not run.
+    private var packages: [String]?
     private let policy: any SearchPolicy
     private let grader: Grader?
+    /// What a submission must hold, checked before grading; nil when nothing says.
+    private let submissionCheck: SubmissionCheck?
     private let dependencies: RunDependencies
     /// Held for the run's lifetime: no other process writes this run meanwhile.
     private let lock: RunLock
@@ -95,10 +100,17 @@ public actor SearchRun {
         let spec = task.spec
         policy = try spec.search.makePolicy()
         grader = try task.answersFile.map { try Grader(spec: spec.grading!, answersFile: $0) }
-        let prompt = PromptContext(
+        submissionCheck = try SubmissionCheck.make(
+            grading: spec.grading, sampleSubmission: spec.grading?.sampleSubmission, dataDirectory: task.dataDirectory,
+            grader: grader)
+        var prompt = PromptContext(
             taskName: spec.name, goal: spec.goal, description: task.descriptionText, metricName: spec.metric.name,
             direction: spec.metric.direction, dataPreview: DataPreview.generate(for: workspace.input),
             scriptTimeout: spec.budget.scriptTimeout, submissionFile: spec.grading?.submission ?? "submission.csv")
+        prompt.resources = Self.resources(spec)
+        prompt.validation = spec.search.validation
+        prompt.reasoning = spec.search.reasoning
+        prompt.descriptionFiles = DescriptionFile.mentioned(in: task.descriptionText, directory: workspace.input)
         workers = spec.search.workers
         scripts = ConcurrencyLimit(spec.exec.scriptSlots)
         let calls = spec.agent.parallelCalls ?? workers
@@ -155,6 +167,7 @@ public actor SearchRun {
     /// in flight are abandoned; interrupted), or an LLM call fails for good (the other steps in
     /// flight finish; marked failed, resumable).
     public func run() async -> RunSummary {
+        if packages == nil { packages = await PackageProbe.importable(python: dependencies.syntax.python) }
         var failure: String?
         var cancelled = false
         await withTaskGroup(of: StepResult.self) { group in
@@ -234,12 +247,19 @@ public actor SearchRun {
         let memory = Prompts.memory(of: journal)
         let created = Date()
         report(step: number, stage: "\(action.stage.rawValue): generating")
+        var operators = self.operators
+        if let packages { operators.prompt.packages = packages }
+        operators.prompt.step = StepFacts(
+            timeout: scriptTimeout(), stepsLeft: task.spec.budget.steps - journal.count - inFlight.count + 1,
+            timeLeft: task.spec.budget.timeLimit.map { max(0, $0 - elapsed()) })
 
         let outcome: Operators.Outcome
         switch action {
         case .draft: outcome = try await Operators.draft(operators, memory: memory)
-        case .improve: outcome = try await Operators.improve(operators, memory: memory, parent: parent!)
-        case .debug: outcome = try await Operators.debug(operators, parent: parent!)
+        case .improve:
+            let siblings = journal.children()[parent!.id] ?? []
+            outcome = try await Operators.improve(operators, memory: memory, parent: parent!, siblings: siblings)
+        case .debug: outcome = try await Operators.debug(operators, parent: parent!, earlierAttempts: earlierAttempts(of: parent!))
         case .crossover(_, let otherID):
             outcome = try await Operators.crossover(operators, memory: memory, first: parent!, second: journal[otherID]!)
         }
@@ -272,27 +292,64 @@ public actor SearchRun {
         // Looked at, not followed: a link, folder, FIFO or device is refused before anything reads it.
         let submissionKind = SubmissionFile.check(submission, maxBytes: task.spec.exec.maxFileMB << 20)
         let written = submissionKind.isRegular
-        let assessment = Assessment.of(
-            execution: execution, review: review, reviewFailed: reviewFailure != nil, submissionWritten: written,
-            submissionFile: submissionName)
+        let submissionProblems = written ? submissionCheck?.problems(in: submission) ?? [] : []
+        var assessment = Assessment.of(
+            execution: execution, review: review, submissionWritten: written, submissionFile: submissionName,
+            submissionProblems: submissionProblems)
 
         var problems = [reviewFailure].compactMap { $0 }
-        if let grader, written {
+        if let grader, written, submissionProblems.isEmpty {
             do {
                 node.testScore = try grader.score(submission: submission)
             } catch {
+                // A submission the grader cannot score is never best.
                 problems.append("grading failed: \(error)")
+                assessment.reject("the submission could not be graded: \(error)")
             }
         }
         node.execution = execution
         node.review = review
-        node.isBuggy = assessment.isBuggy || submissionKind.refusal != nil
-        node.bugReasons = assessment.reasons + [submissionKind.refusal].compactMap { $0 }
+        if let refusal = submissionKind.refusal { assessment.reject(refusal) }
+        node.isBuggy = assessment.isBuggy
+        node.bugReasons = assessment.reasons
         node.metric = assessment.metric
         node.metricSource = assessment.metricSource
         node.error = problems.isEmpty ? nil : problems.joined(separator: "; ")
         node.finishedAt = Date()
         return (node, outcome.calls + [reviewCall])
+    }
+
+    /// The nodes of `node`'s debug chain before it, oldest first: the failure the chain started
+    /// from and each fix tried since.
+    private func earlierAttempts(of node: Node) -> [Node] {
+        var chain: [Node] = []
+        var current = node
+        while current.stage == .debug, let parentID = current.parentID, let parent = journal[parentID] {
+            chain.insert(parent, at: 0)
+            current = parent
+        }
+        return chain
+    }
+
+    /// Cores, memory, GPUs and network as a script of this task has them.
+    static func resources(_ spec: TaskSpec) -> [String] {
+        let exec = spec.exec
+        let threads = exec.threadsPerScript(running: spec.search.workers)
+        let gib = Double(ProcessInfo.processInfo.physicalMemory) / Double(1 << 30)
+        let memory = exec.memoryLimitMB.map { "Memory: at most \($0) MiB per script." }
+            ?? String(format: "Memory: no limit set by the harness; the machine has %.0f GiB, shared with other scripts.", gib)
+        let gpus = exec.gpus.indices(present: GPUDevices.indices())
+        let network: String
+        switch exec.sandbox {
+        case .none: network = "Network: not blocked by the harness, but do not rely on downloads."
+        default: network = exec.network ? "Network: allowed." : "Network: none (the sandbox blocks it); download nothing."
+        }
+        return [
+            "CPU: \(threads) thread\(threads == 1 ? "" : "s") for this script (set n_jobs / num_threads to at most that).",
+            memory,
+            gpus.isEmpty ? "GPU: none; use the CPU." : "GPU: \(gpus.count) CUDA device\(gpus.count == 1 ? "" : "s").",
+            network,
+        ]
     }
 
     /// Node ids follow from the seed and step, so a replayed run builds the same tree.

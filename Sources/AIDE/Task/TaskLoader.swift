@@ -468,6 +468,11 @@ struct TaskDocument {
                         + "scripts can read it; keep the answers outside it")
             }
         }
+        if let sample = spec.grading?.sampleSubmission, !isFile(dataDirectory.appendingPathComponent(sample)) {
+            throw located(
+                [K.grading.stringValue, GradingSpec.CodingKeys.sampleSubmission.stringValue],
+                "grading.sample_submission: \(sample) is not a file in the data directory \(spec.data)")
+        }
 
         var parts: [String] = []
         if let description = spec.description, !description.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {

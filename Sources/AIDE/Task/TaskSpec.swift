@@ -124,11 +124,15 @@ public struct GradingSpec: Sendable, Codable, Hashable {
     /// as the share of runs reaching each; a score reaches a level when it is at least as good,
     /// in the grading metric's direction.
     public var thresholds: [String: Double]?
+    /// The sample submission, relative to the data directory, whose columns (and ids, when there
+    /// are no answers) every submission must have; nil to look for `sample_submission*.csv`.
+    public var sampleSubmission: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case answers, metric, submission, thresholds
         case idColumn = "id_column"
         case targetColumn = "target_column"
+        case sampleSubmission = "sample_submission"
     }
 
     public init(
@@ -159,6 +163,7 @@ public struct GradingSpec: Sendable, Codable, Hashable {
         metric = try c.decode(GradingMetric.self, forKey: .metric)
         submission = try c.decodeIfPresent(String.self, forKey: .submission) ?? "submission.csv"
         thresholds = try c.decodeIfPresent([String: Double].self, forKey: .thresholds)
+        sampleSubmission = try c.decodeIfPresent(String.self, forKey: .sampleSubmission)
     }
 }
 
@@ -280,9 +285,13 @@ public struct SearchSpec: Sendable, Codable, Hashable {
     public var crossoverProb: Double
     /// Evolutionary: parents are the fittest of this many nodes drawn from the island.
     public var tournamentSize: Int
+    /// How scripts estimate the metric: `kfold` (5 folds, the default) or `holdout`.
+    public var validation: ValidationScheme = .kfold(5)
+    /// The plan's form: `plain` prose or `structured` (brainstorm, one idea, why it should work).
+    public var reasoning: ReasoningForm = .plain
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case policy, seed, workers, exploration, islands
+        case policy, seed, workers, exploration, islands, validation, reasoning
         case numDrafts = "num_drafts"
         case debugProb = "debug_prob"
         case maxDebugDepth = "max_debug_depth"
@@ -326,6 +335,8 @@ public struct SearchSpec: Sendable, Codable, Hashable {
         migrationInterval = try c.decodeIfPresent(Int.self, forKey: .migrationInterval) ?? d.migrationInterval
         crossoverProb = try c.decodeIfPresent(Double.self, forKey: .crossoverProb) ?? d.crossoverProb
         tournamentSize = try c.decodeIfPresent(Int.self, forKey: .tournamentSize) ?? d.tournamentSize
+        validation = try c.decodeIfPresent(ValidationScheme.self, forKey: .validation) ?? d.validation
+        reasoning = try c.decodeIfPresent(ReasoningForm.self, forKey: .reasoning) ?? d.reasoning
     }
 }
 
