@@ -10,8 +10,10 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Search for a solution to a task: draft, run, debug and improve scripts.",
         discussion: """
             Every node (code, output, metric) and every LLM call goes into runs/<run-id>/run.sqlite. \
-            Ctrl-C hands out no new step, lets the steps in flight finish, and marks the run interrupted \
-            (Ctrl-C again quits at once); `aide run --resume <run>` continues it, after Ctrl-C or a crash.
+            Ctrl-C hands out no new step, lets the steps in flight finish, and marks the run interrupted. \
+            Ctrl-C again, SIGTERM or SIGHUP (a batch system's time limit) stop at once: the scripts in \
+            flight are killed and their steps redone on resume. `aide run --resume <run>` continues a run \
+            after any of these, or a crash.
 
             Examples:
               aide run tasks/house-prices/task.yaml --model claude-sonnet-4-5 --steps 20
@@ -29,157 +31,103 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Continue a run: its id, its folder, or its run.sqlite.")
     var resume: String?
 
-    @Option(help: "The code model (agent.code_model); also reviews unless --feedback-model or the task says otherwise.")
-    var model: String?
-
-    @Option(help: "The review model (agent.feedback_model).")
-    var feedbackModel: String?
-
-    @Option(help: "Step budget (budget.steps).")
-    var steps: Int?
-
-    @Option(help: "Wall-time budget: seconds or a duration such as 30m, 2h (budget.time_limit).")
-    var timeLimit: String?
-
-    @Option(help: "Steps in flight at once (search.workers); scripts still run at most exec.parallel at a time.")
-    var workers: Int?
-
-    @Option(name: .customLong("set"), help: "Override any task field: key.path=value (repeatable), e.g. search.debug_prob=0.3.")
-    var overrides: [String] = []
+    @OptionGroup var runOptions: RunOptionGroup
 
     @Option(help: "Where runs go.")
     var runsDir: String = "runs"
-
-    @Option(help: "Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.")
-    var baseURL: String?
-
-    @Option(help: "Answer from a JSON-lines file of scripted answers instead of a model (for tests and demos).")
-    var scripted: String?
-
-    @Option(help: "Append every LLM exchange (request and answer, never a key) to this JSON-lines cassette.")
-    var record: String?
-
-    @Option(help: "Answer LLM calls from a cassette made with --record; no model, no key (repeatable: merged).")
-    var replay: [String] = []
-
-    @Flag(help: "With --replay: send calls the cassette cannot answer to the model, and record them.")
-    var replayFallthrough = false
 
     func validate() throws {
         if (task == nil) == (resume == nil) {
             throw ValidationError("give a task file, or --resume <run>, but not both")
         }
-        if resume != nil, !overrides.isEmpty || model != nil || feedbackModel != nil {
-            throw ValidationError("a resumed run keeps its task settings; only --steps, --time-limit and --workers may change")
-        }
-        if !replay.isEmpty, scripted != nil, !replayFallthrough {
-            throw ValidationError("--scripted with --replay answers only what the cassette cannot: add --replay-fallthrough")
+        if resume != nil, runOptions.options.changesTask {
+            throw ValidationError(RunOptionGroup.message(.resumeChangesTask))
         }
     }
 
     func run() async throws {
-        let real: any Backend =
-            try scripted.map { try ScriptedBackend(file: URL(fileURLWithPath: $0)) }
-            ?? ModelRouter(http: HTTPClient(), compatibleBaseURL: baseURL)
-        let deck = try CassetteDeck(
-            record: record.map { URL(fileURLWithPath: $0) }, replay: replay.map { URL(fileURLWithPath: $0) },
-            fallsThrough: replayFallthrough)
-        let backend = { (task: LoadedTask) in deck.backend(wrapping: real, session: CassetteDeck.session(for: task.spec)) }
+        let options = runOptions.options
         let printer = ProgressPrinter()
+        let progress: @Sendable (RunProgress) -> Void = { printer.handle($0) }
         let runsDirectory = URL(fileURLWithPath: runsDir, isDirectory: true)
         let searchRun: SearchRun
         if let resume {
             let workspace = try RunWorkspace.locate(resume, runsDirectory: runsDirectory)
-            let budgetSteps = steps
-            let budgetTime = try timeLimit.map(Self.seconds)
-            if let workers, workers < 1 { throw ValidationError("--workers must be at least 1, found \(workers)") }
-            let workers = self.workers
-            searchRun = try SearchRun.resume(
-                runFolder: workspace.root, dependencies: { try Self.dependencies(for: $0, backend($0), printer) },
-                adjust: { spec in
-                    if let budgetSteps { spec.budget.steps = budgetSteps }
-                    if let budgetTime { spec.budget.timeLimit = budgetTime }
-                    if let workers { spec.search.workers = workers }
-                })
+            searchRun = try SearchRun.resume(runFolder: workspace.root, options: options, progress: progress)
         } else {
-            var all: [String] = []
-            if let model { all.append("agent.code_model=\(model)") }
-            if let feedbackModel { all.append("agent.feedback_model=\(feedbackModel)") }
-            if let steps { all.append("budget.steps=\(steps)") }
-            if let timeLimit { all.append("budget.time_limit=\(timeLimit)") }
-            if let workers { all.append("search.workers=\(workers)") }
-            let loaded = try TaskLoader.load(URL(fileURLWithPath: task!), overrides: all + overrides)
             searchRun = try SearchRun.start(
-                task: loaded, runsDirectory: runsDirectory, dependencies: try Self.dependencies(for: loaded, backend(loaded), printer))
+                taskFile: URL(fileURLWithPath: task!), options: options, runsDirectory: runsDirectory, progress: progress)
         }
         FileHandle.standardError.write(Data("run \(searchRun.id) in \(searchRun.workspace.root.path)\n".utf8))
 
         let work = Task { await searchRun.run() }
-        let interrupts = InterruptHandler {
-            Task {
-                let running = await searchRun.requestStop().inFlight
-                FileHandle.standardError.write(Data(
-                    "\ninterrupted: finishing \(running) step\(running == 1 ? "" : "s") in flight (Ctrl-C again to quit now)\n".utf8))
+        let stoppedBy = Atomic<Int32>(0)
+        let interrupts = InterruptHandler { signal, count in
+            if signal == SIGINT && count == 1 {
+                Task {
+                    let running = await searchRun.requestStop().inFlight
+                    FileHandle.standardError.write(Data(
+                        "\ninterrupted: finishing \(running) step\(running == 1 ? "" : "s") in flight (Ctrl-C again to stop now)\n".utf8))
+                }
+                return
             }
+            // Stop now: the steps in flight are cancelled, which kills their scripts; the run is
+            // marked interrupted and resumes from what was committed.
+            guard stoppedBy.exchange(signal, ordering: .relaxed) == 0 else { return }
+            FileHandle.standardError.write(Data(
+                "\n\(InterruptHandler.name(signal)): stopping now; the steps in flight are redone on --resume\n".utf8))
+            work.cancel()
         }
         let summary = await work.value
         interrupts.stop()
         print(summary.text)
         switch summary.status {
         case .finished: return
-        case .interrupted: throw ExitCode(130)
+        case .interrupted:
+            let signal = stoppedBy.load(ordering: .relaxed)
+            throw ExitCode(128 + (signal == 0 ? SIGINT : signal))
         case .failed, .running: throw ExitCode.failure
         }
     }
-
-    static func dependencies(for task: LoadedTask, _ backend: any Backend, _ printer: ProgressPrinter) throws -> RunDependencies {
-        let exec = task.spec.exec
-        let python = task.pythonExecutable
-        return RunDependencies(
-            backend: backend,
-            interpreter: PythonInterpreter(
-                python: python, memoryLimitMB: exec.memoryLimitMB, cpuLimit: exec.cpuLimit, outputLimit: exec.outputLimit,
-                threadsPerScript: exec.threadsPerScript(running: task.spec.search.workers)),
-            syntax: PythonSyntaxCheck(python: python),
-            progress: { printer.handle($0) })
-    }
-
-    static func seconds(_ text: String) throws -> Double {
-        guard let value = DurationText.seconds(text) else {
-            throw ValidationError("--time-limit takes seconds or a duration such as 30m or 2h, not \"\(text)\"")
-        }
-        return value
-    }
 }
 
-/// Ctrl-C once: stop the run (steps in flight finish and are stored, then it is marked interrupted).
-/// Ctrl-C twice: leave at once.
+/// The signals that stop a run: SIGINT (Ctrl-C; the handler is told how many so far), SIGTERM and
+/// SIGHUP (what Slurm and a closing terminal send). They are handled on a dispatch queue, never by
+/// the default action, which would kill the harness and leave the run marked running.
 final class InterruptHandler {
-    private let source: any DispatchSourceSignal
+    private let signals: [Int32]
+    private let sources: [any DispatchSourceSignal]
 
-    convenience init(onFirst: @escaping @Sendable () -> Void) {
-        self.init { count in
-            if count == 1 {
-                onFirst()
-            } else {
-                exit(130)
-            }
+    /// Calls `onSignal` with the signal and the number of SIGINTs so far.
+    init(signals: [Int32] = [SIGINT, SIGTERM, SIGHUP], onSignal: @escaping @Sendable (Int32, Int) -> Void) {
+        let interrupts = Counter()
+        self.signals = signals
+        sources = signals.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { onSignal(number, number == SIGINT ? interrupts.increment() : interrupts.current) }
+            source.resume()
+            return source
         }
-    }
-
-    /// Calls `onSignal` with the number of SIGINTs so far (1 for the first).
-    init(onSignal: @escaping @Sendable (Int) -> Void) {
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        let count = Counter()
-        source.setEventHandler { onSignal(count.increment()) }
-        source.resume()
-        self.source = source
     }
 
     func stop() {
-        source.cancel()
-        signal(SIGINT, SIG_DFL)
+        for source in sources { source.cancel() }
+        for number in signals { signal(number, SIG_DFL) }
+    }
+
+    /// SIGINT only, with the number so far (1 for the first).
+    convenience init(onSignal: @escaping @Sendable (Int) -> Void) {
+        self.init(signals: [SIGINT]) { _, count in onSignal(count) }
+    }
+
+    static func name(_ signal: Int32) -> String {
+        switch signal {
+        case SIGINT: return "interrupted again"
+        case SIGTERM: return "SIGTERM"
+        case SIGHUP: return "SIGHUP"
+        default: return "signal \(signal)"
+        }
     }
 }
 

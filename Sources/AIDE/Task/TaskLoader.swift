@@ -32,8 +32,11 @@ public struct LoadedTask: Sendable {
 public enum TaskLoader {
     /// Loads `file` (or `file/task.yaml` when `file` is a folder), with `overrides` such as
     /// `budget.steps=3` applied before decoding. Blocking: it may run `prepare` and wait for it, so call
-    /// it off the cooperative pool (from the command line's main, or a thread of its own).
-    public static func load(_ file: URL, overrides: [String] = []) throws -> LoadedTask {
+    /// it off the cooperative pool (from the command line's main, or a thread of its own). `adjust`
+    /// changes the decoded spec (typed run options) before its values are checked.
+    public static func load(
+        _ file: URL, overrides: [String] = [], adjust: (inout TaskSpec) -> Void = { _ in }
+    ) throws -> LoadedTask {
         var file = file
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory), isDirectory.boolValue {
@@ -56,7 +59,8 @@ public enum TaskLoader {
         let parsed = try overrides.map(TaskOverride.init)
         for override in parsed { document.apply(override) }
         try document.checkKeys()
-        let spec = try document.decode()
+        var spec = try document.decode()
+        adjust(&spec)
         return try document.resolve(spec, file: URL(fileURLWithPath: file.path).standardizedFileURL)
     }
 }
@@ -87,6 +91,7 @@ enum TaskSchema {
         "\(TaskSpec.CodingKeys.grading.stringValue).\(GradingSpec.CodingKeys.metric.stringValue)":
             GradingMetric.allCases.map(\.rawValue),
         "\(TaskSpec.CodingKeys.search.stringValue).\(SearchSpec.CodingKeys.policy.stringValue)": SearchSpec.policies,
+        "\(TaskSpec.CodingKeys.exec.stringValue).\(ExecSpec.CodingKeys.sandbox.stringValue)": SandboxMode.allCases.map(\.rawValue),
     ]
 
     /// Keys whose value is a duration (`Seconds`).
@@ -534,6 +539,9 @@ struct TaskDocument {
         try check(exec.outputLimit >= 1000, "exec.output_limit", "must be at least 1000 bytes, found \(exec.outputLimit)")
         if let memory = exec.memoryLimitMB { try check(memory >= 1, "exec.memory_limit_mb", "must be at least 1, found \(memory)") }
         if let parallel = exec.parallel { try check(parallel >= 1, "exec.parallel", "must be at least 1, found \(parallel)") }
+        try check(exec.maxProcesses >= 1, "exec.max_processes", "must be at least 1, found \(exec.maxProcesses)")
+        try check(exec.maxFileMB >= 1, "exec.max_file_mb", "must be at least 1, found \(exec.maxFileMB)")
+        try check(exec.tmpMB >= 1, "exec.tmp_mb", "must be at least 1, found \(exec.tmpMB)")
     }
 
     /// Runs `command` with `/bin/sh -c` in `folder`, its output streamed to standard error; a failure is
