@@ -149,7 +149,7 @@ struct RunCommand: AsyncParsableCommand {
     static func dependencies(for task: LoadedTask, _ backend: any Backend, _ printer: ProgressPrinter) throws -> RunDependencies {
         let python = task.pythonExecutable
         let isolation = try ScriptIsolation.resolve(task.spec.exec, python: python)
-        if let warning = isolation.warning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+        FileHandle.standardError.write(Data(((isolation.warning.map { $0 + "\n" } ?? "") + "scripts run in sandbox: \(isolation.summary)\n").utf8))
         return RunDependencies(
             backend: backend,
             interpreter: PythonInterpreter(task: task, isolation: isolation),

@@ -309,6 +309,7 @@ struct SandboxAttackTests {
         let outcome = try await attack(mode: .bwrap, Self.firstRun)
         defer { outcome.task.remove() }
         #expect(outcome.status == 0, "\(outcome.log.suffix(3000))")
+        #expect(outcome.log.contains("scripts run in sandbox: bwrap\n"))
         try #require(outcome.nodes.count == Self.firstRun.count, "\(outcome.log.suffix(3000))")
 
         // Keys: in no output, no database, no cassette, not in the script's view of /proc.
@@ -366,7 +367,7 @@ struct SandboxAttackTests {
     @Test func withoutTheSandboxOnlySomeAttacksAreStopped() async throws {
         let outcome = try await attack(mode: .none, Self.firstRun)
         defer { outcome.task.remove() }
-        #expect(outcome.log.contains("sandbox: none (exec.sandbox: none)") || outcome.status == 0, "\(outcome.log.suffix(2000))")
+        #expect(outcome.log.contains("scripts run in sandbox: none (exec.sandbox: none)"), "\(outcome.log.suffix(2000))")
         // Stopped without the sandbox too: the key is not in the script's own environment, a symlinked
         // submission is refused, and the file-size cap holds.
         let secrets = try #require(node(outcome, .secrets)?.execution?.output)

@@ -44,6 +44,19 @@ struct SandboxTests {
         #expect(args.contains("--reuid=65534") && args.contains("--no-new-privs"))
     }
 
+    @Test func autoWithoutAWorkingBubblewrapSaysSoAndBwrapRefuses() throws {
+        var exec = ExecSpec(python: TestPython.path)
+        let fallback = try ScriptIsolation.resolve(exec, python: TestPython.path, bwrap: "/nonexistent/bwrap")
+        #expect(fallback.sandbox == nil)
+        #expect(fallback.summary.hasPrefix("none (bubblewrap unavailable: "))
+        #expect(fallback.warning?.contains("WITHOUT a sandbox") == true)
+        exec.sandbox = .bwrap
+        #expect(throws: SandboxError.self) { try ScriptIsolation.resolve(exec, python: TestPython.path, bwrap: "/nonexistent/bwrap") }
+        exec.sandbox = .none
+        let none = try ScriptIsolation.resolve(exec, python: TestPython.path)
+        #expect(none.sandbox == nil && none.warning == nil && none.summary == "none (exec.sandbox: none)")
+    }
+
     // MARK: Limits that hold
 
     @Test(.enabled(if: SandboxAttackTests.sandboxWorks, "bubblewrap cannot run here"))
