@@ -4,6 +4,7 @@
 //   3. Overhead of one `query` over a raw libcurl call to the same loopback server.
 // `AIDEBenchmarks make-run FOLDER N` instead writes a generated run of N nodes (scripts/bench-report.sh);
 // `grow-run FOLDER N` adds N more while it is marked running (scripts/bench-serve.sh).
+// `AIDEBenchmarks sandbox-startup PYTHON [N]` instead times the sandbox's start-up (scripts/bench-sandbox.sh).
 import AIDE
 import AIDETesting
 import CCurl
@@ -235,6 +236,8 @@ if arguments.first == "make-run", arguments.count == 3, let count = Int(argument
     try makeRun(folder: URL(fileURLWithPath: Array(arguments)[1]), count: count)
 } else if arguments.first == "grow-run", arguments.count == 3, let count = Int(arguments.last!) {
     try growRun(folder: URL(fileURLWithPath: Array(arguments)[1]), count: count)
+} else if arguments.first == "sandbox-startup", arguments.count >= 2 {
+    try await benchmarkSandboxStartup(python: Array(arguments)[1], count: arguments.count > 2 ? Int(Array(arguments)[2]) ?? 30 : 30)
 } else {
     benchmarkSSE()
     try await benchmarkStreamedQuery()
