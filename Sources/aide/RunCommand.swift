@@ -10,8 +10,8 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Search for a solution to a task: draft, run, debug and improve scripts.",
         discussion: """
             Every node (code, output, metric) and every LLM call goes into runs/<run-id>/run.sqlite. \
-            Ctrl-C hands out no new step, lets the steps in flight finish, and marks the run interrupted \
-            (Ctrl-C again quits at once); `aide run --resume <run>` continues it, after Ctrl-C or a crash.
+            Ctrl-C hands out no new step, cuts short the LLM calls in flight, lets running scripts finish, \
+            and marks the run interrupted (Ctrl-C again quits at once); `aide run --resume <run>` continues it, after Ctrl-C or a crash.
 
             Examples:
               aide run tasks/house-prices/task.yaml --model claude-sonnet-4-5 --steps 20
@@ -78,13 +78,18 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let real: any Backend =
-            try scripted.map { try ScriptedBackend(file: URL(fileURLWithPath: $0)) }
-            ?? ModelRouter(http: HTTPClient(), compatibleBaseURL: baseURL)
+        let scriptedBackend = try scripted.map { try ScriptedBackend(file: URL(fileURLWithPath: $0)) }
+        let http = HTTPClient()
         let deck = try CassetteDeck(
             record: record.map { URL(fileURLWithPath: $0) }, replay: replay.map { URL(fileURLWithPath: $0) },
             fallsThrough: replayFallthrough)
-        let backend = { (task: LoadedTask) in deck.backend(wrapping: real, session: CassetteDeck.session(for: task.spec)) }
+        let backend = { (task: LoadedTask) in
+            // Retries and timeouts are the task's (agent.retry).
+            let real: any Backend =
+                scriptedBackend
+                ?? ModelRouter(http: http, compatibleBaseURL: baseURL, settings: task.spec.agent.backendSettings)
+            return deck.backend(wrapping: real, session: CassetteDeck.session(for: task.spec))
+        }
         let printer = ProgressPrinter()
         let runsDirectory = URL(fileURLWithPath: runsDir, isDirectory: true)
         let searchRun: SearchRun
