@@ -28,6 +28,7 @@ public enum RunAssembly {
     ) throws -> PythonInterpreter {
         let isolation = try ScriptIsolation.resolve(task.spec.exec, python: task.pythonExecutable)
         if let warning = isolation.warning { warn(warning) }
+        warn("scripts run in sandbox: \(isolation.summary)")  // `none` is a choice the user sees
         return PythonInterpreter(task: task, isolation: isolation)
     }
 
