@@ -101,6 +101,33 @@ private func dependencies(_ task: LoadedTask, server: LoopbackServer, clock: Vir
         #expect(try store.run()?.status == .failed)
     }
 
+    @Test func aCutOffAnswerIsAskedAgainWithMoreRoomAndTheNodeSaysSo() async throws {
+        let codeRequests = Mutex(0)
+        let server = try LoopbackServer { request in
+            guard request.bodyJSON?["tools"] == nil, codeRequests.withLock({ $0 += 1; return $0 }) == 1 else {
+                return goodAnswer(request)
+            }
+            return A.messageResponse(A.textMessage(text: "A plan.\n```python\nimport pan", outputTokens: 4096, stopReason: "max_tokens"))
+        }
+        let task = try SyntheticTask(steps: 1, extraYAML: "agent:\n  code_model: claude-sonnet-4-5\n")
+        defer { task.remove() }
+        let loaded = try TaskLoader.load(task.taskFile)
+        let runs = runsDirectory()
+        defer { try? FileManager.default.removeItem(at: runs) }
+        let run = try SearchRun.start(
+            task: loaded, runsDirectory: runs, dependencies: dependencies(loaded, server: server, clock: VirtualClock()))
+        let summary = await run.run()
+
+        #expect(summary.status == .finished)
+        let store = try RunStore.openReadOnly(path: summary.folder.appendingPathComponent("run.sqlite"))
+        let node = try #require(try store.nodes().first)
+        #expect(node.isBuggy == false)
+        #expect(node.error == "the answer was cut off at max_tokens and asked again with more room (1×)")
+        let code = try #require(try store.calls(nodeID: node.id).first)
+        #expect(code.cutOffRetries == 1)
+        #expect(server.requests.prefix(2).map { $0.bodyJSON?["max_tokens"] as? Int } == [4096, 8192])
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func aStopRequestCutsAHangingCallShortAndMarksTheRunInterrupted() async throws {
         let (arrivals, arrived) = AsyncStream.makeStream(of: Void.self)
