@@ -95,6 +95,12 @@ private func loadError(
             == "task.yaml:8:3: exec.python: no-such-python-anywhere is not an executable file (nor a command on PATH)")
     }
 
+    @Test func thePythonMustImportTheTasksPackages() throws {
+        #expect(try loadError("", execLines: "  packages: [json, no_such_module_xyz]\n")
+            == "task.yaml:9:3: exec.packages: \(TestPython.path) cannot import no_such_module_xyz: ModuleNotFoundError: No module named 'no_such_module_xyz'")
+        #expect(try loadError("", execLines: "  packages: [json, csv]\n") == nil)
+    }
+
     @Test func overridesReachNestedModelOptionsAndAreCheckedToo() throws {
         #expect(try loadError("", overrides: ["agent.code.top_p=2"])
             == "--set agent.code.top_p=2: agent.code.top_p: must be in (0, 1], found 2.0")
