@@ -9,6 +9,7 @@ enum RunMigrations {
     /// The first migration; a file without it is not an aide run.
     static let v1 = "v1-runs-nodes-calls-metrics"
     static let v2 = "v2-nodes-other-parent"
+    static let v3Sandbox = "v3-runs-sandbox"
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -115,6 +116,11 @@ enum RunMigrations {
             try db.alter(table: "nodes") { t in
                 t.add(column: "other_parent_id", .text).references("nodes", column: "id")
             }
+        }
+
+        // How the run's scripts were isolated: `bwrap`, or `none (…why)`.
+        migrator.registerMigration(v3Sandbox) { db in
+            try db.alter(table: "runs") { t in t.add(column: "sandbox", .text) }
         }
 
         // Later migrations go here, after the last one, never between.
