@@ -94,6 +94,31 @@ struct ParallelSearchTests {
         }
     }
 
+    @Test func stopRequestCutsCallsInFlightShortAndMarksTheRunInterrupted() async throws {
+        let task = try SyntheticTask(steps: 40)
+        defer { task.remove() }
+        let run = try start(task, answers: try answers(40, delay: 0.5)) {
+            $0.search.workers = 3
+            $0.search.numDrafts = 40
+        }
+        let work = Task { await run.run() }
+        // Wait for the first commit, so three steps are surely in flight after it.
+        let database = run.workspace.database
+        while ((try? RunStore.openReadOnly(path: database).nodes().count) ?? 0) < 1 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let atStop = await run.requestStop()
+        #expect(atStop.inFlight > 0)
+        let summary = await work.value
+        defer { try? FileManager.default.removeItem(at: summary.folder.deletingLastPathComponent()) }
+        #expect(summary.status == .interrupted)
+        #expect(summary.stopReason == "interrupted")
+        // The LLM calls in flight were cut short (a provider may hang for minutes), so their steps
+        // made no node; none was started after; the tree is whole.
+        #expect(summary.nodes >= atStop.committed && summary.nodes <= atStop.committed + atStop.inFlight)
+        try expectConsistentTree(summary.folder, nodes: summary.nodes)
+    }
+
     @Test func theStepBudgetIsNeverExceeded() async throws {
         let task = try SyntheticTask(steps: 5)
         defer { task.remove() }

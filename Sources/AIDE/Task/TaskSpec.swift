@@ -217,8 +217,20 @@ public struct AgentSpec: Sendable, Codable, Hashable {
     public var maxTokens: Int?
     /// LLM calls in flight at once across the run's workers; nil for one per worker.
     public var parallelCalls: Int?
+    /// Stream answers (a stalled provider is then caught by the idle timeout); `agent.code.stream`
+    /// and `agent.feedback.stream` override it per model.
+    public var stream: Bool = true
+    /// Options of the code model and of the review model (see `ModelSettings`).
+    public var code: ModelSettings?
+    public var feedback: ModelSettings?
+    /// Retries and timeouts of the run's calls.
+    public var retry: RetrySettings?
+    /// Consecutive failed steps (a code call that failed after its retries) that end the run as failed.
+    public var maxFailedSteps: Int = 3
 
     enum CodingKeys: String, CodingKey, CaseIterable {
+        case stream, code, feedback, retry
+        case maxFailedSteps = "max_failed_steps"
         case parallelCalls = "parallel_calls"
         case codeModel = "code_model"
         case feedbackModel = "feedback_model"
@@ -249,6 +261,11 @@ public struct AgentSpec: Sendable, Codable, Hashable {
             try c.decodeIfPresent(Double.self, forKey: .feedbackTemperature) ?? defaults.feedbackTemperature
         maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens)
         parallelCalls = try c.decodeIfPresent(Int.self, forKey: .parallelCalls)
+        stream = try c.decodeIfPresent(Bool.self, forKey: .stream) ?? defaults.stream
+        code = try c.decodeIfPresent(ModelSettings.self, forKey: .code)
+        feedback = try c.decodeIfPresent(ModelSettings.self, forKey: .feedback)
+        retry = try c.decodeIfPresent(RetrySettings.self, forKey: .retry)
+        maxFailedSteps = try c.decodeIfPresent(Int.self, forKey: .maxFailedSteps) ?? defaults.maxFailedSteps
     }
 
     /// The model that reviews runs.
@@ -422,8 +439,8 @@ struct Seconds: Decodable, Sendable, Hashable {
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let number = try? container.decode(Double.self) {
-            guard number > 0 else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a positive duration, found \(number)")
+            guard number > 0, number.isFinite else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a positive, finite duration, found \(number)")
             }
             value = number
             return
