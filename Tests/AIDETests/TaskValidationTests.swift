@@ -95,6 +95,12 @@ private func loadError(
             == "task.yaml:8:3: exec.python: no-such-python-anywhere is not an executable file (nor a command on PATH)")
     }
 
+    @Test func thePythonMustImportTheTasksPackages() throws {
+        #expect(try loadError("", execLines: "  packages: [json, no_such_module_xyz]\n")
+            == "task.yaml:9:3: exec.packages: \(TestPython.path) cannot import no_such_module_xyz: ModuleNotFoundError: No module named 'no_such_module_xyz'")
+        #expect(try loadError("", execLines: "  packages: [json, csv]\n") == nil)
+    }
+
     @Test func overridesReachNestedModelOptionsAndAreCheckedToo() throws {
         #expect(try loadError("", overrides: ["agent.code.top_p=2"])
             == "--set agent.code.top_p=2: agent.code.top_p: must be in (0, 1], found 2.0")
@@ -130,6 +136,19 @@ private func loadError(
         let id = RunWorkspace.newRunID(taskName: name)
         #expect(!id.hasPrefix("-"))
         #expect(id.hasPrefix(name == "-x" ? "x-" : "run-"))
+    }
+
+    @Test func theCLISaysInOneLineThatTheRunsDirectoryIsAFile() async throws {
+        let task = try TaskFolder("")
+        defer { task.remove() }
+        let runs = task.folder.appendingPathComponent("runs-file")
+        try Data("not a folder".utf8).write(to: runs)
+        let answers = try ScriptedAnswers.file([ScriptedAnswers.noCode()])
+        defer { try? FileManager.default.removeItem(at: answers) }
+        let result = try await CommandRunner.run(["run", task.file.path, "--runs-dir", runs.path, "--scripted", answers.path])
+        #expect(result.status != 0)
+        #expect(result.stderr.hasSuffix("Error: runs directory \(runs.path): \(runs.path) is a file, not a folder\n"))
+        #expect(result.stderr.split(separator: "\n").count <= 2, "at most a sandbox warning before it: \(result.stderr)")
     }
 
     @Test func theCLIRefusesABadSettingWithoutMakingARunFolder() async throws {

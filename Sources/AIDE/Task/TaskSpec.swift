@@ -370,9 +370,11 @@ public struct ExecSpec: Sendable, Codable, Hashable {
     public var maxFileMB: Int = 4096
     /// Size of the sandbox's private /tmp (memory), in MiB.
     public var tmpMB: Int = 1024
+    /// Modules the scripts need (`pandas`, `sklearn`): the Python must import them, checked at load.
+    public var packages: [String] = []
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case python, parallel, sandbox, network, gpus
+        case python, parallel, sandbox, network, gpus, packages
         case memoryLimitMB = "memory_limit_mb"
         case cpuLimit = "cpu_limit"
         case outputLimit = "output_limit"
@@ -414,6 +416,7 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         maxProcesses = try c.decodeIfPresent(Int.self, forKey: .maxProcesses) ?? defaults.maxProcesses
         maxFileMB = try c.decodeIfPresent(Int.self, forKey: .maxFileMB) ?? defaults.maxFileMB
         tmpMB = try c.decodeIfPresent(Int.self, forKey: .tmpMB) ?? defaults.tmpMB
+        packages = try c.decodeIfPresent([String].self, forKey: .packages) ?? defaults.packages
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -429,6 +432,7 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         try c.encode(maxProcesses, forKey: .maxProcesses)
         try c.encode(maxFileMB, forKey: .maxFileMB)
         try c.encode(tmpMB, forKey: .tmpMB)
+        if !packages.isEmpty { try c.encode(packages, forKey: .packages) }
     }
 }
 

@@ -54,7 +54,7 @@ extension TaskDocument {
                 try finite(value, "agent.retry.\(path)")
             }
         }
-        try checkPython(python, memoryLimitMB: spec.exec.memoryLimitMB)
+        try checkPython(python, memoryLimitMB: spec.exec.memoryLimitMB, packages: spec.exec.packages)
     }
 
     private func checkModelSettings(_ settings: ModelSettings, prefix: String) throws {
@@ -82,8 +82,9 @@ extension TaskDocument {
         }
     }
 
-    /// The interpreter must exist, be Python 3, and start under the memory limit the scripts get.
-    private func checkPython(_ python: String, memoryLimitMB: Int?) throws {
+    /// The interpreter must exist, be Python 3, import the task's packages, and start under the memory
+    /// limit the scripts get.
+    private func checkPython(_ python: String, memoryLimitMB: Int?, packages: [String]) throws {
         let path = ["exec", "python"]
         let memoryPath = ["exec", "memory_limit_mb"]
         let probe = "import sys; assert sys.version_info[0] == 3; print('ok')"
@@ -94,6 +95,16 @@ extension TaskDocument {
         guard ok, output.contains("ok") else {
             let said = output.split(separator: "\n").last.map { ": \($0)" } ?? ""
             throw located(path, "exec.python: \(found) is not a working Python 3\(said)")
+        }
+        if !packages.isEmpty {
+            // Prints the first module that does not import, and why.
+            let imports = "import importlib, sys\nfor name in sys.argv[1:]:\n    try: importlib.import_module(name)\n"
+                + "    except Exception as e: print(name + ': ' + type(e).__name__ + ': ' + str(e)); sys.exit(1)"
+            let (imported, said) = Self.runQuietly(found, ["-c", imports] + packages)
+            if !imported {
+                let line = said.split(separator: "\n").last.map(String.init) ?? "it failed"
+                throw located(["exec", "packages"], "exec.packages: \(found) cannot import \(line)")
+            }
         }
         if let limit = memoryLimitMB {
             // The same address-space limit the scripts run under (ulimit -v is in KiB).
