@@ -163,8 +163,6 @@ public actor SearchRun {
     /// in flight are abandoned; interrupted), or an LLM call fails for good (the other steps in
     /// flight finish; marked failed, resumable).
     public func run() async -> RunSummary {
-        let heartbeat = RunHeartbeat.start(store)
-        defer { heartbeat.cancel() }
         var failure: String?
         var cancelled = false
         // Between commits (a long script), the heartbeat shows the run is alive.
