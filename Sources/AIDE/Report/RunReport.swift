@@ -106,9 +106,11 @@ public struct RunReport: Sendable, Codable, Hashable {
         /// The models the run called, in order of first use (the task's models when it made no call).
         public var models: [String]
         public var aideVersion: String
+        /// How its scripts ran (`bwrap`, `none (…)`); null for runs older than the sandbox.
+        @Nullable public var sandbox: String?
 
         enum CodingKeys: String, CodingKey {
-            case id, task, status, direction, models
+            case id, task, status, direction, models, sandbox
             case taskFile = "task_file"
             case stopReason = "stop_reason"
             case startedAt = "started_at"
@@ -262,7 +264,7 @@ public struct RunReport: Sendable, Codable, Hashable {
             startedAt: run.startedAt, updatedAt: run.updatedAt, finishedAt: run.finishedAt,
             silentFor: RunHeartbeat.silence(status: run.status, updatedAt: run.updatedAt, now: now),
             metricName: spec.metric.name, direction: spec.metric.direction,
-            models: modelOrder.isEmpty ? taskModels : modelOrder, aideVersion: run.aideVersion)
+            models: modelOrder.isEmpty ? taskModels : modelOrder, aideVersion: run.aideVersion, sandbox: run.sandbox)
         let good = nodes.filter { !$0.isBuggy }.count
         counts = Counts(steps: nodes.count, good: good, buggy: nodes.count - good)
         best = bestNode.flatMap { node in

@@ -127,6 +127,7 @@ public actor SearchRun {
         let lock = try RunLock(folder: workspace.root)
         let store = try RunStore(path: workspace.database)
         try store.createRun(RunRecord(id: id, taskFile: task.file.path, spec: task.spec))
+        if let isolation = dependencies.interpreter.isolation { try store.setSandbox(isolation) }
         return try SearchRun(
             id: id, workspace: workspace, task: task, store: store, journal: Journal(direction: task.spec.metric.direction),
             totals: (0, 0, 0), elapsedBefore: 0, dependencies: dependencies, lock: lock)
@@ -151,11 +152,13 @@ public actor SearchRun {
         // Steps commit out of order when several run at once: the latest row is the longest elapsed.
         let elapsed = try store.metrics().map(\.elapsed).max() ?? 0
         try store.updateRun(status: .running, stopReason: nil, bestNodeID: record.bestNodeID, finishedAt: nil)
+        let dependencies = try makeDependencies(task)
+        if let isolation = dependencies.interpreter.isolation { try store.setSandbox(isolation) }
         return try SearchRun(
             id: record.id, workspace: workspace, task: task, store: store,
             journal: Journal(direction: spec.metric.direction, nodes: nodes),
             totals: (totals.inputTokens, totals.outputTokens, totals.costUSD), elapsedBefore: elapsed,
-            dependencies: try makeDependencies(task), lock: lock)
+            dependencies: dependencies, lock: lock)
     }
 
     /// Runs steps, up to `search.workers` at once, until a budget is spent, `requestStop()` is called
