@@ -66,7 +66,10 @@ public enum ReportRenderer {
     }
 
     static func status(_ run: RunReport.RunInfo) -> String {
-        run.status.rawValue + (run.stopReason.map { " (\($0))" } ?? "")
+        if let silent = run.silentFor {
+            return "stopped without a word (marked running, but nothing written for \(ProgressPrinter.duration(silent)); resumable)"
+        }
+        return run.status.rawValue + (run.stopReason.map { " (\($0))" } ?? "")
     }
 
     static func directionText(_ direction: MetricDirection) -> String {
