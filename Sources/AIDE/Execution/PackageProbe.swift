@@ -17,7 +17,8 @@ public enum PackageProbe {
     /// The candidates and `extra` (module names) that `python` finds, in that order; nil when the
     /// probe itself could not run.
     public static func importable(python: String, extra: [String] = []) async -> [String]? {
-        let all = candidates + extra.map { ($0, $0) }
+        let known = Set(candidates.flatMap { [$0.package, $0.module] })
+        let all = candidates + extra.filter { !known.contains($0) }.map { ($0, $0) }
         let modules = all.map(\.module)
         let script = "import importlib.util, sys\nfor name in sys.argv[1:]:\n    try:\n"
             + "        print(name if importlib.util.find_spec(name) else '')\n    except Exception:\n        print('')\n"

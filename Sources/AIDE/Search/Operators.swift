@@ -10,6 +10,8 @@ public struct CallTrace: Sendable {
     public var latency: Double
     /// Who answered a failed call, when the error says.
     public var provider: String? = nil
+    /// Attempts of a failed call and what each failed with.
+    public var attempts: (count: Int, failures: [String]) = (1, [])
 }
 
 /// A step's LLM calls failed for good; the calls made so far are kept for the journal.
@@ -91,7 +93,8 @@ public enum Operators {
                 if error is CancellationError { throw error }
                 calls.append(CallTrace(
                     purpose: purpose, model: context.codeOptions.model, result: nil, error: "\(error)",
-                    latency: (ContinuousClock.now - start).seconds, provider: (error as? LLMError)?.provider ?? (error as? RecordedFailure)?.provider))
+                    latency: (ContinuousClock.now - start).seconds, provider: (error as? LLMError)?.provider ?? (error as? RecordedFailure)?.provider,
+                    attempts: (error as? LLMError)?.attemptHistory ?? (1, ["\(error)"])))
                 throw OperatorFailure(underlying: error, calls: calls)
             }
             calls.append(CallTrace(
@@ -132,7 +135,8 @@ public enum Operators {
             if error is CancellationError || error is ReplayMiss { throw error }
             let call = CallTrace(
                 purpose: "review", model: context.reviewOptions.model, result: nil, error: "\(error)",
-                latency: (ContinuousClock.now - start).seconds, provider: (error as? LLMError)?.provider ?? (error as? RecordedFailure)?.provider)
+                latency: (ContinuousClock.now - start).seconds, provider: (error as? LLMError)?.provider ?? (error as? RecordedFailure)?.provider,
+                attempts: (error as? LLMError)?.attemptHistory ?? (1, ["\(error)"]))
             return (nil, "review call failed: \(error)", call)
         }
     }

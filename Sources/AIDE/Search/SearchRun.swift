@@ -40,15 +40,18 @@ public struct RunDependencies: Sendable {
     public var interpreter: any Interpreter
     public var syntax: PythonSyntaxCheck
     public var progress: @Sendable (RunProgress) -> Void
+    /// Times the heartbeat (a test's clock advances by hand).
+    public var clock: any Clock<Duration>
 
     public init(
         backend: any Backend, interpreter: any Interpreter, syntax: PythonSyntaxCheck,
-        progress: @escaping @Sendable (RunProgress) -> Void = { _ in }
+        progress: @escaping @Sendable (RunProgress) -> Void = { _ in }, clock: any Clock<Duration> = ContinuousClock()
     ) {
         self.backend = backend
         self.interpreter = interpreter
         self.syntax = syntax
         self.progress = progress
+        self.clock = clock
     }
 }
 
@@ -76,13 +79,18 @@ public actor SearchRun {
     private var journal: Journal
     private var inFlight: [Int: SearchAction] = [:]
     private var stopRequested = false
+    /// The run's LLM calls, so a stop request can cut a hanging one short.
+    private let calls: InterruptibleBackend
+    /// Steps in a row, in commit order, whose code call failed after its retries.
+    var failedStreak = 0
     /// Steps in flight at most.
     private let workers: Int
     /// Shared by the workers: scripts running at once.
     private let scripts: ConcurrencyLimit
     private var totals = (input: 0, output: 0, usd: 0.0)
     private let elapsedBefore: Double
-    private let clockStart = ContinuousClock.now
+    /// Seconds since this process took the run on, on the dependencies' clock.
+    private let stopwatch: @Sendable () -> Double
 
     private init(
         id: String, workspace: RunWorkspace, task: LoadedTask, store: RunStore, journal: Journal,
@@ -97,6 +105,7 @@ public actor SearchRun {
         self.totals = totals
         self.elapsedBefore = elapsedBefore
         self.dependencies = dependencies
+        stopwatch = Self.stopwatch(dependencies.clock)
         let spec = task.spec
         policy = try spec.search.makePolicy()
         grader = try task.answersFile.map { try Grader(spec: spec.grading!, answersFile: $0) }
@@ -113,24 +122,24 @@ public actor SearchRun {
         prompt.descriptionFiles = DescriptionFile.mentioned(in: task.descriptionText, directory: workspace.input)
         workers = spec.search.workers
         scripts = ConcurrencyLimit(spec.exec.scriptSlots)
-        let calls = spec.agent.parallelCalls ?? workers
+        let parallelCalls = spec.agent.parallelCalls ?? workers
+        calls = InterruptibleBackend(CutOffRetry(dependencies.backend))
         operators = OperatorContext(
-            backend: calls < workers
-                ? BoundedBackend(dependencies.backend, limit: ConcurrencyLimit(calls)) : dependencies.backend,
-            codeOptions: ModelOptions(
-                model: spec.agent.codeModel, temperature: spec.agent.codeTemperature, maxTokens: spec.agent.maxTokens),
-            reviewOptions: ModelOptions(model: spec.agent.reviewModel, temperature: spec.agent.feedbackTemperature),
+            backend: parallelCalls < workers ? BoundedBackend(calls, limit: ConcurrencyLimit(parallelCalls)) : calls,
+            codeOptions: spec.agent.codeOptions, reviewOptions: spec.agent.reviewOptions,
             prompt: prompt, syntax: dependencies.syntax)
     }
 
     /// A new run of `task` in a new folder under `runsDirectory`.
     public static func start(task: LoadedTask, runsDirectory: URL, dependencies: RunDependencies) throws -> SearchRun {
+        try RunWorkspace.checkRunsDirectory(runsDirectory)
         let id = RunWorkspace.newRunID(taskName: task.spec.name)
         let workspace = RunWorkspace(root: runsDirectory.appendingPathComponent(id, isDirectory: true))
         try workspace.create(copying: task.dataDirectory)
         let lock = try RunLock(folder: workspace.root)
         let store = try RunStore(path: workspace.database)
         try store.createRun(RunRecord(id: id, taskFile: task.file.path, spec: task.spec))
+        if let isolation = dependencies.interpreter.isolation { try store.setSandbox(isolation) }
         return try SearchRun(
             id: id, workspace: workspace, task: task, store: store, journal: Journal(direction: task.spec.metric.direction),
             totals: (0, 0, 0), elapsedBefore: 0, dependencies: dependencies, lock: lock)
@@ -155,11 +164,13 @@ public actor SearchRun {
         // Steps commit out of order when several run at once: the latest row is the longest elapsed.
         let elapsed = try store.metrics().map(\.elapsed).max() ?? 0
         try store.updateRun(status: .running, stopReason: nil, bestNodeID: record.bestNodeID, finishedAt: nil)
+        let dependencies = try makeDependencies(task)
+        if let isolation = dependencies.interpreter.isolation { try store.setSandbox(isolation) }
         return try SearchRun(
             id: record.id, workspace: workspace, task: task, store: store,
             journal: Journal(direction: spec.metric.direction, nodes: nodes),
             totals: (totals.inputTokens, totals.outputTokens, totals.costUSD), elapsedBefore: elapsed,
-            dependencies: try makeDependencies(task), lock: lock)
+            dependencies: dependencies, lock: lock)
     }
 
     /// Runs steps, up to `search.workers` at once, until a budget is spent, `requestStop()` is called
@@ -167,9 +178,23 @@ public actor SearchRun {
     /// in flight are abandoned; interrupted), or an LLM call fails for good (the other steps in
     /// flight finish; marked failed, resumable).
     public func run() async -> RunSummary {
-        if packages == nil { packages = await PackageProbe.importable(python: dependencies.syntax.python) }
+        if packages == nil {
+            packages = await PackageProbe.importable(python: dependencies.syntax.python, extra: task.spec.exec.packages)
+        }
         var failure: String?
         var cancelled = false
+        // Between commits (a long script), the heartbeat shows the run is alive.
+        let heartbeat = Task { [weak self, clock = dependencies.clock] in
+            while !Task.isCancelled {
+                do {
+                    try await clock.sleep(for: .seconds(RunHeartbeat.interval))
+                } catch {
+                    return
+                }
+                await self?.touch()
+            }
+        }
+        defer { heartbeat.cancel() }
         await withTaskGroup(of: StepResult.self) { group in
             var running = 0
             while true {
@@ -196,11 +221,23 @@ public actor SearchRun {
                     inFlight[number] = nil
                     recordLooseCalls(calls, step: number)
                     failure = failure ?? "step \(number) failed: \(error)"
+                case .callFailed(let number, let action, let error, let calls):
+                    // An outage costs the step, not the run, unless it lasts `max_failed_steps` steps.
+                    do {
+                        try commit(failedNode(number, action, error: error), calls: calls)
+                    } catch {
+                        failure = failure ?? "step \(number) could not be stored: \(error)"
+                    }
+                    failure = failure ?? tooManyFailedSteps(lastError: error)
                 }
             }
         }
         if let failure { return finish(status: .failed, reason: failure) }
-        if cancelled || stopRequested || Task.isCancelled { return finish(status: .interrupted, reason: "interrupted") }
+        if cancelled || stopRequested || Task.isCancelled {
+            // Steps whose calls were cut short leave no node: nor a half-made folder.
+            try? workspace.removeUnfinishedNodeFolders(keeping: Set(journal.nodes.map(\.id)))
+            return finish(status: .interrupted, reason: "interrupted")
+        }
         return finish(status: .finished, reason: spentBudget())
     }
 
@@ -210,6 +247,8 @@ public actor SearchRun {
     @discardableResult
     public func requestStop() -> (committed: Int, inFlight: Int) {
         stopRequested = true
+        // A call waiting on a provider may wait for many minutes: cut it short now.
+        calls.interrupt()
         return (journal.count, inFlight.count)
     }
 
@@ -217,6 +256,8 @@ public actor SearchRun {
         case finished(Node, [CallTrace])
         case cancelled(Int)
         case failed(Int, String, [CallTrace])
+        /// The step's code call failed after its retries: the step is stored as failed.
+        case callFailed(Int, SearchAction, String, [CallTrace])
     }
 
     private func perform(_ number: Int, _ action: SearchAction) async -> StepResult {
@@ -225,6 +266,9 @@ public actor SearchRun {
             return .finished(node, calls)
         } catch {
             if Task.isCancelled || error is CancellationError { return .cancelled(number) }
+            if let failure = error as? OperatorFailure, Self.costsOnlyTheStep(failure.underlying) {
+                return .callFailed(number, action, "\(failure.underlying)", failure.calls)
+            }
             return .failed(number, "\(error)", (error as? OperatorFailure)?.calls ?? [])
         }
     }
@@ -298,6 +342,8 @@ public actor SearchRun {
             submissionProblems: submissionProblems)
 
         var problems = [reviewFailure].compactMap { $0 }
+        let cutOff = outcome.calls.compactMap { $0.result?.info.cutOffRetries }.reduce(0, +)
+        if cutOff > 0 { problems.append("the answer was cut off at max_tokens and asked again with more room (\(cutOff)×)") }
         if let grader, written, submissionProblems.isEmpty {
             do {
                 node.testScore = try grader.score(submission: submission)
@@ -352,6 +398,26 @@ public actor SearchRun {
         ]
     }
 
+    /// The node of a step whose code call failed for good: no code, buggy, the error kept.
+    private func failedNode(_ number: Int, _ action: SearchAction, error: String) -> Node {
+        let parent = action.parentID.flatMap { journal[$0] }
+        var node = Node(
+            id: Self.nodeID(seed: task.spec.search.seed, step: number), parentID: parent?.id, step: number,
+            stage: action.stage, plan: "", code: "", isBuggy: true,
+            debugDepth: action.stage == .debug ? (parent?.debugDepth ?? 0) + 1 : 0, createdAt: Date(),
+            finishedAt: Date(), otherParentID: action.otherParentID)
+        node.error = "LLM call failed: " + error
+        node.bugReasons = [Self.failedCallReason]
+        return node
+    }
+
+    /// Why the run must end after this many failed steps in a row, or nil.
+    private func tooManyFailedSteps(lastError: String) -> String? {
+        let limit = task.spec.agent.maxFailedSteps
+        guard failedStreak >= limit else { return nil }
+        return "\(failedStreak) steps in a row failed on their LLM calls (agent.max_failed_steps is \(limit)); last: \(lastError)"
+    }
+
     /// Node ids follow from the seed and step, so a replayed run builds the same tree.
     static func nodeID(seed: UInt64, step: Int) -> String {
         var random = SeededRandom(seed: seed ^ 0xA1DE, step: step)
@@ -377,6 +443,7 @@ public actor SearchRun {
             inputTokens: totals.input, outputTokens: totals.output, costUSD: totals.usd, elapsed: elapsed(),
             nodes: journal.count, buggyNodes: journal.buggyNodes.count)
         try store.commit(node: node, calls: records, metrics: metrics, bestNodeID: best?.id)
+        failedStreak = Self.isFailedStep(node) ? failedStreak + 1 : 0
         if let best, best.id != previousBest {
             try workspace.recordBest(code: best.code, submission: submissionFile(of: best))
         }
@@ -389,10 +456,12 @@ public actor SearchRun {
         if let result = trace.result {
             return LLMCallRecord(runID: id, nodeID: nodeID, step: step, purpose: trace.purpose, model: trace.model, result: result)
         }
-        return LLMCallRecord(
+        var record = LLMCallRecord(
             runID: id, nodeID: nodeID, step: step, purpose: trace.purpose, model: trace.model,
             provider: trace.provider ?? ModelRouter.providerName(for: trace.model), error: trace.error ?? "failed",
-            latency: trace.latency)
+            latency: trace.latency, attempts: trace.attempts.count)
+        record.attemptFailures = LLMCallRecord.jsonList(trace.attempts.failures)
+        return record
     }
 
     /// Calls of a step that produced no node (it failed): kept, so their cost is not lost.
@@ -418,6 +487,10 @@ public actor SearchRun {
             costUSD: totals.usd, elapsed: elapsed())
     }
 
+    private func touch() {
+        try? store.touchRun()
+    }
+
     // MARK: - Budgets and progress
 
     /// Why no further step may start, or nil.
@@ -438,7 +511,12 @@ public actor SearchRun {
     }
 
     private func elapsed() -> Double {
-        elapsedBefore + (ContinuousClock.now - clockStart).seconds
+        elapsedBefore + stopwatch()
+    }
+
+    private static func stopwatch<C: Clock<Duration>>(_ clock: C) -> @Sendable () -> Double {
+        let start = clock.now
+        return { start.duration(to: clock.now).seconds }
     }
 
     private func submissionFile(of node: Node) -> URL {
