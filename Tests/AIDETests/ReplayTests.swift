@@ -139,7 +139,8 @@ struct ReplayTests {
             backend: ReplayBackend(cassette: try Cassette(files: [shorter]), session: "synthetic seed 7"), runs: runs)
         #expect(cut.status == .failed)
         #expect(cut.stopReason?.hasPrefix("step 4 failed: replay: no recorded answer for this submit_review call") == true)
-        #expect(cut.stopReason?.contains("closest recorded request") == true, "\(cut.stopReason ?? "")")
+        // The reviews differ only in numbers (run times): one request asked a fourth time.
+        #expect(cut.stopReason?.contains("this run asks it 4 times") == true, "\(cut.stopReason ?? "")")
         #expect(cut.nodes == 4)
     }
 
