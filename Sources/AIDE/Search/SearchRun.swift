@@ -85,7 +85,8 @@ public actor SearchRun {
 
     private init(
         id: String, workspace: RunWorkspace, task: LoadedTask, store: RunStore, journal: Journal,
-        totals: (Int, Int, Double), elapsedBefore: Double, dependencies: RunDependencies, lock: RunLock
+        totals: (Int, Int, Double), elapsedBefore: Double, dependencies: RunDependencies, lock: RunLock,
+        dataPreview: String
     ) throws {
         self.lock = lock
         self.id = id
@@ -101,7 +102,7 @@ public actor SearchRun {
         grader = try task.answersFile.map { try Grader(spec: spec.grading!, answersFile: $0) }
         let prompt = PromptContext(
             taskName: spec.name, goal: spec.goal, description: task.descriptionText, metricName: spec.metric.name,
-            direction: spec.metric.direction, dataPreview: DataPreview.generate(for: workspace.input),
+            direction: spec.metric.direction, dataPreview: dataPreview,
             scriptTimeout: spec.budget.scriptTimeout, submissionFile: spec.grading?.submission ?? "submission.csv")
         workers = spec.search.workers
         scripts = ConcurrencyLimit(spec.exec.scriptSlots)
@@ -122,9 +123,11 @@ public actor SearchRun {
         let lock = try RunLock(folder: workspace.root)
         let store = try RunStore(path: workspace.database)
         try store.createRun(RunRecord(id: id, taskFile: task.file.path, spec: task.spec))
+        let preview = DataPreview.generate(for: workspace.input)
+        try store.setDataPreview(preview)
         return try SearchRun(
             id: id, workspace: workspace, task: task, store: store, journal: Journal(direction: task.spec.metric.direction),
-            totals: (0, 0, 0), elapsedBefore: 0, dependencies: dependencies, lock: lock)
+            totals: (0, 0, 0), elapsedBefore: 0, dependencies: dependencies, lock: lock, dataPreview: preview)
     }
 
     /// Continues a run from its database. Nodes that were in flight when it stopped are lost and
@@ -146,11 +149,19 @@ public actor SearchRun {
         // Steps commit out of order when several run at once: the latest row is the longest elapsed.
         let elapsed = try store.metrics().map(\.elapsed).max() ?? 0
         try store.updateRun(status: .running, stopReason: nil, bestNodeID: record.bestNodeID, finishedAt: nil)
+        // Built once, when the run started; a run from an older build gets one now, kept for next time.
+        let preview: String
+        if let stored = try store.dataPreview() {
+            preview = stored
+        } else {
+            preview = DataPreview.generate(for: workspace.input)
+            try store.setDataPreview(preview)
+        }
         return try SearchRun(
             id: record.id, workspace: workspace, task: task, store: store,
             journal: Journal(direction: spec.metric.direction, nodes: nodes),
             totals: (totals.inputTokens, totals.outputTokens, totals.costUSD), elapsedBefore: elapsed,
-            dependencies: try makeDependencies(task), lock: lock)
+            dependencies: try makeDependencies(task), lock: lock, dataPreview: preview)
     }
 
     /// Runs steps, up to `search.workers` at once, until a budget is spent, `requestStop()` is called

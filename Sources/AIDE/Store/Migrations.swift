@@ -10,6 +10,7 @@ enum RunMigrations {
     static let v1 = "v1-runs-nodes-calls-metrics"
     static let v2 = "v2-nodes-other-parent"
     static let v3 = "v3-calls-provider-answer"
+    static let v4 = "v4-runs-data-preview"
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -128,6 +129,13 @@ enum RunMigrations {
                 t.add(column: "dropped_options", .text)
                 t.add(column: "attempt_failures", .text)
                 t.add(column: "cut_off_retries", .integer)
+            }
+        }
+
+        // The data preview the prompts show, built once when the run starts; a resume reuses it.
+        migrator.registerMigration(v4) { db in
+            try db.alter(table: "runs") { t in
+                t.add(column: "data_preview", .text)
             }
         }
 
