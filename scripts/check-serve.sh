@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `aide serve` in a real browser: starts the server on a fresh runs folder, starts a scripted search
-# (tasks/house-prices, its demo answers with a delay before each code answer) writing into it, and
+# (tasks/house-prices, a quick script of its demo answers, with a delay before each) writing into it, and
 # drives headless Chromium (scripts/check_serve.py, selenium + chromium-driver): the runs list shows
 # the run, its page's tree grows as nodes are committed without a reload, the node the user opened
 # stays open, and no JavaScript error is raised. Saves screenshots.
@@ -27,26 +27,29 @@ for need in chromium chromedriver; do
 done
 /usr/bin/python3 -c 'import selenium' 2>/dev/null || { echo "error: python3-selenium is missing; run scripts/setup.sh" >&2; exit 2; }
 
-echo "== building aide"
-swift build --product aide 2>&1 | grep -E "error|warning:" >&2 || true
-aide="$PWD/.build/debug/aide"
+aide="${AIDE_BIN:-}"   # an aide already built; otherwise the debug build
+if [[ -z "$aide" ]]; then
+    echo "== building aide"
+    swift build --product aide 2>&1 | grep -E "error|warning:" >&2 || true
+    aide="$PWD/.build/debug/aide"
+fi
 [[ -x "$aide" ]] || { echo "error: $aide was not built" >&2; exit 1; }
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-# The demo answers, each code answer after a pause: the nodes land one by one while the page is open.
+# Answers for the search: the demo's first (quick) script and its review, four times over, each code
+# answer after a pause, so the nodes land one by one while the page is open.
 /usr/bin/python3 - tasks/house-prices/demo-answers.jsonl "$out/answers.jsonl" <<'PY'
 import json, sys
-with open(sys.argv[1]) as source, open(sys.argv[2], "w") as target:
-    for line in source:
-        if not line.strip() or line.startswith("#"):
-            continue
-        answer = json.loads(line)
-        if answer["kind"] == "code":
-            answer["delay"] = 3
-        target.write(json.dumps(answer) + "\n")
+answers = [json.loads(line) for line in open(sys.argv[1]) if line.strip() and not line.startswith("#")]
+code = next(a for a in answers if a["kind"] == "code")
+review = next(a for a in answers if a["kind"] == "review")
+with open(sys.argv[2], "w") as target:
+    for _ in range(4):
+        target.write(json.dumps(dict(code, delay=3)) + "\n")
+        target.write(json.dumps(review) + "\n")
 PY
 
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -57,11 +60,11 @@ grep -q "http://" "$out/serve.log" || { echo "FAIL: aide serve did not start; se
 echo "== $(head -1 "$out/serve.log")"
 
 "$aide" run tasks/house-prices/task.yaml --scripted "$out/answers.jsonl" --runs-dir "$out/runs" \
-    --steps 3 --set search.num_drafts=2 --set search.debug_prob=1 >"$out/run.log" 2>&1 &
+    --steps 4 --set search.num_drafts=1 >"$out/run.log" 2>&1 &
 run_pid=$!
 pids+=("$run_pid")
 
 status=0
-/usr/bin/python3 scripts/check_serve.py --url "http://127.0.0.1:$port/" --out "$out" --nodes 3 || status=$?
+/usr/bin/python3 scripts/check_serve.py --url "http://127.0.0.1:$port/" --out "$out" --nodes 4 || status=$?
 wait "$run_pid" || { echo "FAIL: the scripted run failed; see $out/run.log" >&2; tail -5 "$out/run.log" >&2; status=1; }
 exit "$status"

@@ -10,7 +10,8 @@ enum RunMigrations {
     static let v1 = "v1-runs-nodes-calls-metrics"
     static let v2 = "v2-nodes-other-parent"
     static let v3 = "v3-calls-provider-answer"
-    static let v4 = "v4-runs-data-preview"
+    static let v4 = "v4-runs-sandbox"
+    static let v5 = "v5-runs-data-preview"
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -132,11 +133,14 @@ enum RunMigrations {
             }
         }
 
-        // The data preview the prompts show, built once when the run starts; a resume reuses it.
+        // How the run's scripts were isolated: `bwrap`, or `none (…why)`.
         migrator.registerMigration(v4) { db in
-            try db.alter(table: "runs") { t in
-                t.add(column: "data_preview", .text)
-            }
+            try db.alter(table: "runs") { t in t.add(column: "sandbox", .text) }
+        }
+
+        // The data preview the prompts show, built once when the run starts; a resume reuses it.
+        migrator.registerMigration(v5) { db in
+            try db.alter(table: "runs") { t in t.add(column: "data_preview", .text) }
         }
 
         // Later migrations go here, after the last one, never between.

@@ -222,6 +222,15 @@ extension RunStore {
         try read { db in try String.fetchOne(db, sql: "SELECT data_preview FROM runs LIMIT 1") }
     }
 
+    /// Records how the run's scripts are isolated (at each start and resume).
+    public func setSandbox(_ summary: String) throws {
+        try write { db in
+            guard try RunRecord.updateAll(db, [RunRecord.Columns.sandbox.set(to: summary)]) > 0 else {
+                throw StoreError.noRun(path: path.path)
+            }
+        }
+    }
+
     /// Sets the run's `updated_at` to now (a heartbeat: a running run whose `updated_at` is old
     /// was killed).
     public func touchRun() throws {
