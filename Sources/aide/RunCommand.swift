@@ -29,6 +29,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Continue a run: its id, its folder, or its run.sqlite.")
     var resume: String?
 
+    @OptionGroup(title: "Without a task file (the task is inferred and saved as task.yaml in the run folder)")
+    var inferred: InferredTaskOptions
+
     @Option(help: "The code model (agent.code_model); also reviews unless --feedback-model or the task says otherwise.")
     var model: String?
 
@@ -66,9 +69,10 @@ struct RunCommand: AsyncParsableCommand {
     var replayFallthrough = false
 
     func validate() throws {
-        if (task == nil) == (resume == nil) {
-            throw ValidationError("give a task file, or --resume <run>, but not both")
+        if [task != nil, resume != nil, inferred.data != nil].filter({ $0 }).count != 1 {
+            throw ValidationError("give a task file, --data <folder> (with --goal and --eval), or --resume <run>: one of them")
         }
+        try inferred.validate()
         if resume != nil, !overrides.isEmpty || model != nil || feedbackModel != nil {
             throw ValidationError("a resumed run keeps its task settings; only --steps, --time-limit and --workers may change")
         }
@@ -108,9 +112,11 @@ struct RunCommand: AsyncParsableCommand {
             if let steps { all.append("budget.steps=\(steps)") }
             if let timeLimit { all.append("budget.time_limit=\(timeLimit)") }
             if let workers { all.append("search.workers=\(workers)") }
-            let loaded = try TaskLoader.load(URL(fileURLWithPath: task!), overrides: all + overrides)
+            let inferredTask = try inferred.data.map { _ in try inferred.load(overrides: all + overrides, runsDirectory: runsDirectory) }
+            let loaded = try inferredTask?.task ?? TaskLoader.load(URL(fileURLWithPath: task!), overrides: all + overrides)
             searchRun = try SearchRun.start(
                 task: loaded, runsDirectory: runsDirectory, dependencies: try Self.dependencies(for: loaded, backend(loaded), printer))
+            try inferredTask?.keep(in: searchRun.workspace.root)
         }
         FileHandle.standardError.write(Data("run \(searchRun.id) in \(searchRun.workspace.root.path)\n".utf8))
 

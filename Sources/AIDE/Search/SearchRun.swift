@@ -64,7 +64,7 @@ public actor SearchRun {
     private let store: RunStore
     private let operators: OperatorContext
     private let policy: any SearchPolicy
-    private let grader: Grader?
+    private let grader: (any SubmissionGrader)?
     private let dependencies: RunDependencies
     /// Held for the run's lifetime: no other process writes this run meanwhile.
     private let lock: RunLock
@@ -94,7 +94,7 @@ public actor SearchRun {
         self.dependencies = dependencies
         let spec = task.spec
         policy = try spec.search.makePolicy()
-        grader = try task.answersFile.map { try Grader(spec: spec.grading!, answersFile: $0) }
+        grader = try task.makeGrader()
         let prompt = PromptContext(
             taskName: spec.name, goal: spec.goal, description: task.descriptionText, metricName: spec.metric.name,
             direction: spec.metric.direction, dataPreview: DataPreview.generate(for: workspace.input),
@@ -277,7 +277,7 @@ public actor SearchRun {
         var problems = [reviewFailure].compactMap { $0 }
         if let grader, written {
             do {
-                node.testScore = try grader.score(submission: submission)
+                node.testScore = try await grader.score(submission: submission)
             } catch {
                 problems.append("grading failed: \(error)")
             }
