@@ -64,7 +64,7 @@ public struct CommandGrader: SubmissionGrader {
         for start in stride(from: last, through: 0, by: -1) where lines[start].hasPrefix("{") || lines[start].contains("{") {
             var first = lines[start]
             if !first.hasPrefix("{"), let brace = first.firstIndex(of: "{") { first = String(first[brace...]) }
-            let text = ([first] + lines[(start + 1)...last]).joined(separator: "\n")
+            let text = ([first] + lines[(start + 1)..<(last + 1)]).joined(separator: "\n")
             guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { continue }
             if let score = (object["score"] as? NSNumber)?.doubleValue, score.isFinite { return score }
             return nil
