@@ -11,7 +11,8 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 need=()
 # chromium: the test suite renders `aide report --format html` in a real (headless) browser.
 # libxml2-utils: xmllint checks `aide bench`'s junit.xml against docs/junit.xsd.
-for pkg in libcurl4-openssl-dev libsqlite3-dev cmake chromium libxml2-utils; do
+# bubblewrap: the sandbox every solution script runs in (exec.sandbox: auto).
+for pkg in libcurl4-openssl-dev libsqlite3-dev cmake chromium libxml2-utils bubblewrap; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -10,8 +10,10 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Search for a solution to a task: draft, run, debug and improve scripts.",
         discussion: """
             Every node (code, output, metric) and every LLM call goes into runs/<run-id>/run.sqlite. \
-            Ctrl-C hands out no new step, lets the steps in flight finish, and marks the run interrupted \
-            (Ctrl-C again quits at once); `aide run --resume <run>` continues it, after Ctrl-C or a crash.
+            Ctrl-C hands out no new step, lets the steps in flight finish, and marks the run interrupted. \
+            Ctrl-C again, SIGTERM or SIGHUP (a batch system's time limit) stop at once: the scripts in \
+            flight are killed and their steps redone on resume. `aide run --resume <run>` continues a run \
+            after any of these, or a crash.
 
             Examples:
               aide run tasks/house-prices/task.yaml --model claude-sonnet-4-5 --steps 20
@@ -121,31 +123,42 @@ struct RunCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data("run \(searchRun.id) in \(searchRun.workspace.root.path)\n".utf8))
 
         let work = Task { await searchRun.run() }
-        let interrupts = InterruptHandler {
-            Task {
-                let running = await searchRun.requestStop().inFlight
-                FileHandle.standardError.write(Data(
-                    "\ninterrupted: finishing \(running) step\(running == 1 ? "" : "s") in flight (Ctrl-C again to quit now)\n".utf8))
+        let stoppedBy = Atomic<Int32>(0)
+        let interrupts = InterruptHandler { signal, count in
+            if signal == SIGINT && count == 1 {
+                Task {
+                    let running = await searchRun.requestStop().inFlight
+                    FileHandle.standardError.write(Data(
+                        "\ninterrupted: finishing \(running) step\(running == 1 ? "" : "s") in flight (Ctrl-C again to stop now)\n".utf8))
+                }
+                return
             }
+            // Stop now: the steps in flight are cancelled, which kills their scripts; the run is
+            // marked interrupted and resumes from what was committed.
+            guard stoppedBy.exchange(signal, ordering: .relaxed) == 0 else { return }
+            FileHandle.standardError.write(Data(
+                "\n\(InterruptHandler.name(signal)): stopping now; the steps in flight are redone on --resume\n".utf8))
+            work.cancel()
         }
         let summary = await work.value
         interrupts.stop()
         print(summary.text)
         switch summary.status {
         case .finished: return
-        case .interrupted: throw ExitCode(130)
+        case .interrupted:
+            let signal = stoppedBy.load(ordering: .relaxed)
+            throw ExitCode(128 + (signal == 0 ? SIGINT : signal))
         case .failed, .running: throw ExitCode.failure
         }
     }
 
     static func dependencies(for task: LoadedTask, _ backend: any Backend, _ printer: ProgressPrinter) throws -> RunDependencies {
-        let exec = task.spec.exec
         let python = task.pythonExecutable
+        let isolation = try ScriptIsolation.resolve(task.spec.exec, python: python)
+        if let warning = isolation.warning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
         return RunDependencies(
             backend: backend,
-            interpreter: PythonInterpreter(
-                python: python, memoryLimitMB: exec.memoryLimitMB, cpuLimit: exec.cpuLimit, outputLimit: exec.outputLimit,
-                threadsPerScript: exec.threadsPerScript(running: task.spec.search.workers)),
+            interpreter: PythonInterpreter(task: task, isolation: isolation),
             syntax: PythonSyntaxCheck(python: python),
             progress: { printer.handle($0) })
     }
@@ -158,34 +171,43 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-/// Ctrl-C once: stop the run (steps in flight finish and are stored, then it is marked interrupted).
-/// Ctrl-C twice: leave at once.
+/// The signals that stop a run: SIGINT (Ctrl-C; the handler is told how many so far), SIGTERM and
+/// SIGHUP (what Slurm and a closing terminal send). They are handled on a dispatch queue, never by
+/// the default action, which would kill the harness and leave the run marked running.
 final class InterruptHandler {
-    private let source: any DispatchSourceSignal
+    private let signals: [Int32]
+    private let sources: [any DispatchSourceSignal]
 
-    convenience init(onFirst: @escaping @Sendable () -> Void) {
-        self.init { count in
-            if count == 1 {
-                onFirst()
-            } else {
-                exit(130)
-            }
+    /// Calls `onSignal` with the signal and the number of SIGINTs so far.
+    init(signals: [Int32] = [SIGINT, SIGTERM, SIGHUP], onSignal: @escaping @Sendable (Int32, Int) -> Void) {
+        let interrupts = Counter()
+        self.signals = signals
+        sources = signals.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { onSignal(number, number == SIGINT ? interrupts.increment() : interrupts.current) }
+            source.resume()
+            return source
         }
     }
 
-    /// Calls `onSignal` with the number of SIGINTs so far (1 for the first).
-    init(onSignal: @escaping @Sendable (Int) -> Void) {
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        let count = Counter()
-        source.setEventHandler { onSignal(count.increment()) }
-        source.resume()
-        self.source = source
+    func stop() {
+        for source in sources { source.cancel() }
+        for number in signals { signal(number, SIG_DFL) }
     }
 
-    func stop() {
-        source.cancel()
-        signal(SIGINT, SIG_DFL)
+    /// SIGINT only, with the number so far (1 for the first).
+    convenience init(onSignal: @escaping @Sendable (Int) -> Void) {
+        self.init(signals: [SIGINT]) { _, count in onSignal(count) }
+    }
+
+    static func name(_ signal: Int32) -> String {
+        switch signal {
+        case SIGINT: return "interrupted again"
+        case SIGTERM: return "SIGTERM"
+        case SIGHUP: return "SIGHUP"
+        default: return "signal \(signal)"
+        }
     }
 }
 

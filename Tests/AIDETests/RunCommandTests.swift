@@ -236,6 +236,9 @@ struct RunCommandTests {
                 "run", task.taskFile.path, "--scripted", answers.path, "--runs-dir", runs.path,
                 "--set", "search.num_drafts=5", "--set", "budget.script_timeout=4s",
                 "--set", "exec.memory_limit_mb=1024",
+                // Without the sandbox: the harness's own clean-up of the script's process group (the
+                // sandbox's is in SandboxAttackTests; its child pid would be one of its namespace).
+                "--set", "exec.sandbox=none",
             ],
             environment: ["ANTHROPIC_API_KEY": secret, "OPENAI_API_KEY": secret, "AIDE_COMPATIBLE_API_KEY": secret],
             log: log)

@@ -45,15 +45,16 @@ public enum PythonInterpreterError: Error, Sendable, Hashable, CustomStringConve
 }
 
 /// Runs solution scripts with a local Python: `python runfile.py` in the given directory, in a session
-/// of its own (so the whole process group can be killed), with a scrubbed environment, optional memory
-/// and CPU limits, a wall-clock timeout, and output kept head and tail within a byte budget.
+/// of its own (so the whole process group can be killed), in a `Sandbox` when given one, with only the
+/// allowed environment variables, optional memory, CPU, process and file-size limits, a wall-clock
+/// timeout, and output kept head and tail within a byte budget.
 public struct PythonInterpreter: Interpreter {
     /// The name every script is written under, in the run directory.
     public static let scriptName = "runfile.py"
 
     /// The Python to run: a path, or a name looked up on the `PATH` of `baseEnvironment`.
     public var python: String
-    /// The environment scripts start from, before `ScriptEnvironment.scrubbed(_:)` removes secrets.
+    /// The environment scripts start from, before `ScriptEnvironment.allowed(_:)` keeps what may pass.
     public var baseEnvironment: [String: String]
     /// Address-space limit (`ulimit -v`) in MiB; an allocation beyond it raises `MemoryError`.
     public var memoryLimitMB: Int?
@@ -66,6 +67,14 @@ public struct PythonInterpreter: Interpreter {
     /// it already; nil leaves them to the library. Several scripts at once, each with a thread per
     /// core, oversubscribe the CPU, and OpenMP's spinning threads then slow everyone badly.
     public var threadsPerScript: Int?
+    /// The bubblewrap sandbox scripts run in; nil runs them as the harness's user (`exec.sandbox: none`).
+    public var sandbox: Sandbox?
+    /// Largest file a script may write, bytes (`RLIMIT_FSIZE`); nil for none.
+    public var fileSizeLimit: Int?
+    /// Processes and threads a script may have (`RLIMIT_NPROC`, in the sandbox as a non-root user); nil for none.
+    public var processLimit: Int?
+    /// The GPUs to share among scripts running at once (`CUDA_VISIBLE_DEVICES`); nil leaves it unset.
+    public var gpus: GPUPool?
 
     /// - Parameters:
     ///   - python: a path, or a name looked up on the `PATH` of `baseEnvironment`.
@@ -75,8 +84,13 @@ public struct PythonInterpreter: Interpreter {
     ///   - outputLimit: output bytes kept (head and tail halves).
     public init(
         python: String = "python3", baseEnvironment: [String: String] = ProcessInfo.processInfo.environment,
-        memoryLimitMB: Int? = nil, cpuLimit: Double? = nil, outputLimit: Int = 32_000, threadsPerScript: Int? = nil
+        memoryLimitMB: Int? = nil, cpuLimit: Double? = nil, outputLimit: Int = 32_000, threadsPerScript: Int? = nil,
+        sandbox: Sandbox? = nil, fileSizeLimit: Int? = nil, processLimit: Int? = nil, gpus: GPUPool? = nil
     ) {
+        self.sandbox = sandbox
+        self.fileSizeLimit = fileSizeLimit
+        self.processLimit = processLimit
+        self.gpus = gpus
         self.threadsPerScript = threadsPerScript
         self.python = python
         self.baseEnvironment = baseEnvironment
@@ -92,14 +106,23 @@ public struct PythonInterpreter: Interpreter {
     /// the run. A non-zero exit, a signal or a timeout is a result; only failing to start throws.
     public func run(script: String, in directory: URL, timeout: Double) async throws -> ExecutionResult {
         guard timeout > 0 else { throw PythonInterpreterError.invalidSetting("timeout must be positive, not \(timeout)") }
-        let pythonPath = try resolvedPython()
-        let (executable, arguments) = try command(python: pythonPath)
+        let pythonPath = try sandbox?.python ?? resolvedPython()
         try write(script, in: directory)
+        let (executable, arguments) = try command(python: pythonPath, in: directory)
 
-        var variables = ScriptEnvironment.scrubbed(baseEnvironment)
+        var variables = ScriptEnvironment.allowed(baseEnvironment)
         variables["PYTHONUNBUFFERED"] = "1"  // keeps prints and tracebacks in the order they happened
         if let threadsPerScript {
             for name in Self.threadVariables where variables[name] == nil { variables[name] = "\(threadsPerScript)" }
+        }
+        let leased = gpus?.lease() ?? []
+        defer { gpus?.release(leased) }
+        if gpus != nil { variables["CUDA_VISIBLE_DEVICES"] = GPUPool.visibleDevices(leased) }
+        if let sandbox {
+            variables = sandbox.environment(variables)
+            do { try sandbox.prepare(folder: directory) } catch {
+                throw PythonInterpreterError.launchFailed(executable: executable, reason: "\(error)")
+            }
         }
         let environment = Self.environment(variables)
         var platformOptions = PlatformOptions()
@@ -110,7 +133,9 @@ public struct PythonInterpreter: Interpreter {
         let outputLimit = outputLimit
         let clock = ContinuousClock()
         let start = clock.now
-        let outcome = try await withThrowingTaskGroup(of: RunOutcome?.self) { group in
+        // Cancelled (the run is stopping at once: SIGTERM, a second Ctrl-C): everything it started dies now.
+        let outcome = try await withTaskCancellationHandler {
+          try await withThrowingTaskGroup(of: RunOutcome?.self) { group in
             // Beyond ~30 years there is nothing to time, and Duration would overflow.
             if timeout < 1e9 {
                 group.addTask {
@@ -174,9 +199,14 @@ public struct PythonInterpreter: Interpreter {
                 throw PythonInterpreterError.launchFailed(executable: executable, reason: "\(error)")
             }
             return outcome!
+          }
+        } onCancel: {
+            control.finish()
         }
+        try Task.checkCancellation()
         let elapsed = clock.now - start
-        return Self.result(outcome, timedOut: control.timedOut, duration: elapsed, directory: directory)
+        return Self.result(
+            outcome, timedOut: control.timedOut, duration: elapsed, directory: directory, sandboxed: sandbox != nil)
     }
 
     /// The interpreter's path: `python` itself when it names a path, else the first executable match on
@@ -203,9 +233,27 @@ public struct PythonInterpreter: Interpreter {
         throw PythonInterpreterError.pythonNotFound(executable: python, searchPath: searchPath)
     }
 
-    /// `python runfile.py`, or, with limits, the same through `/bin/sh` so `ulimit` (setrlimit) applies
-    /// to Python alone: `exec` replaces the shell, so the pid, exit status and signal stay Python's.
-    func command(python: String) throws -> (executable: String, arguments: [String]) {
+    /// `python runfile.py`: in the sandbox through bwrap (limits set by prlimit inside), or, with limits,
+    /// through `/bin/sh` so `ulimit` (setrlimit) applies to Python alone: `exec` replaces the shell, so
+    /// the pid, exit status and signal stay Python's.
+    func command(python: String, in directory: URL? = nil) throws -> (executable: String, arguments: [String]) {
+        if let fileSizeLimit, fileSizeLimit < 1 {
+            throw PythonInterpreterError.invalidSetting("fileSizeLimit must be positive, not \(fileSizeLimit)")
+        }
+        if let sandbox, let directory {
+            var limits = ScriptLimits(processes: processLimit, fileBytes: fileSizeLimit)
+            if let memoryLimitMB {
+                guard memoryLimitMB > 0, memoryLimitMB <= Int.max / (1 << 20) else { throw PythonInterpreterError.invalidSetting("memoryLimitMB must be positive, not \(memoryLimitMB)") }
+                limits.memoryBytes = memoryLimitMB << 20
+            }
+            if let cpuLimit {
+                guard cpuLimit > 0, cpuLimit < 1e9 else { throw PythonInterpreterError.invalidSetting("cpuLimit must be a positive number of seconds, not \(cpuLimit)") }
+                limits.cpuSeconds = Int(cpuLimit.rounded(.up))
+            }
+            return (sandbox.bwrap, sandbox.arguments(
+                command: [python, Self.scriptName], folder: directory,
+                readOnlyFolders: Self.linkedFolders(in: directory), limits: limits))
+        }
         var limits: [String] = []
         if let memoryLimitMB {
             guard memoryLimitMB > 0, memoryLimitMB <= Int.max / 1024 else { throw PythonInterpreterError.invalidSetting("memoryLimitMB must be positive, not \(memoryLimitMB)") }
@@ -215,6 +263,8 @@ public struct PythonInterpreter: Interpreter {
             guard cpuLimit > 0, cpuLimit < 1e9 else { throw PythonInterpreterError.invalidSetting("cpuLimit must be a positive number of seconds, not \(cpuLimit)") }
             limits.append("ulimit -t \(Int(cpuLimit.rounded(.up)))")
         }
+        // POSIX counts `ulimit -f` in 512-byte blocks.
+        if let fileSizeLimit { limits.append("ulimit -f \(max(1, fileSizeLimit / 512))") }
         guard !limits.isEmpty else { return (python, [Self.scriptName]) }
         // `set -e`: a limit that cannot be set stops the run rather than running unlimited.
         let shell = "set -e; " + limits.joined(separator: "; ") + "; exec \"$0\" \"$@\""
@@ -249,6 +299,21 @@ public struct PythonInterpreter: Interpreter {
         }
     }
 
+    /// The folders the harness linked into a node folder (`input -> ../../input`), resolved: bound
+    /// read-only into the sandbox so the links work there and nothing else of the run is seen.
+    static func linkedFolders(in directory: URL) -> [URL] {
+        let files = FileManager.default
+        let names = (try? files.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.sorted().compactMap { name in
+            let link = directory.appendingPathComponent(name)
+            guard (try? files.destinationOfSymbolicLink(atPath: link.path)) != nil else { return nil }
+            let target = link.resolvingSymlinksInPath()
+            var isDirectory: ObjCBool = false
+            guard files.fileExists(atPath: target.path, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
+            return target
+        }
+    }
+
     /// Whether the script has exited, without reaping it (Subprocess does that, and needs the status).
     private static func hasExited(_ process: ProcessIdentifier) -> Bool {
         #if os(Linux)
@@ -267,7 +332,9 @@ public struct PythonInterpreter: Interpreter {
         #endif
     }
 
-    private static func result(_ outcome: RunOutcome, timedOut: Bool, duration: Duration, directory: URL) -> ExecutionResult {
+    private static func result(
+        _ outcome: RunOutcome, timedOut: Bool, duration: Duration, directory: URL, sandboxed: Bool
+    ) -> ExecutionResult {
         // Python prints the script's absolute path in tracebacks (`File "/…/nodes/0003-1a2b3c4d/runfile.py"`);
         // it names the run, so it is cut to `runfile.py`: prompts then depend on the script alone,
         // and a recorded run replays.
@@ -276,10 +343,15 @@ public struct PythonInterpreter: Interpreter {
         for folder in folders.sorted(by: { $0.count > $1.count }) {
             output = output.replacingOccurrences(of: folder, with: "")
         }
+        // A NUL would cut the text where it is stored or sent; it is shown, not dropped.
+        output = output.replacingOccurrences(of: "\0", with: "\u{2400}")
         var result = ExecutionResult(
             output: output, outputBytes: outcome.output.totalBytes, exitCode: nil, timedOut: timedOut,
             duration: Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
         switch outcome.status {
+        case .exited(let code) where sandboxed && code > 128 && code < 128 + 65:
+            // bwrap reports a child killed by a signal as 128 + the signal.
+            result.signal = code - 128
         case .exited(let code): result.exitCode = code
         case .signaled(let signal): result.signal = signal
         }

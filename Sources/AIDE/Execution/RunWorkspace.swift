@@ -80,11 +80,12 @@ public struct RunWorkspace: Sendable {
         }
     }
 
-    /// Copies a node's script and submission to the run's best-solution files (atomically).
-    public func recordBest(code: String, submission: URL?) throws {
+    /// Copies a node's script and submission to the run's best-solution files (atomically). Only a
+    /// regular file is copied (never what a link points to), up to `maxSubmissionBytes`.
+    public func recordBest(code: String, submission: URL?, maxSubmissionBytes: Int = 1 << 32) throws {
         try Data(code.utf8).write(to: bestSolution, options: .atomic)
         let files = FileManager.default
-        if let submission, files.fileExists(atPath: submission.path) {
+        if let submission, SubmissionFile.check(submission, maxBytes: maxSubmissionBytes).isRegular {
             try Data(contentsOf: submission).write(to: bestSubmission, options: .atomic)
         } else if files.fileExists(atPath: bestSubmission.path) {
             try files.removeItem(at: bestSubmission)

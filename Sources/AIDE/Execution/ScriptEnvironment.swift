@@ -1,28 +1,28 @@
 import Foundation
 
-/// The environment a solution script runs in: the harness's own, minus anything that could leak a
-/// secret to model-written code or let it steer the harness.
+/// The environment a solution script runs in: only the variables named here pass from the harness's
+/// environment. An allow-list, not a list of secret names: a key under a name nobody thought of
+/// (`KAGGLE_KEY`, `DATABASE_URL`, `MYSQL_PWD`, `SSH_AUTH_SOCK`, …) stays out all the same.
 public enum ScriptEnvironment {
-    /// Fragments that mark a variable name as secret, matched case-insensitively anywhere in the name.
-    /// `_TOKEN` keeps its underscore so `TOKENIZERS_PARALLELISM` and the like survive.
-    public static let secretFragments = ["API_KEY", "_TOKEN", "SECRET", "PASSWORD", "CREDENTIAL"]
+    /// Variables passed through by exact name: where programs are, the language and time zone, the
+    /// terminal type, and the settings numeric libraries read for their thread counts.
+    public static let allowedNames: Set<String> = [
+        "PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TERM", "PYTHONHASHSEED",
+        "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS", "TOKENIZERS_PARALLELISM",
+    ]
 
-    /// Prefix of the harness's own variables (`AIDE_RUN_ID`, `AIDE_COMPATIBLE_BASE_URL`, …), matched
-    /// case-insensitively.
-    public static let harnessPrefix = "AIDE_"
+    /// Prefixes of variables passed through: the locale categories (`LC_ALL`, `LC_CTYPE`, …).
+    public static let allowedPrefixes = ["LC_"]
 
-    /// Whether `name` must not reach a script: one of `ModelRouter.Variable.secrets`, a name containing
-    /// one of `secretFragments`, or an `AIDE_` variable.
-    public static func isScrubbed(_ name: String) -> Bool {
-        if ModelRouter.Variable.secrets.contains(name) { return true }
-        let upper = name.uppercased()
-        if upper.hasPrefix(harnessPrefix) { return true }
-        return secretFragments.contains { upper.contains($0) }
+    /// Whether `name` may reach a script.
+    public static func isAllowed(_ name: String) -> Bool {
+        allowedNames.contains(name) || allowedPrefixes.contains { name.hasPrefix($0) }
     }
 
-    /// `environment` without the variables `isScrubbed(_:)` names; everything else (PATH, HOME, proxy
-    /// settings, CUDA and thread variables, …) passes through unchanged.
-    public static func scrubbed(_ environment: [String: String]) -> [String: String] {
-        environment.filter { !isScrubbed($0.key) }
+    /// `environment` reduced to the allowed variables. The harness adds its own on top (the thread
+    /// counts it chose, `CUDA_VISIBLE_DEVICES` for the GPUs it assigned, `HOME` in the sandbox).
+    public static func allowed(_ environment: [String: String]) -> [String: String] {
+        environment.filter { isAllowed($0.key) }
     }
 }

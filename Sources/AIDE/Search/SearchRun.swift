@@ -269,7 +269,9 @@ public actor SearchRun {
             operators, code: proposal.code, output: execution.output)
         let submissionName = task.spec.grading?.submission ?? "submission.csv"
         let submission = folder.appendingPathComponent("working").appendingPathComponent(submissionName)
-        let written = FileManager.default.fileExists(atPath: submission.path)
+        // Looked at, not followed: a link, folder, FIFO or device is refused before anything reads it.
+        let submissionKind = SubmissionFile.check(submission, maxBytes: task.spec.exec.maxFileMB << 20)
+        let written = submissionKind.isRegular
         let assessment = Assessment.of(
             execution: execution, review: review, reviewFailed: reviewFailure != nil, submissionWritten: written,
             submissionFile: submissionName)
@@ -284,8 +286,8 @@ public actor SearchRun {
         }
         node.execution = execution
         node.review = review
-        node.isBuggy = assessment.isBuggy
-        node.bugReasons = assessment.reasons
+        node.isBuggy = assessment.isBuggy || submissionKind.refusal != nil
+        node.bugReasons = assessment.reasons + [submissionKind.refusal].compactMap { $0 }
         node.metric = assessment.metric
         node.metricSource = assessment.metricSource
         node.error = problems.isEmpty ? nil : problems.joined(separator: "; ")

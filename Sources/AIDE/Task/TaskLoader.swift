@@ -89,6 +89,7 @@ enum TaskSchema {
         "\(TaskSpec.CodingKeys.grading.stringValue).\(GradingSpec.CodingKeys.direction.stringValue)":
             MetricDirection.allCases.map(\.rawValue),
         "\(TaskSpec.CodingKeys.search.stringValue).\(SearchSpec.CodingKeys.policy.stringValue)": SearchSpec.policies,
+        "\(TaskSpec.CodingKeys.exec.stringValue).\(ExecSpec.CodingKeys.sandbox.stringValue)": SandboxMode.allCases.map(\.rawValue),
     ]
 
     /// Keys whose value is a duration (`Seconds`).
@@ -535,6 +536,9 @@ struct TaskDocument {
         try check(exec.outputLimit >= 1000, "exec.output_limit", "must be at least 1000 bytes, found \(exec.outputLimit)")
         if let memory = exec.memoryLimitMB { try check(memory >= 1, "exec.memory_limit_mb", "must be at least 1, found \(memory)") }
         if let parallel = exec.parallel { try check(parallel >= 1, "exec.parallel", "must be at least 1, found \(parallel)") }
+        try check(exec.maxProcesses >= 1, "exec.max_processes", "must be at least 1, found \(exec.maxProcesses)")
+        try check(exec.maxFileMB >= 1, "exec.max_file_mb", "must be at least 1, found \(exec.maxFileMB)")
+        try check(exec.tmpMB >= 1, "exec.tmp_mb", "must be at least 1, found \(exec.tmpMB)")
     }
 
     /// Runs `command` with `/bin/sh -c` in `folder`, its output streamed to standard error; a failure is

@@ -382,12 +382,27 @@ public struct ExecSpec: Sendable, Codable, Hashable {
     public var outputLimit: Int
     /// Scripts run at once, whatever the number of workers; nil for the number of cores.
     public var parallel: Int?
+    /// How scripts are isolated: bubblewrap when it works (`auto`), bubblewrap or nothing (`bwrap`), or not (`none`).
+    public var sandbox: SandboxMode = .auto
+    /// Whether scripts in the sandbox may use the network.
+    public var network: Bool = false
+    /// The GPUs scripts may use, shared out among scripts running at once.
+    public var gpus: GPUSetting = .auto
+    /// Processes and threads per script (in the sandbox).
+    public var maxProcesses: Int = 512
+    /// Largest file a script may write, in MiB.
+    public var maxFileMB: Int = 4096
+    /// Size of the sandbox's private /tmp (memory), in MiB.
+    public var tmpMB: Int = 1024
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case python, parallel
+        case python, parallel, sandbox, network, gpus
         case memoryLimitMB = "memory_limit_mb"
         case cpuLimit = "cpu_limit"
         case outputLimit = "output_limit"
+        case maxProcesses = "max_processes"
+        case maxFileMB = "max_file_mb"
+        case tmpMB = "tmp_mb"
     }
 
     public init(
@@ -417,6 +432,12 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         cpuLimit = try c.decodeIfPresent(Seconds.self, forKey: .cpuLimit)?.value
         outputLimit = try c.decodeIfPresent(Int.self, forKey: .outputLimit) ?? defaults.outputLimit
         parallel = try c.decodeIfPresent(Int.self, forKey: .parallel)
+        sandbox = try c.decodeIfPresent(SandboxMode.self, forKey: .sandbox) ?? defaults.sandbox
+        network = try c.decodeIfPresent(Bool.self, forKey: .network) ?? defaults.network
+        gpus = try c.decodeIfPresent(GPUSetting.self, forKey: .gpus) ?? defaults.gpus
+        maxProcesses = try c.decodeIfPresent(Int.self, forKey: .maxProcesses) ?? defaults.maxProcesses
+        maxFileMB = try c.decodeIfPresent(Int.self, forKey: .maxFileMB) ?? defaults.maxFileMB
+        tmpMB = try c.decodeIfPresent(Int.self, forKey: .tmpMB) ?? defaults.tmpMB
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -426,6 +447,12 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         try c.encodeIfPresent(cpuLimit, forKey: .cpuLimit)
         try c.encode(outputLimit, forKey: .outputLimit)
         try c.encodeIfPresent(parallel, forKey: .parallel)
+        try c.encode(sandbox, forKey: .sandbox)
+        try c.encode(network, forKey: .network)
+        try c.encode(gpus, forKey: .gpus)
+        try c.encode(maxProcesses, forKey: .maxProcesses)
+        try c.encode(maxFileMB, forKey: .maxFileMB)
+        try c.encode(tmpMB, forKey: .tmpMB)
     }
 }
 
