@@ -92,8 +92,7 @@ struct MLEBenchMetricsTests {
         for (file, metric) in cases {
             let theirs = try #require(expected[metric.rawValue], "scikit-learn gave no \(metric.rawValue)")
             let mine = try ours(file, metric)
-            // Log loss: scikit-learn clips at float64 eps where Kaggle clips at 1e-15; the zeros differ a little.
-            #expect(close(mine, theirs, metric == .multiclassLogloss ? 1e-3 : 1e-9), "\(metric.rawValue): ours \(mine), scikit-learn \(theirs)")
+            #expect(close(mine, theirs), "\(metric.rawValue): ours \(mine), scikit-learn \(theirs)")
         }
         #expect(expected["quadratic_kappa"].map { $0 > 0.2 && $0 < 1 } == true)
     }
@@ -182,5 +181,38 @@ struct MLEBenchMetricsTests {
         } catch {
             #expect("\(error)".contains("printed no score"))
         }
+    }
+
+    @Test(.enabled(if: SandboxAttackTests.sandboxWorks, "bubblewrap cannot run here"))
+    func commandRunsInTheScriptsSandbox() async throws {
+        let folder = TaskTestSupport.temporaryDirectory("sandboxed grader")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let answers = folder.appendingPathComponent("answers.csv")
+        let submission = folder.appendingPathComponent("node/working/submission.csv")
+        try TaskTestSupport.write("id,y\n1,3\n", to: answers)
+        try TaskTestSupport.write("id,y\n1,7\n", to: submission)
+        // The task's grade.py reads both copies, and tries to write into the task folder and reach the network.
+        try TaskTestSupport.write(
+            """
+            import sys, socket
+            s = float(open(sys.argv[1]).read().split(',')[-1])
+            a = float(open(sys.argv[2]).read().split(',')[-1])
+            try:
+                open("tampered.txt", "w").write("x")
+                print("wrote into the task folder")
+            except OSError:
+                pass
+            try:
+                socket.create_connection(("1.1.1.1", 53), timeout=2)
+                print("reached the network")
+            except OSError:
+                pass
+            print(s - a)
+            """, to: folder.appendingPathComponent("grade.py"))
+        let sandbox = try Sandbox.make(python: TestPython.path)
+        let grader = CommandGrader(
+            command: "\(sandbox.python) grade.py {submission} {answers}", answersFile: answers, folder: folder, sandbox: sandbox)
+        #expect(try await grader.score(submission: submission) == 4)
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("tampered.txt").path))
     }
 }

@@ -10,12 +10,14 @@ extension Grader: SubmissionGrader {}
 
 /// Grades with an external command (`grading.command`), for metrics not built in: a task's own
 /// grade.py, or `mlebench grade-sample`. `{submission}` and `{answers}` in the command become the
-/// files' paths (shell-quoted); it runs with `/bin/sh -c` in the task's folder, with the environment
-/// scripts get (no keys), and its score is the last line of its output, a number or JSON with a
-/// numeric `score` field (a JSON report spread over several lines counts too).
+/// paths (shell-quoted) of copies of the two files in a grading folder of their own; it runs with
+/// `/bin/sh -c` in the task's folder, with the environment scripts get (an allow-list: no keys), and
+/// its score is the last line of its output, a number or JSON with a numeric `score` field (a JSON
+/// report spread over several lines counts too).
 ///
-/// It runs unsandboxed, like the scripts did before the sandbox: the command is the task author's,
-/// not the model's, but it reads the model's submission.
+/// With a sandbox (the scripts' `exec.sandbox`), it runs in the same bubblewrap sandbox as the
+/// scripts: the grading folder writable, the task's folder read-only, no network; the run and its
+/// other nodes out of sight. The command is the task author's, but it reads the model's submission.
 public struct CommandGrader: SubmissionGrader {
     public let command: String
     public let answersFile: URL
@@ -23,27 +25,55 @@ public struct CommandGrader: SubmissionGrader {
     public let folder: URL
     public let timeout: Double
     public let environment: [String: String]
+    public let sandbox: Sandbox?
 
     public init(
-        command: String, answersFile: URL, folder: URL, timeout: Double = 600,
-        environment: [String: String] = ScriptEnvironment.scrubbed(ProcessInfo.processInfo.environment)
+        command: String, answersFile: URL, folder: URL, timeout: Double = 600, sandbox: Sandbox? = nil,
+        environment: [String: String] = ScriptEnvironment.allowed(ProcessInfo.processInfo.environment)
     ) {
         self.command = command
         self.answersFile = answersFile
         self.folder = folder
         self.timeout = timeout
+        self.sandbox = sandbox
         self.environment = environment
     }
 
     /// The command with `{submission}` and `{answers}` replaced by the quoted paths.
-    public func commandLine(submission: URL) -> String {
+    public func commandLine(submission: URL, answers: URL) -> String {
         command.replacingOccurrences(of: "{submission}", with: Self.quoted(submission.path))
-            .replacingOccurrences(of: "{answers}", with: Self.quoted(answersFile.path))
+            .replacingOccurrences(of: "{answers}", with: Self.quoted(answers.path))
     }
 
     public func score(submission: URL) async throws -> Double {
-        let line = commandLine(submission: submission)
-        let (status, stdout, stderr) = try await Self.run(line, in: folder, environment: environment, timeout: timeout)
+        // Copies, so the command can change neither the node's submission nor the task's answers.
+        let files = FileManager.default
+        let grading = files.temporaryDirectory.appendingPathComponent("aide-grading-\(UUID().uuidString)")
+        defer { try? files.removeItem(at: grading) }
+        let submissionCopy = grading.appendingPathComponent(submission.lastPathComponent)
+        let answersCopy = grading.appendingPathComponent("answers-" + answersFile.lastPathComponent)
+        do {
+            try files.createDirectory(at: grading, withIntermediateDirectories: true)
+            try files.copyItem(at: submission, to: submissionCopy)
+            try files.copyItem(at: answersFile, to: answersCopy)
+        } catch {
+            throw GradingError("cannot prepare the grading folder: \(error.localizedDescription)")
+        }
+        let line = "cd \(Self.quoted(folder.path)) && " + commandLine(submission: submissionCopy, answers: answersCopy)
+        let executable: String
+        let arguments: [String]
+        var variables = environment
+        if let sandbox {
+            do { try sandbox.prepare(folder: grading) } catch { throw GradingError("\(error)") }
+            executable = sandbox.bwrap
+            arguments = sandbox.arguments(command: ["/bin/sh", "-c", line], folder: grading, readOnlyFolders: [folder])
+            variables = sandbox.environment(variables)
+        } else {
+            executable = "/bin/sh"
+            arguments = ["-c", line]
+        }
+        let (status, stdout, stderr) = try await Self.run(
+            executable, arguments, in: grading, environment: variables, timeout: timeout)
         guard status == 0 else {
             let tail = Self.lastLines(stderr.isEmpty ? stdout : stderr, 5)
             throw GradingError("the grading command failed (\(status < 0 ? "timed out" : "exit status \(status)"))\(tail.isEmpty ? "" : ": " + tail)")
@@ -78,15 +108,15 @@ public struct CommandGrader: SubmissionGrader {
         text.split(separator: "\n").suffix(count).joined(separator: " | ")
     }
 
-    /// Runs `/bin/sh -c line` off the cooperative pool; status -1 when it outlived `timeout`.
-    static func run(_ line: String, in folder: URL, environment: [String: String], timeout: Double) async throws
-        -> (Int32, String, String)
-    {
+    /// Runs `executable` off the cooperative pool; status -1 when it outlived `timeout`.
+    static func run(
+        _ executable: String, _ arguments: [String], in folder: URL, environment: [String: String], timeout: Double
+    ) async throws -> (Int32, String, String) {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/bin/sh")
-                process.arguments = ["-c", line]
+                process.executableURL = URL(fileURLWithPath: executable)
+                process.arguments = arguments
                 process.currentDirectoryURL = folder
                 process.environment = environment
                 process.standardInput = FileHandle.nullDevice
@@ -129,8 +159,10 @@ extension LoadedTask {
     public func makeGrader() throws -> (any SubmissionGrader)? {
         guard let grading = spec.grading, let answersFile else { return nil }
         if let command = grading.command {
+            let isolation = try ScriptIsolation.resolve(spec.exec, python: pythonExecutable)
             return CommandGrader(
-                command: command, answersFile: answersFile, folder: folder, timeout: spec.budget.scriptTimeout)
+                command: command, answersFile: answersFile, folder: folder, timeout: spec.budget.scriptTimeout,
+                sandbox: isolation.sandbox)
         }
         return try Grader(spec: grading, answersFile: answersFile)
     }

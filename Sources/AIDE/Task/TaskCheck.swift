@@ -19,7 +19,8 @@ public enum TaskCheck {
             let rows = (try? CSVTable(contentsOf: answers)).map { " (\($0.rows.count) rows)" } ?? " (unreadable)"
             lines.append("answers: \(answers.path)\(rows)")
             if let command = grading.command {
-                lines.append("grader: command `\(command)`, \(grading.scoreDirection.rawValue), run in \(task.folder.path)")
+                let isolation = (try? ScriptIsolation.resolve(spec.exec, python: task.pythonExecutable))?.summary ?? "unknown"
+                lines.append("grader: command `\(command)`, \(grading.scoreDirection.rawValue), run in \(task.folder.path); sandbox: \(isolation)")
             } else if let metric = grading.metric {
                 let columns = metric.isWide ? (grading.targetColumns.map { $0.joined(separator: ", ") } ?? "every answers column but \(grading.idColumn)") : grading.targetColumn
                 lines.append("grader: \(metric.rawValue) (\(metric.direction.rawValue)) on \(columns), joined on \(grading.idColumn)")
@@ -49,7 +50,7 @@ public enum TaskCheck {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [python, "-c", probe]
-        process.environment = ScriptEnvironment.scrubbed(ProcessInfo.processInfo.environment)
+        process.environment = ScriptEnvironment.allowed(ProcessInfo.processInfo.environment)
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice

@@ -78,16 +78,17 @@ extension Grader {
         return Self.meanColumnROCAUC(scores: matrix, actual: actual)
     }
 
-    /// Each row's probabilities clipped to [1e-15, 1 − 1e-15] and rescaled to sum to 1 (as Kaggle and
-    /// scikit-learn do), then the mean negative log of the true class's probability.
+    /// Each row's probabilities rescaled to sum to 1, then clipped to [ε, 1 − ε] with ε the float64
+    /// epsilon (as scikit-learn's log_loss, which MLE-bench grades with), then the mean negative log of
+    /// the true class's probability.
     static func multiclassLogloss(probabilities: [[Double]], actual: [[Bool]]) -> Double {
-        let eps = 1e-15
+        let eps = Double.ulpOfOne
         var total = 0.0
         for (row, truth) in zip(probabilities, actual) {
-            let clipped = row.map { min(max($0, eps), 1 - eps) }
-            let sum = clipped.reduce(0, +)
             guard let k = truth.firstIndex(of: true) else { continue }
-            total -= Foundation.log(clipped[k] / sum)
+            let sum = row.reduce(0, +)
+            let p = sum > 0 ? row[k] / sum : 0
+            total -= Foundation.log(min(max(p, eps), 1 - eps))
         }
         return total / Double(actual.count)
     }
