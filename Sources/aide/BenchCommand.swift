@@ -7,8 +7,8 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Run tasks × seeds as separate runs and summarize them (markdown, JSON, JUnit) for CI.",
         discussion: """
-            Each task × seed is a normal `aide run` in its own folder under runs/bench-<name>/cases/, \
-            N at a time; the bench's index (bench.sqlite) lets an interrupted bench resume where it stopped.
+            Each task × seed is a normal run in its own folder under runs/bench-<name>/cases/, \
+            in a process of its own (`aide bench run-case`), N at a time; the bench's index (bench.sqlite) lets an interrupted bench resume where it stopped.
 
             Examples:
               aide bench tasks/*/task.yaml --seeds 3 --model claude-sonnet-4-5 --steps 10 --jobs 2 --name nightly
@@ -81,8 +81,8 @@ struct BenchRunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run every task × seed (the default subcommand: `aide bench TASKS …`).",
         discussion: """
-            --seeds 3 runs seeds 1, 2 and 3 (as --set search.seed=K); --seeds 4,7 runs seeds 4 and 7. \
-            The model, budget and backend options are passed to every `aide run`. Running the same command \
+            --seeds 3 runs seeds 1, 2 and 3 (search.seed); --seeds 4,7 runs seeds 4 and 7. \
+            The run options (the same as `aide run`'s) apply to every run. Running the same command \
             again (same --name) or `aide bench --resume <bench>` skips finished runs and resumes the others. \
             Ctrl-C stops starting runs and interrupts the running ones (they can be resumed).
 
@@ -111,29 +111,8 @@ struct BenchRunCommand: AsyncParsableCommand {
 
     @OptionGroup var output: BenchOutputOptions
 
-    @Option(help: "The code model of every run (agent.code_model).")
-    var model: String?
-
-    @Option(help: "The review model of every run (agent.feedback_model).")
-    var feedbackModel: String?
-
-    @Option(help: "Step budget of every run (budget.steps).")
-    var steps: Int?
-
-    @Option(help: "Wall-time budget of every run, e.g. 30m (budget.time_limit).")
-    var timeLimit: String?
-
-    @Option(name: .customLong("set"), help: "Override a task field in every run: key.path=value (repeatable).")
-    var overrides: [String] = []
-
-    @Option(help: "Answer every run from this JSON-lines file of scripted answers (tests and demos).")
-    var scripted: String?
-
-    @Option(help: "Replay recorded LLM calls from this cassette (repeatable).")
-    var replay: [String] = []
-
-    @Option(help: "Base URL of an OpenAI-compatible server, for every run.")
-    var baseURL: String?
+    @OptionGroup(title: "Options of every run")
+    var runOptions: RunOptionGroup
 
     @Flag(help: "Do not run: write an sbatch job array (one element per task × seed) and say how to submit it.")
     var slurm = false
@@ -152,8 +131,7 @@ struct BenchRunCommand: AsyncParsableCommand {
 
     func validate() throws {
         if resume != nil {
-            let planned = !tasks.isEmpty || model != nil || feedbackModel != nil || steps != nil || timeLimit != nil
-                || !overrides.isEmpty || scripted != nil || !replay.isEmpty || baseURL != nil || name != nil
+            let planned = !tasks.isEmpty || runOptions.options != RunOptions() || name != nil
             if planned { throw ValidationError("a resumed bench keeps its tasks and options; give only --jobs, --out, --baseline and --tolerance") }
             if slurm { throw ValidationError("--slurm plans a new bench; give task files, not --resume") }
         } else if tasks.isEmpty {
@@ -163,7 +141,10 @@ struct BenchRunCommand: AsyncParsableCommand {
         if !slurm, partition != nil || time != nil || cpusPerTask != nil || mem != nil {
             throw ValidationError("--partition, --time, --cpus-per-task and --mem go with --slurm")
         }
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if let seed = runOptions.overrides.first(where: { $0.split(separator: "=").first?.trimmingCharacters(in: .whitespaces) == "search.seed" }) {
+            throw BenchError("--set \(seed): the bench sets search.seed for each case; use --seeds")
+        }
+        if runOptions.record != nil { throw ValidationError("--record is for one run; a bench's runs would write one cassette at once") }
         if let name { try BenchPlan.checkName(name) }
     }
 
@@ -175,7 +156,7 @@ struct BenchRunCommand: AsyncParsableCommand {
                 try writeSlurmJob(index)
                 return
             }
-            let runner = try BenchRunner(index: index, executable: BenchRunner.ownExecutable())
+            let runner = try BenchRunner(index: index, child: BenchRunCaseCommand.child)
             let total = runner.config.cases.count
             let done = try index.cases().filter { $0.status == .finished }.count
             let stderr = FileHandle.standardError
@@ -206,9 +187,7 @@ struct BenchRunCommand: AsyncParsableCommand {
         if let resume {
             return try BenchIndex.open(try BenchFolder.locate(resume, runsDirectory: runsDirectory).root)
         }
-        let options = BenchRunOptions(
-            model: model, feedbackModel: feedbackModel, steps: steps, timeLimit: timeLimit, overrides: overrides,
-            scripted: scripted.map(Self.absolute), replay: replay.map(Self.absolute), baseURL: baseURL)
+        let options = runOptions.options
         let benchName = name ?? BenchPlan.defaultName()
         let config = try BenchPlan.make(
             name: benchName, taskFiles: tasks, seeds: try BenchPlan.seeds(seeds), options: options)
@@ -231,7 +210,8 @@ struct BenchRunCommand: AsyncParsableCommand {
         let config = try index.config()
         let folder = BenchFolder(root: index.folder)
         let script = job.script(
-            folder: folder, name: config.name, count: config.cases.count, executable: BenchRunner.ownExecutable(),
+            folder: folder, name: config.name, count: config.cases.count,
+            command: [BenchRunner.ownExecutable().path, "bench", "run-case", folder.root.path, "--index"],
             workingDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
         do {
             try FileManager.default.createDirectory(at: folder.slurmLogs, withIntermediateDirectories: true)
@@ -246,9 +226,6 @@ struct BenchRunCommand: AsyncParsableCommand {
             """)
     }
 
-    static func absolute(_ path: String) -> String {
-        URL(fileURLWithPath: path).standardized.path
-    }
 }
 
 /// One line per run started and ended, on standard error.
@@ -294,21 +271,42 @@ struct BenchRunCaseCommand: AsyncParsableCommand {
     @Option(help: "Where benches are, for a bench named by its name.")
     var runsDir: String = "runs"
 
+    /// How `aide bench` starts a case: this command, in a process of its own.
+    static let child = BenchChild(executable: BenchRunner.ownExecutable()) { folder, benchCase in
+        ["bench", "run-case", folder.root.path, "--index", String(benchCase.index)]
+    }
+
     func run() async throws {
         try await benchErrors {
             let folder = try BenchFolder.locate(bench, runsDirectory: URL(fileURLWithPath: runsDir, isDirectory: true))
-            let runner = try BenchRunner(index: try BenchIndex.open(folder.root), executable: BenchRunner.ownExecutable())
-            let progress = BenchProgress(total: runner.config.cases.count, done: 0)
-            let interrupts = InterruptHandler(onSignal: { count in
-                if count > 2 { Foundation.exit(130) }
-                runner.interrupt()
-            })
-            let status = try await runner.run(caseIndex: index) { progress.print($0) }
+            let runner = try BenchRunner(index: try BenchIndex.open(folder.root))
+            let printer = ProgressPrinter()
+            let stderr = FileHandle.standardError
+            let work = Task {
+                try await runner.runHere(caseIndex: index, progress: { printer.handle($0) }) { run, resumed in
+                    stderr.write(Data("\(resumed ? "resuming" : "run") \(run.id) in \(run.workspace.root.path)\n".utf8))
+                }
+            }
+            // As `aide run`: the first Ctrl-C lets the steps in flight finish; a second, SIGTERM
+            // (a Slurm time limit) or SIGHUP stops at once, the run marked interrupted.
+            let interrupts = InterruptHandler { signal, count in
+                if signal == SIGINT && count == 1 {
+                    runner.interrupt()
+                } else {
+                    work.cancel()
+                }
+            }
+            let (status, summary) = try await work.value
             interrupts.stop()
+            if let summary { print(summary.text) }
             switch status {
             case .finished: return
             case .interrupted: throw ExitCode(130)
-            default: throw ExitCode.failure
+            default:
+                if summary == nil, let message = try BenchIndex.open(folder.root, readOnly: true).benchCase(index)?.message {
+                    stderr.write(Data("Error: \(message)\n".utf8))
+                }
+                throw ExitCode.failure
             }
         }
     }

@@ -29,8 +29,9 @@ struct InferredTaskOptions: ParsableArguments {
         }
     }
 
-    /// The inferred task, checked and loaded as any task file is, with `overrides` applied.
-    func load(overrides: [String], runsDirectory: URL) throws -> InferredTask {
+    /// The inferred task, checked and loaded as any task file is, with the run's options applied.
+    func load(options: RunOptions, runsDirectory: URL) throws -> InferredTask {
+        let overrides = options.overrides
         guard let data else { throw ValidationError("no --data folder") }
         let dataURL = URL(fileURLWithPath: data)
         var draft = try TaskInference.draft(
@@ -51,7 +52,7 @@ struct InferredTaskOptions: ParsableArguments {
         let pending = runsDirectory.appendingPathComponent(".inferred-\(UUID().uuidString).task.yaml")
         try Data(draft.yaml().utf8).write(to: pending)
         defer { try? FileManager.default.removeItem(at: pending) }
-        let task = try TaskLoader.load(pending, overrides: overrides)
+        let task = try options.loadTask(pending)
         draft.spec = task.spec
         draft.header = ["Inferred by aide from \(dataURL.standardizedFileURL.path); keep it and run it with: aide run task.yaml"]
         let yaml = draft.yaml()

@@ -34,91 +34,41 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup(title: "Without a task file (the task is inferred and saved as task.yaml in the run folder)")
     var inferred: InferredTaskOptions
 
-    @Option(help: "The code model (agent.code_model); also reviews unless --feedback-model or the task says otherwise.")
-    var model: String?
-
-    @Option(help: "The review model (agent.feedback_model).")
-    var feedbackModel: String?
-
-    @Option(help: "Step budget (budget.steps).")
-    var steps: Int?
-
-    @Option(help: "Wall-time budget: seconds or a duration such as 30m, 2h (budget.time_limit).")
-    var timeLimit: String?
-
-    @Option(help: "Steps in flight at once (search.workers); scripts still run at most exec.parallel at a time.")
-    var workers: Int?
-
-    @Option(name: .customLong("set"), help: "Override any task field: key.path=value (repeatable), e.g. search.debug_prob=0.3.")
-    var overrides: [String] = []
+    @OptionGroup var runOptions: RunOptionGroup
 
     @Option(help: "Where runs go.")
     var runsDir: String = "runs"
-
-    @Option(help: "Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.")
-    var baseURL: String?
-
-    @Option(help: "Answer from a JSON-lines file of scripted answers instead of a model (for tests and demos).")
-    var scripted: String?
-
-    @Option(help: "Append every LLM exchange (request and answer, never a key) to this JSON-lines cassette.")
-    var record: String?
-
-    @Option(help: "Answer LLM calls from a cassette made with --record; no model, no key (repeatable: merged).")
-    var replay: [String] = []
-
-    @Flag(help: "With --replay: send calls the cassette cannot answer to the model, and record them.")
-    var replayFallthrough = false
 
     func validate() throws {
         if [task != nil, resume != nil, inferred.data != nil].filter({ $0 }).count != 1 {
             throw ValidationError("give a task file, --data <folder> (with --goal and --eval), or --resume <run>: one of them")
         }
         try inferred.validate()
-        if resume != nil, !overrides.isEmpty || model != nil || feedbackModel != nil {
-            throw ValidationError("a resumed run keeps its task settings; only --steps, --time-limit and --workers may change")
-        }
-        if !replay.isEmpty, scripted != nil, !replayFallthrough {
-            throw ValidationError("--scripted with --replay answers only what the cassette cannot: add --replay-fallthrough")
+        if resume != nil, runOptions.options.changesTask {
+            throw ValidationError(RunOptionGroup.message(.resumeChangesTask))
         }
     }
 
     func run() async throws {
-        let real: any Backend =
-            try scripted.map { try ScriptedBackend(file: URL(fileURLWithPath: $0)) }
-            ?? ModelRouter(http: HTTPClient(), compatibleBaseURL: baseURL)
-        let deck = try CassetteDeck(
-            record: record.map { URL(fileURLWithPath: $0) }, replay: replay.map { URL(fileURLWithPath: $0) },
-            fallsThrough: replayFallthrough)
-        let backend = { (task: LoadedTask) in deck.backend(wrapping: real, session: CassetteDeck.session(for: task.spec)) }
+        let options = runOptions.options
         let printer = ProgressPrinter()
+        let progress: @Sendable (RunProgress) -> Void = { printer.handle($0) }
         let runsDirectory = URL(fileURLWithPath: runsDir, isDirectory: true)
         let searchRun: SearchRun
         if let resume {
             let workspace = try RunWorkspace.locate(resume, runsDirectory: runsDirectory)
-            let budgetSteps = steps
-            let budgetTime = try timeLimit.map(Self.seconds)
-            if let workers, workers < 1 { throw ValidationError("--workers must be at least 1, found \(workers)") }
-            let workers = self.workers
-            searchRun = try SearchRun.resume(
-                runFolder: workspace.root, dependencies: { try Self.dependencies(for: $0, backend($0), printer) },
-                adjust: { spec in
-                    if let budgetSteps { spec.budget.steps = budgetSteps }
-                    if let budgetTime { spec.budget.timeLimit = budgetTime }
-                    if let workers { spec.search.workers = workers }
-                })
+            searchRun = try SearchRun.resume(runFolder: workspace.root, options: options, progress: progress)
         } else {
-            var all: [String] = []
-            if let model { all.append("agent.code_model=\(model)") }
-            if let feedbackModel { all.append("agent.feedback_model=\(feedbackModel)") }
-            if let steps { all.append("budget.steps=\(steps)") }
-            if let timeLimit { all.append("budget.time_limit=\(timeLimit)") }
-            if let workers { all.append("search.workers=\(workers)") }
-            let inferredTask = try inferred.data.map { _ in try inferred.load(overrides: all + overrides, runsDirectory: runsDirectory) }
-            let loaded = try inferredTask?.task ?? TaskLoader.load(URL(fileURLWithPath: task!), overrides: all + overrides)
-            searchRun = try SearchRun.start(
-                task: loaded, runsDirectory: runsDirectory, dependencies: try Self.dependencies(for: loaded, backend(loaded), printer))
-            try inferredTask?.keep(in: searchRun.workspace.root)
+            if inferred.data != nil {
+                let inferredTask = try inferred.load(options: options, runsDirectory: runsDirectory)
+                searchRun = try SearchRun.start(
+                    task: inferredTask.task, runsDirectory: runsDirectory,
+                    dependencies: try RunAssembly.dependencies(for: inferredTask.task, options: options, progress: progress))
+                try inferredTask.keep(in: searchRun.workspace.root)
+            } else {
+                searchRun = try SearchRun.start(
+                    taskFile: URL(fileURLWithPath: task!), options: options, runsDirectory: runsDirectory, progress: progress)
+            }
         }
         FileHandle.standardError.write(Data("run \(searchRun.id) in \(searchRun.workspace.root.path)\n".utf8))
 
@@ -150,24 +100,6 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(128 + (signal == 0 ? SIGINT : signal))
         case .failed, .running: throw ExitCode.failure
         }
-    }
-
-    static func dependencies(for task: LoadedTask, _ backend: any Backend, _ printer: ProgressPrinter) throws -> RunDependencies {
-        let python = task.pythonExecutable
-        let isolation = try ScriptIsolation.resolve(task.spec.exec, python: python)
-        if let warning = isolation.warning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
-        return RunDependencies(
-            backend: backend,
-            interpreter: PythonInterpreter(task: task, isolation: isolation),
-            syntax: PythonSyntaxCheck(python: python),
-            progress: { printer.handle($0) })
-    }
-
-    static func seconds(_ text: String) throws -> Double {
-        guard let value = DurationText.seconds(text) else {
-            throw ValidationError("--time-limit takes seconds or a duration such as 30m or 2h, not \"\(text)\"")
-        }
-        return value
     }
 }
 

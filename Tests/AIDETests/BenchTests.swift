@@ -266,7 +266,7 @@ struct BenchTests {
         #expect(final[1].runID == runFolder.lastPathComponent)
         #expect(try stored(runFolder).nodes == 3)
         let logText = try String(contentsOf: folder.appendingPathComponent("cases/alpha-seed2/output.log"), encoding: .utf8)
-        #expect(logText.contains(" run --resume \(runFolder.path)"))
+        #expect(logText.contains("resuming \(runFolder.lastPathComponent) in "), "\(logText)")
     }
 
     @Test func ctrlCInterruptsEveryRunningCaseAndResumeFinishesThem() async throws {
@@ -435,7 +435,7 @@ struct BenchTests {
         let seed = try await aide(fixture.benchArguments([fixture.alpha], seeds: "2", name: "s", extra: ["--set", "search.seed=4"]))
         #expect(seed.stderr == "Error: --set search.seed=4: the bench sets search.seed for each case; use --seeds\n")
         let seeds = try await aide(fixture.benchArguments([fixture.alpha], seeds: "0", name: "s"))
-        #expect(seeds.stderr.hasPrefix("Error: --seeds takes a count of at least 1"))
+        #expect(seeds.stderr.hasPrefix("Error: the seeds are a count of at least 1"), "\(seeds.stderr)")
         let twice = try await aide(fixture.benchArguments([fixture.alpha, fixture.alpha], seeds: "1", name: "s"))
         #expect(twice.stderr.contains("are both named alpha"))
         // The same name with another plan is refused rather than mixed in.

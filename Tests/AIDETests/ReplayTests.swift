@@ -38,9 +38,7 @@ struct ReplayTests {
     private func run(_ task: LoadedTask, backend: any Backend, runs: URL) async throws -> RunSummary {
         let run = try SearchRun.start(
             task: task, runsDirectory: runs,
-            dependencies: RunDependencies(
-                backend: backend, interpreter: PythonInterpreter(python: TestPython.path, outputLimit: 8_000),
-                syntax: PythonSyntaxCheck(python: TestPython.path)))
+            dependencies: try RunAssembly.dependencies(for: task, backend: backend))
         return await run.run()
     }
 

@@ -15,7 +15,7 @@ public struct BaselineTolerance: Sendable, Codable, Hashable, CustomStringConver
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let relative = trimmed.hasSuffix("%")
         guard let number = Double(relative ? String(trimmed.dropLast()) : trimmed), number.isFinite, number >= 0 else {
-            throw BenchError("--tolerance takes a non-negative number in the metric's units (0.005) or a percentage of the baseline (2%), not \"\(text)\"")
+            throw BenchError("the tolerance is a non-negative number in the metric's units (0.005) or a percentage of the baseline (2%), not \"\(text)\"")
         }
         self.init(value: relative ? number / 100 : number, relative: relative)
     }

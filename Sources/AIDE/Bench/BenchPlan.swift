@@ -18,16 +18,17 @@ public struct BenchError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// What a bench runs: its tasks, its seeds, and the options every `aide run` gets. Stored in the
-/// index, so a resumed bench and every Slurm array element run exactly the same thing.
+/// What a bench runs: its tasks, its seeds, and the options every run gets. Stored in the index, so
+/// a resumed bench and every Slurm array element run exactly the same thing.
 public struct BenchConfig: Sendable, Codable, Hashable {
     public var name: String
     public var tasks: [BenchTask]
-    /// Each task runs once per seed, as `--set search.seed=K`.
+    /// Each task runs once per seed (`search.seed`).
     public var seeds: [UInt64]
-    public var run: BenchRunOptions
+    /// Every case's options; its seed is the case's.
+    public var run: RunOptions
 
-    public init(name: String, tasks: [BenchTask], seeds: [UInt64], run: BenchRunOptions) {
+    public init(name: String, tasks: [BenchTask], seeds: [UInt64], run: RunOptions) {
         self.name = name
         self.tasks = tasks
         self.seeds = seeds
@@ -104,69 +105,6 @@ public struct BenchThreshold: Sendable, Codable, Hashable {
     }
 }
 
-/// The options every case's `aide run` gets, as the user gave them to `aide bench`.
-public struct BenchRunOptions: Sendable, Codable, Hashable {
-    public var model: String?
-    public var feedbackModel: String?
-    public var steps: Int?
-    public var timeLimit: String?
-    /// `--set key=value`, in order (never `search.seed`: the bench sets it).
-    public var overrides: [String]
-    /// Absolute paths of `--scripted` and `--replay` files.
-    public var scripted: String?
-    public var replay: [String]
-    public var baseURL: String?
-
-    enum CodingKeys: String, CodingKey {
-        case model, steps, overrides, scripted, replay
-        case feedbackModel = "feedback_model"
-        case timeLimit = "time_limit"
-        case baseURL = "base_url"
-    }
-
-    public init(
-        model: String? = nil, feedbackModel: String? = nil, steps: Int? = nil, timeLimit: String? = nil,
-        overrides: [String] = [], scripted: String? = nil, replay: [String] = [], baseURL: String? = nil
-    ) {
-        self.model = model
-        self.feedbackModel = feedbackModel
-        self.steps = steps
-        self.timeLimit = timeLimit
-        self.overrides = overrides
-        self.scripted = scripted
-        self.replay = replay
-        self.baseURL = baseURL
-    }
-
-    /// `aide run` arguments for a new run of `task` with `seed`, its run folder made under `runsDirectory`.
-    public func startArguments(taskFile: String, seed: UInt64, runsDirectory: String) -> [String] {
-        var arguments = ["run", taskFile, "--runs-dir", runsDirectory]
-        if let model { arguments += ["--model", model] }
-        if let feedbackModel { arguments += ["--feedback-model", feedbackModel] }
-        if let steps { arguments += ["--steps", String(steps)] }
-        if let timeLimit { arguments += ["--time-limit", timeLimit] }
-        for override in overrides { arguments += ["--set", override] }
-        arguments += ["--set", "search.seed=\(seed)"]
-        return arguments + backendArguments
-    }
-
-    /// `aide run --resume` arguments for a case's run that stopped before the end.
-    public func resumeArguments(runFolder: String) -> [String] {
-        var arguments = ["run", "--resume", runFolder]
-        if let steps { arguments += ["--steps", String(steps)] }
-        if let timeLimit { arguments += ["--time-limit", timeLimit] }
-        return arguments + backendArguments
-    }
-
-    private var backendArguments: [String] {
-        var arguments: [String] = []
-        if let scripted { arguments += ["--scripted", scripted] }
-        for file in replay { arguments += ["--replay", file] }
-        if let baseURL { arguments += ["--base-url", baseURL] }
-        return arguments
-    }
-}
-
 /// One task × seed.
 public struct BenchCase: Sendable, Codable, Hashable {
     public var index: Int
@@ -184,19 +122,19 @@ public struct BenchCase: Sendable, Codable, Hashable {
 /// Plans a bench: reads every task once (running its `prepare` here, not in N runs at once) and
 /// checks what the runs would trip over.
 public enum BenchPlan {
-    /// `--seeds 3` is seeds 1, 2, 3; `--seeds 4,7` is seeds 4 and 7.
+    /// "3" is seeds 1, 2, 3; "4,7" is seeds 4 and 7.
     public static func seeds(_ text: String) throws -> [UInt64] {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if !trimmed.contains(","), let count = Int(trimmed) {
-            guard count >= 1 else { throw BenchError("--seeds takes a count of at least 1, or a list such as 4,7; not \"\(text)\"") }
+            guard count >= 1 else { throw BenchError("the seeds are a count of at least 1, or a list such as 4,7; not \"\(text)\"") }
             return (1...count).map(UInt64.init)
         }
         var seeds: [UInt64] = []
         for part in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
             guard let seed = UInt64(part.trimmingCharacters(in: .whitespaces)) else {
-                throw BenchError("--seeds takes a count (3 means seeds 1, 2, 3) or a list such as 4,7; not \"\(text)\"")
+                throw BenchError("the seeds are a count (3 means seeds 1, 2, 3) or a list such as 4,7; not \"\(text)\"")
             }
-            guard !seeds.contains(seed) else { throw BenchError("--seeds lists seed \(seed) twice") }
+            guard !seeds.contains(seed) else { throw BenchError("the seeds list seed \(seed) twice") }
             seeds.append(seed)
         }
         return seeds
@@ -204,23 +142,21 @@ public enum BenchPlan {
 
     /// Loads each task with the options' overrides (as its runs will), and makes the config.
     /// Blocking (a task's `prepare` may run): call it off the cooperative pool.
-    public static func make(name: String, taskFiles: [String], seeds: [UInt64], options: BenchRunOptions) throws -> BenchConfig {
+    public static func make(name: String, taskFiles: [String], seeds: [UInt64], options: RunOptions) throws -> BenchConfig {
         guard !taskFiles.isEmpty else { throw BenchError("give at least one task file") }
         guard !seeds.isEmpty else { throw BenchError("give at least one seed") }
         if let seedOverride = options.overrides.first(where: { $0.split(separator: "=").first?.trimmingCharacters(in: .whitespaces) == "search.seed" }) {
-            throw BenchError("--set \(seedOverride): the bench sets search.seed for each case; use --seeds")
+            throw BenchError("\(seedOverride): the bench sets search.seed for each case; give the seeds instead")
         }
-        var overrides: [String] = []
-        if let model = options.model { overrides.append("agent.code_model=\(model)") }
-        if let feedback = options.feedbackModel { overrides.append("agent.feedback_model=\(feedback)") }
-        if let steps = options.steps { overrides.append("budget.steps=\(steps)") }
-        if let timeLimit = options.timeLimit { overrides.append("budget.time_limit=\(timeLimit)") }
+        if options.record != nil { throw BenchError("a bench records no cassette: its runs would write one file at once") }
         var tasks: [BenchTask] = []
         for file in taskFiles {
             let loaded: LoadedTask
             do {
-                loaded = try TaskLoader.load(URL(fileURLWithPath: file), overrides: overrides + options.overrides)
+                loaded = try options.loadTask(URL(fileURLWithPath: file))
             } catch let error as TaskError {
+                throw BenchError(error.description)
+            } catch let error as RunOptionsError {
                 throw BenchError(error.description)
             }
             let task = BenchTask(loaded)
@@ -236,7 +172,7 @@ public enum BenchPlan {
     public static func checkName(_ name: String) throws {
         let allowed = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }
         guard !name.isEmpty, allowed, !name.hasPrefix(".") else {
-            throw BenchError("--name \"\(name)\": use letters, digits, -, _ and . (it names the folder bench-<name>)")
+            throw BenchError("bench name \"\(name)\": use letters, digits, -, _ and . (it names the folder bench-<name>)")
         }
     }
 

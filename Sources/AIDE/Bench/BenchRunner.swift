@@ -82,7 +82,7 @@ public struct BenchCaseEvent: Sendable {
     public enum Kind: Sendable { case started, ended }
     public var kind: Kind
     public var benchCase: BenchCase
-    /// `aide run --resume` rather than a new run.
+    /// The case's run was resumed rather than started.
     public var resumed: Bool
     public var status: BenchCaseStatus
     public var seconds: Double
@@ -90,8 +90,22 @@ public struct BenchCaseEvent: Sendable {
     public var runFolder: URL?
 }
 
-/// Runs a bench's cases, each as `aide run` in a process of its own (a crashed run cannot take the
-/// bench down, and a Slurm array element runs exactly the same), at most `jobs` at a time.
+/// How the bench starts a case in a process of its own: the command the CLI spells for "run case K
+/// of this bench here" (`runHere`).
+public struct BenchChild: Sendable {
+    public var executable: URL
+    public var arguments: @Sendable (BenchFolder, BenchCase) -> [String]
+
+    public init(executable: URL, arguments: @escaping @Sendable (BenchFolder, BenchCase) -> [String]) {
+        self.executable = executable
+        self.arguments = arguments
+    }
+}
+
+/// Runs a bench's cases. `run(jobs:)` starts each case in a process of its own (a crashed run cannot
+/// take the bench down, and a Slurm array element runs exactly the same), at most `jobs` at a time;
+/// that process calls `runHere(caseIndex:)`, which starts or resumes the case's run through the
+/// library and records it in the index.
 ///
 /// Each child gets its own process group, and `interrupt()` sends it one SIGINT, whether the
 /// bench's own SIGINT came from a terminal (which signals only the foreground group) or from `kill`:
@@ -100,14 +114,15 @@ public final class BenchRunner: Sendable {
     public let folder: BenchFolder
     public let config: BenchConfig
     let index: BenchIndex
-    let executable: URL
-    private let state = Mutex<(stopping: Bool, children: Set<Int32>)>((false, []))
+    let child: BenchChild?
+    private let state = Mutex<(stopping: Bool, children: Set<Int32>, run: SearchRun?)>((false, [], nil))
 
-    public init(index: BenchIndex, executable: URL) throws {
+    /// `child` is needed by `run(jobs:)` only.
+    public init(index: BenchIndex, child: BenchChild? = nil) throws {
         self.index = index
         self.folder = BenchFolder(root: index.folder)
         self.config = try index.config()
-        self.executable = executable
+        self.child = child
     }
 
     /// This process's executable: /proc/self/exe where there is one, else argv[0] (on PATH if bare).
@@ -124,20 +139,22 @@ public final class BenchRunner: Sendable {
         return URL(fileURLWithPath: first)
     }
 
-    /// Stops starting cases and sends SIGINT to every running one (again on each call: a second
-    /// SIGINT makes `aide run` quit at once).
+    /// Stops starting cases and sends SIGINT to every running child (again on each call: a second
+    /// SIGINT makes a child quit at once); a case running here finishes its steps in flight and stops.
     public func interrupt() {
-        let children = state.withLock { state in
+        let (children, run) = state.withLock { state in
             state.stopping = true
-            return state.children
+            return (state.children, state.run)
         }
         for pid in children { kill(pid, SIGINT) }
+        if let run { Task { await run.requestStop() } }
     }
 
     public var isStopping: Bool { state.withLock { $0.stopping } }
 
     /// Runs every case not finished yet, `jobs` at a time. Returns false when interrupted.
     public func run(jobs: Int, onEvent: @escaping @Sendable (BenchCaseEvent) -> Void = { _ in }) async throws -> Bool {
+        guard let child else { throw BenchError("a bench runner without a way to start its cases") }
         try index.setStatus(.running)
         let records = try index.cases()
         let cases = config.cases
@@ -149,7 +166,7 @@ public final class BenchRunner: Sendable {
             var active = 0
             while true {
                 while active < max(1, jobs), !isStopping, let next = pending.next() {
-                    group.addTask { await self.runCase(next, onEvent: onEvent) }
+                    group.addTask { await self.runChild(next, child, onEvent: onEvent) }
                     active += 1
                 }
                 guard active > 0 else { break }
@@ -162,65 +179,119 @@ public final class BenchRunner: Sendable {
         return !stopped
     }
 
-    /// Runs one case by its index (a Slurm array element). Returns its status.
-    public func run(caseIndex: Int, onEvent: @escaping @Sendable (BenchCaseEvent) -> Void = { _ in }) async throws -> BenchCaseStatus {
+    /// Runs one case here, in this process (a child of `run(jobs:)`, or a Slurm array element):
+    /// starts its run, or resumes the one it stopped, and records how it ended. Returns its status
+    /// and the run's summary (nil when no run was made).
+    public func runHere(
+        caseIndex: Int, progress: @escaping @Sendable (RunProgress) -> Void = { _ in },
+        onStart: @Sendable (SearchRun, _ resumed: Bool) -> Void = { _, _ in }
+    ) async throws -> (status: BenchCaseStatus, summary: RunSummary?) {
         let cases = config.cases
         guard cases.indices.contains(caseIndex) else {
             throw BenchError("bench \(config.name) has cases 0...\(cases.count - 1), not \(caseIndex)")
         }
-        return await runCase(cases[caseIndex], onEvent: onEvent)
-    }
-
-    /// Starts or resumes the case's run and records how it ended. Never throws: what goes wrong is the case's status.
-    @discardableResult
-    func runCase(_ benchCase: BenchCase, onEvent: @escaping @Sendable (BenchCaseEvent) -> Void) async -> BenchCaseStatus {
-        let caseFolder = folder.caseFolder(benchCase)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let existing = folder.existingRun(benchCase)
+        let benchCase = cases[caseIndex]
         func end(_ status: BenchCaseStatus, exit: Int?, message: String?) -> BenchCaseStatus {
             let run = folder.existingRun(benchCase)
-            do {
-                try index.markDone(
-                    benchCase.index, status: status, exitStatus: exit, runID: run?.lastPathComponent,
-                    runFolder: run.map(folder.relative), message: message)
-            } catch {
-                onEvent(BenchCaseEvent(
-                    kind: .ended, benchCase: benchCase, resumed: false, status: .failed, seconds: 0,
-                    message: "cannot record the case in the index: \(error)", runFolder: run))
-            }
-            onEvent(BenchCaseEvent(
-                kind: .ended, benchCase: benchCase, resumed: false, status: status,
-                seconds: (clock.now - start).seconds, message: message, runFolder: run))
+            try? index.markDone(
+                benchCase.index, status: status, exitStatus: exit, runID: run?.lastPathComponent,
+                runFolder: run.map(folder.relative), message: message)
             return status
         }
-
-        var arguments = config.run.startArguments(taskFile: benchCase.taskFile, seed: benchCase.seed, runsDirectory: caseFolder.path)
-        if let existing {
+        var resume: URL?
+        if let existing = folder.existingRun(benchCase) {
             switch Self.state(ofRun: existing) {
             case .finished:
                 // Its bench was killed before recording it: not run again.
-                return end(.finished, exit: 0, message: nil)
+                return (end(.finished, exit: 0, message: nil), nil)
             case .resumable:
-                arguments = config.run.resumeArguments(runFolder: existing.path)
+                resume = existing
             case .empty:
                 // Stopped while it was being created, before its run was recorded: nothing to keep.
                 do {
                     try FileManager.default.removeItem(at: existing)
                 } catch {
-                    return end(.failed, exit: nil, message: "cannot remove the unstarted run \(existing.path): \(error)")
+                    return (end(.failed, exit: 1, message: "cannot remove the unstarted run \(existing.path): \(error)"), nil)
                 }
             }
         }
-        let resumed = arguments.contains("--resume")
+        guard !isStopping else { return (end(.interrupted, exit: 130, message: "not started: the bench was interrupted"), nil) }
+        try index.markRunning(benchCase.index, pid: getpid(), host: ProcessInfo.processInfo.hostName)
+        let searchRun: SearchRun
+        do {
+            var options = config.run
+            options.seed = benchCase.seed
+            if let resume {
+                searchRun = try SearchRun.resume(runFolder: resume, options: options.resumable, progress: progress)
+            } else {
+                let runs = folder.caseFolder(benchCase)
+                try FileManager.default.createDirectory(at: runs, withIntermediateDirectories: true)
+                searchRun = try SearchRun.start(
+                    taskFile: URL(fileURLWithPath: benchCase.taskFile), options: options, runsDirectory: runs,
+                    progress: progress)
+            }
+        } catch {
+            return (end(.failed, exit: 1, message: ErrorText.line(error)), nil)
+        }
+        let stopping = state.withLock { state in
+            state.run = searchRun
+            return state.stopping
+        }
+        onStart(searchRun, resume != nil)
+        if stopping { await searchRun.requestStop() }
+        let summary = await searchRun.run()
+        state.withLock { $0.run = nil }
+        switch summary.status {
+        case .finished: return (end(.finished, exit: 0, message: nil), summary)
+        case .interrupted: return (end(.interrupted, exit: 130, message: "interrupted"), summary)
+        case .failed, .running:
+            return (end(.failed, exit: 1, message: summary.stopReason.map { "run \(summary.runID): failed (\($0))" }), summary)
+        }
+    }
 
+    /// Runs the case in a child process, its output in the case's log, and records how it ended
+    /// when the child could not (it was killed, or could not start). Never throws: what goes wrong
+    /// is the case's status.
+    @discardableResult
+    func runChild(_ benchCase: BenchCase, _ child: BenchChild, onEvent: @escaping @Sendable (BenchCaseEvent) -> Void) async -> BenchCaseStatus {
+        let caseFolder = folder.caseFolder(benchCase)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let resumed = folder.existingRun(benchCase).map { Self.state(ofRun: $0) == .resumable } ?? false
+        func end(_ status: BenchCaseStatus, exit: Int?, message: String?) -> BenchCaseStatus {
+            let run = folder.existingRun(benchCase)
+            let recorded = try? index.benchCase(benchCase.index)
+            var status = status
+            var message = message
+            if let recorded, recorded.status != .running, recorded.status != .pending, exit == recorded.exitStatus {
+                // The child recorded its own ending: its words are the case's.
+                status = recorded.status
+                message = recorded.message ?? message
+            } else {
+                do {
+                    try index.markDone(
+                        benchCase.index, status: status, exitStatus: exit, runID: run?.lastPathComponent,
+                        runFolder: run.map(folder.relative), message: message)
+                } catch {
+                    onEvent(BenchCaseEvent(
+                        kind: .ended, benchCase: benchCase, resumed: resumed, status: .failed, seconds: 0,
+                        message: "cannot record the case in the index: \(error)", runFolder: run))
+                }
+            }
+            onEvent(BenchCaseEvent(
+                kind: .ended, benchCase: benchCase, resumed: resumed, status: status,
+                seconds: (clock.now - start).seconds, message: message, runFolder: run))
+            return status
+        }
+
+        let arguments = child.arguments(folder, benchCase)
         let log: FileDescriptor
         do {
             try FileManager.default.createDirectory(at: caseFolder, withIntermediateDirectories: true)
             log = try FileDescriptor.open(
                 FilePath(folder.log(benchCase).path), .writeOnly, options: [.create, .append],
                 permissions: [.ownerReadWrite, .groupRead, .otherRead])
-            let header = "# \(Date()) \(executable.path) \(arguments.joined(separator: " "))\n"
+            let header = "# \(Date()) \(child.executable.path) \(arguments.joined(separator: " "))\n"
             _ = try log.writeAll(Array(header.utf8))
         } catch {
             return end(.failed, exit: nil, message: "cannot write \(folder.log(benchCase).path): \(error)")
@@ -233,11 +304,10 @@ public final class BenchRunner: Sendable {
         var platformOptions = PlatformOptions()
         platformOptions.processGroupID = 0  // a group of its own: the bench decides who gets SIGINT
         let options = platformOptions
-        let host = ProcessInfo.processInfo.hostName
         let termination: TerminationStatus
         do {
             let result = try await Subprocess.run(
-                .path(FilePath(executable.path)), arguments: Arguments(arguments), environment: .inherit,
+                .path(FilePath(child.executable.path)), arguments: Arguments(arguments), environment: .inherit,
                 platformOptions: options, input: .none,
                 output: .fileDescriptor(log, closeAfterSpawningProcess: true), error: .combinedWithOutput
             ) { execution in
@@ -247,7 +317,6 @@ public final class BenchRunner: Sendable {
                     return state.stopping
                 }
                 if stopping { kill(pid, SIGINT) }
-                try? index.markRunning(benchCase.index, pid: pid, host: host)
                 onEvent(BenchCaseEvent(
                     kind: .started, benchCase: benchCase, resumed: resumed, status: .running, seconds: 0,
                     message: nil, runFolder: nil))
@@ -256,7 +325,7 @@ public final class BenchRunner: Sendable {
             state.withLock { _ = $0.children.remove(result.processIdentifier.value) }
             termination = result.terminationStatus
         } catch {
-            return end(.failed, exit: nil, message: "cannot start \(executable.path): \(error)")
+            return end(.failed, exit: nil, message: "cannot start \(child.executable.path): \(error)")
         }
 
         switch termination {
@@ -265,9 +334,9 @@ public final class BenchRunner: Sendable {
         case .exited(130):
             return end(.interrupted, exit: 130, message: "interrupted")
         case .exited(let code):
-            return end(.failed, exit: Int(code), message: Self.lastLine(of: folder.log(benchCase)) ?? "aide run exited with status \(code)")
+            return end(.failed, exit: Int(code), message: Self.lastLine(of: folder.log(benchCase)) ?? "the case exited with status \(code)")
         case .signaled(let signal):
-            let message = "aide run was killed by signal \(signal)"
+            let message = "the case was killed by signal \(signal)"
             return end(signal == SIGINT ? .interrupted : .failed, exit: 128 + Int(signal), message: message)
         }
     }
@@ -283,7 +352,7 @@ public final class BenchRunner: Sendable {
         } catch StoreError.notAnAideRun {
             return .empty
         } catch {
-            return .resumable  // `aide run --resume` says what is wrong with it
+            return .resumable  // resuming it says what is wrong with it
         }
         defer { try? store.close() }
         do {

@@ -49,7 +49,7 @@ public struct BenchSummary: Sendable, Codable, Hashable {
         public var aideVersion: String
         public var seeds: [UInt64]
         /// The options every run got.
-        public var run: BenchRunOptions
+        public var run: RunOptions
 
         enum CodingKeys: String, CodingKey {
             case name, folder, status, seeds, run

@@ -1,7 +1,8 @@
 import Foundation
 
-/// An sbatch job array for a bench: array element i runs case i with
-/// `aide bench run-case <bench> --index $SLURM_ARRAY_TASK_ID`, which updates the bench's index.
+/// An sbatch job array for a bench: array element i runs case i with the command the CLI gives
+/// (`aide bench run-case <bench> --index $SLURM_ARRAY_TASK_ID`), which updates the bench's index.
+/// Its checks name sbatch's own options.
 public struct SlurmJob: Sendable, Hashable {
     public var partition: String?
     /// Slurm's time format: `1:00:00`, `30`, `1-00:00:00`.
@@ -31,11 +32,12 @@ public struct SlurmJob: Sendable, Hashable {
         if let memory, !(memory.first?.isNumber == true && memory.allSatisfy { $0.isNumber || "KMGTkmgt".contains($0) }) {
             throw BenchError("--mem takes Slurm's format, such as 4G or 500M; not \"\(memory)\"")
         }
-        if let parallel, parallel < 1 { throw BenchError("--jobs must be at least 1") }
+        if let parallel, parallel < 1 { throw BenchError("the elements at once must be at least 1, found \(parallel)") }
     }
 
-    /// The job script for a bench of `count` cases in `folder`, run from `workingDirectory`.
-    public func script(folder: BenchFolder, name: String, count: Int, executable: URL, workingDirectory: URL) -> String {
+    /// The job script for a bench of `count` cases in `folder`, run from `workingDirectory`; each
+    /// element runs `command` followed by its index.
+    public func script(folder: BenchFolder, name: String, count: Int, command: [String], workingDirectory: URL) -> String {
         var lines = ["#!/bin/bash"]
         lines.append("# aide bench \(name): one array element per task × seed (\(count) runs).")
         lines.append("# Submit with: sbatch \(folder.sbatchScript.path)")
@@ -49,7 +51,7 @@ public struct SlurmJob: Sendable, Hashable {
         if let time { lines.append("#SBATCH --time=\(time)") }
         if let cpusPerTask { lines.append("#SBATCH --cpus-per-task=\(cpusPerTask)") }
         if let memory { lines.append("#SBATCH --mem=\(memory)") }
-        lines.append("exec \(Self.quote(executable.path)) bench run-case \(Self.quote(folder.root.path)) --index \"$SLURM_ARRAY_TASK_ID\"")
+        lines.append("exec \(command.map(Self.quote).joined(separator: " ")) \"$SLURM_ARRAY_TASK_ID\"")
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -14,15 +14,8 @@ public struct CassetteDeck: Sendable {
     ///   - replay: cassettes to answer from, merged in order.
     ///   - fallsThrough: send requests not in the cassettes to the real backend and record them (to
     ///     `record`, or, without it, to the one replay file).
+    /// Which of these go together is checked by `RunOptions.validate()`.
     public init(record: URL?, replay: [URL], fallsThrough: Bool) throws {
-        if fallsThrough, replay.isEmpty { throw CassetteError("--replay-fallthrough needs --replay FILE") }
-        if record != nil, !replay.isEmpty, !fallsThrough {
-            throw CassetteError(
-                "--record with --replay records only what the cassette cannot answer: add --replay-fallthrough")
-        }
-        if fallsThrough, record == nil, replay.count > 1 {
-            throw CassetteError("--replay-fallthrough with several --replay files needs --record FILE for the new exchanges")
-        }
         self.replay = replay.isEmpty ? nil : try Cassette(files: replay)
         self.fallsThrough = fallsThrough
         let target = record ?? (fallsThrough ? replay.first : nil)

@@ -313,18 +313,7 @@ extension RunReport {
 
     /// An error's text on one line.
     static func oneLine(_ error: any Error) -> String {
-        let text: String
-        if let error = error as? ReportError {
-            text = error.description
-        } else if let error = error as? StoreError {
-            text = error.description
-        } else if let error = error as? WorkspaceError {
-            text = error.description
-        } else {
-            text = "\(error)"
-        }
-        return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-            .joined(separator: " ")
+        ErrorText.line(error)
     }
 }
 

@@ -133,7 +133,7 @@ public actor SearchRun {
         let workspace = RunWorkspace(root: runFolder)
         let lock = try RunLock(folder: workspace.root)
         let store = try RunStore(path: workspace.database)
-        guard let record = try store.run() else { throw WorkspaceError("\(workspace.database.path) holds no run") }
+        guard let record = try store.run() else { throw StoreError.noRun(path: workspace.database.path) }
         var spec = try record.spec()
         adjust(&spec)
         let task = try TaskLoader.resolve(spec: spec, file: URL(fileURLWithPath: record.taskFile))

@@ -32,8 +32,11 @@ public struct LoadedTask: Sendable {
 public enum TaskLoader {
     /// Loads `file` (or `file/task.yaml` when `file` is a folder), with `overrides` such as
     /// `budget.steps=3` applied before decoding. Blocking: it may run `prepare` and wait for it, so call
-    /// it off the cooperative pool (from the command line's main, or a thread of its own).
-    public static func load(_ file: URL, overrides: [String] = []) throws -> LoadedTask {
+    /// it off the cooperative pool (from the command line's main, or a thread of its own). `adjust`
+    /// changes the decoded spec (typed run options) before its values are checked.
+    public static func load(
+        _ file: URL, overrides: [String] = [], adjust: (inout TaskSpec) -> Void = { _ in }
+    ) throws -> LoadedTask {
         var file = file
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory), isDirectory.boolValue {
@@ -56,7 +59,8 @@ public enum TaskLoader {
         let parsed = try overrides.map(TaskOverride.init)
         for override in parsed { document.apply(override) }
         try document.checkKeys()
-        let spec = try document.decode()
+        var spec = try document.decode()
+        adjust(&spec)
         return try document.resolve(spec, file: URL(fileURLWithPath: file.path).standardizedFileURL)
     }
 }
