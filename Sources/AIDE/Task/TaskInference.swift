@@ -11,6 +11,10 @@ public enum TaskInference {
     ) throws -> TaskDraft {
         let data = dataDirectory.standardizedFileURL
         let survey = try DataSurvey.survey(data)
+        // A description.md in the data folder (as mle-bench's /home/data has) or beside it (as tasks/ have).
+        let descriptionFile = descriptionFile ?? [data, data.deletingLastPathComponent()].map {
+            $0.appendingPathComponent("description.md")
+        }.first { FileManager.default.fileExists(atPath: $0.path) }
         func path(_ url: URL) -> String {
             absolutePaths ? url.standardizedFileURL.path : TaskDraft.relativePath(of: url, from: taskFolder)
         }
@@ -24,6 +28,9 @@ public enum TaskInference {
         } else if let target = survey.kind == .classProbabilities ? "the probability of each class" : survey.targetColumn {
             inferredGoal = "Predict \(target) for each row of \(survey.test ?? "the test data")."
             notes["goal"] = "from the sample submission; say it in your own words"
+        } else if let title = descriptionFile.flatMap({ try? String(contentsOf: $0, encoding: .utf8) }).flatMap(title(of:)) {
+            inferredGoal = "\(title): solve the task described."
+            notes["goal"] = "from description.md; say what to predict in your own words"
         } else {
             inferredGoal = "Solve the task in the data folder."
             todos["goal"] = "say what to predict, in one line"
@@ -43,7 +50,8 @@ public enum TaskInference {
         let metric: InferredMetric
         if let named = MetricInference.metric(in: descriptionText) {
             metric = named
-            notes["metric.direction"] = eval != nil ? "from the eval text" : "from the description's evaluation"
+            notes["metric.direction"] =
+                eval.flatMap(MetricInference.metric(in:)) != nil ? "from the eval text" : "from the description's evaluation"
         } else if let fallback = survey.defaultMetric {
             metric = fallback
             todos["metric.direction"] =
