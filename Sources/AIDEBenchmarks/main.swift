@@ -3,6 +3,7 @@
 //   2. Streamed query throughput: a large stream folded end to end through the backend over loopback.
 //   3. Overhead of one `query` over a raw libcurl call to the same loopback server.
 // `AIDEBenchmarks make-run FOLDER N` instead writes a generated run of N nodes (scripts/bench-report.sh).
+// `AIDEBenchmarks sandbox-startup PYTHON [N]` instead times the sandbox's start-up (scripts/bench-sandbox.sh).
 import AIDE
 import AIDETesting
 import CCurl
@@ -207,6 +208,8 @@ func makeRun(folder: URL, count: Int) throws {
 let arguments = CommandLine.arguments.dropFirst()
 if arguments.first == "make-run", arguments.count == 3, let count = Int(arguments.last!) {
     try makeRun(folder: URL(fileURLWithPath: Array(arguments)[1]), count: count)
+} else if arguments.first == "sandbox-startup", arguments.count >= 2 {
+    try await benchmarkSandboxStartup(python: Array(arguments)[1], count: arguments.count > 2 ? Int(Array(arguments)[2]) ?? 30 : 30)
 } else {
     benchmarkSSE()
     try await benchmarkStreamedQuery()

@@ -10,10 +10,10 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Search for a solution to a task: draft, run, debug and improve scripts.",
         discussion: """
             Every node (code, output, metric) and every LLM call goes into runs/<run-id>/run.sqlite. \
-            Ctrl-C hands out no new step, lets the steps in flight finish, and marks the run interrupted. \
-            Ctrl-C again, SIGTERM or SIGHUP (a batch system's time limit) stop at once: the scripts in \
-            flight are killed and their steps redone on resume. `aide run --resume <run>` continues a run \
-            after any of these, or a crash.
+            Ctrl-C hands out no new step, cuts short the LLM calls in flight, lets running scripts finish, \
+            and marks the run interrupted. Ctrl-C again, SIGTERM or SIGHUP (a batch system's time limit) stop \
+            at once: the scripts in flight are killed and their steps redone on resume. \
+            `aide run --resume <run>` continues a run after any of these, or a crash.
 
             Examples:
               aide run tasks/house-prices/task.yaml --model claude-sonnet-4-5 --steps 20

@@ -10,7 +10,8 @@ import Testing
 
 private typealias F = AnthropicFixtures
 
-private let fastRetry = RetryPolicy(maxAttempts: 3, initialDelay: 0.01, maxDelay: 0.05)
+// Malformed answers are not retried here: these tests check how they are reported (ProviderFaultTests retries them).
+private let fastRetry = RetryPolicy(maxAttempts: 3, initialDelay: 0.01, maxDelay: 0.05, malformedAttempts: 1)
 
 private func makeBackend(_ server: LoopbackServer, retry: RetryPolicy = fastRetry) -> AnthropicBackend {
     AnthropicBackend(
@@ -763,7 +764,7 @@ struct AnthropicBackendTests {
         let error = await expectLLMError {
             try await makeBackend(server).query(system: nil, user: "u", options: ModelOptions(model: "claude-sonnet-4-5"))
         }
-        guard case .gaveUp(let attempts, let seconds, let last) = error else {
+        guard case .gaveUp(let attempts, let seconds, let last, _) = error else {
             Issue.record("got \(String(describing: error))")
             return
         }
@@ -799,7 +800,8 @@ struct AnthropicBackendTests {
         let server = try LoopbackServer(script: [F.sseResponse(events, hangUp: true), F.sseResponse(F.textStream())])
         let error = await expectLLMError {
             try await makeBackend(server).query(
-                system: nil, user: "u", options: ModelOptions(model: "claude-sonnet-4-5", stream: true))
+                system: nil, user: "u", funcSpec: nil, options: ModelOptions(model: "claude-sonnet-4-5", stream: true),
+                observer: { _ in })
         }
         guard case .streamInterrupted(let provider, let received, _, let beforeOutput) = error else {
             Issue.record("got \(String(describing: error))")
@@ -821,7 +823,8 @@ struct AnthropicBackendTests {
         let error = await expectLLMError {
             try await makeBackend(server).query(
                 system: nil, user: "u",
-                options: ModelOptions(model: "claude-sonnet-4-5", maxTokens: 4000, thinkingBudget: 2000, stream: true))
+                funcSpec: nil, options: ModelOptions(model: "claude-sonnet-4-5", maxTokens: 4000, thinkingBudget: 2000, stream: true),
+                observer: { _ in })
         }
         guard case .streamInterrupted(_, let received, _, let beforeOutput) = error else {
             Issue.record("got \(String(describing: error))")
@@ -841,7 +844,8 @@ struct AnthropicBackendTests {
         let server = try LoopbackServer(script: [F.sseResponse(events), F.sseResponse(F.textStream())])
         let error = await expectLLMError {
             try await makeBackend(server).query(
-                system: nil, user: "u", options: ModelOptions(model: "claude-sonnet-4-5", stream: true))
+                system: nil, user: "u", funcSpec: nil, options: ModelOptions(model: "claude-sonnet-4-5", stream: true),
+                observer: { _ in })
         }
         guard case .streamInterrupted(_, let received, let cause, let beforeOutput) = error else {
             Issue.record("got \(String(describing: error))")

@@ -15,7 +15,7 @@ private func makeBackend(
     OpenAIBackend(
         endpoint: ProviderEndpoint(provider: provider, baseURL: server.baseURL + "/v1", apiKey: apiKey),
         http: HTTPClient(),
-        settings: BackendSettings(retry: RetryPolicy(maxAttempts: 3, initialDelay: 0.01, maxDelay: 0.05)))
+        settings: BackendSettings(retry: RetryPolicy(maxAttempts: 3, initialDelay: 0.01, maxDelay: 0.05, malformedAttempts: 1)))
 }
 
 /// The request body as a JSONValue (so it compares with literals).
@@ -468,7 +468,8 @@ private let reviewSpec = FunctionSpec(
             parts: [.text(events[0]), .text(events[1]), .text(events[2]), .delay(0.05), .hangUp], chunked: true)
         let server = try LoopbackServer(script: [broken, .sse(F.textStream(["never"]))])
         let error = await #expect(throws: LLMError.self) {
-            try await makeBackend(server).query(system: nil, user: "u", options: ModelOptions(model: "gpt-4o", stream: true))
+            try await makeBackend(server).query(system: nil, user: "u", funcSpec: nil, options: ModelOptions(model: "gpt-4o", stream: true),
+                observer: { _ in })
         }
         guard case .streamInterrupted(let provider, let received, _, let beforeOutput)? = error else {
             Issue.record("expected streamInterrupted, got \(String(describing: error))")
@@ -486,7 +487,8 @@ private let reviewSpec = FunctionSpec(
         let events = F.textStream(["cut"])
         let server = try LoopbackServer(script: [.sse(Array(events.prefix(2)) + ["data: {\"id\""])])
         let error = await #expect(throws: LLMError.self) {
-            try await makeBackend(server).query(system: nil, user: "u", options: ModelOptions(model: "gpt-4o", stream: true))
+            try await makeBackend(server).query(system: nil, user: "u", funcSpec: nil, options: ModelOptions(model: "gpt-4o", stream: true),
+                observer: { _ in })
         }
         guard case .streamInterrupted(_, let received, let cause, let beforeOutput)? = error else {
             Issue.record("expected streamInterrupted, got \(String(describing: error))")

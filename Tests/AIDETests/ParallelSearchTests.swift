@@ -160,7 +160,7 @@ struct ParallelSearchTests {
         }
     }
 
-    @Test func stopRequestLetsStepsInFlightFinishAndMarksTheRunInterrupted() async throws {
+    @Test func stopRequestCutsCallsInFlightShortAndMarksTheRunInterrupted() async throws {
         let task = try SyntheticTask(steps: 40)
         defer { task.remove() }
         let run = try start(task, answers: try answers(40, delay: 0.5)) {
@@ -179,8 +179,9 @@ struct ParallelSearchTests {
         defer { try? FileManager.default.removeItem(at: summary.folder.deletingLastPathComponent()) }
         #expect(summary.status == .interrupted)
         #expect(summary.stopReason == "interrupted")
-        // Every step that was in flight was finished and committed; none was started after.
-        #expect(summary.nodes == atStop.committed + atStop.inFlight)
+        // The LLM calls in flight were cut short (a provider may hang for minutes), so their steps
+        // made no node; none was started after; the tree is whole.
+        #expect(summary.nodes >= atStop.committed && summary.nodes <= atStop.committed + atStop.inFlight)
         try expectConsistentTree(summary.folder, nodes: summary.nodes)
     }
 

@@ -9,7 +9,7 @@ import Testing
 
 private typealias F = OpenAIFixtures
 
-private let testPolicy = RetryPolicy(maxAttempts: 3, initialDelay: 0.01, maxDelay: 0.05)
+private let testPolicy = RetryPolicy(maxAttempts: 3, initialDelay: 0.01, maxDelay: 0.05, malformedAttempts: 1)
 
 private func makeBackend(
     _ baseURL: String, retry: RetryPolicy = testPolicy, timeouts: HTTPTimeouts = HTTPTimeouts()
@@ -161,7 +161,7 @@ private let anthropicMessage = #"""
             try await makeBackend(server, retry: RetryPolicy(maxAttempts: 3, initialDelay: 0.01, maxDelay: 0.05))
                 .query(system: nil, user: "u", options: ask)
         }
-        guard case .gaveUp(let attempts, _, let last)? = error else {
+        guard case .gaveUp(let attempts, _, let last, _)? = error else {
             Issue.record("expected gaveUp, got \(String(describing: error))")
             return
         }
@@ -204,7 +204,7 @@ private let anthropicMessage = #"""
         }
         #expect(ContinuousClock.now - start < .seconds(100), "must not sleep the 120 s the server asked for")
         #expect(server.requests.count == 2)
-        guard case .gaveUp(let attempts, let seconds, let last)? = error else {
+        guard case .gaveUp(let attempts, let seconds, let last, _)? = error else {
             Issue.record("expected gaveUp, got \(String(describing: error))")
             return
         }
@@ -219,7 +219,7 @@ private let anthropicMessage = #"""
         let error = await #expect(throws: LLMError.self) {
             try await makeBackend("http://127.0.0.1:\(refusing.port)").query(system: nil, user: "u", options: ask)
         }
-        guard case .gaveUp(let attempts, _, let last)? = error else {
+        guard case .gaveUp(let attempts, _, let last, _)? = error else {
             Issue.record("expected gaveUp, got \(String(describing: error))")
             return
         }
@@ -236,7 +236,7 @@ private let anthropicMessage = #"""
             try await makeBackend("http://127.0.0.1:\(refusing.port)").query(
                 system: nil, user: "u", options: ModelOptions(model: "gpt-4o", stream: true))
         }
-        guard case .gaveUp(3, _, .transport(let curl))? = error else {
+        guard case .gaveUp(3, _, .transport(let curl), _)? = error else {
             Issue.record("expected gaveUp(3, transport), got \(String(describing: error))")
             return
         }
@@ -276,7 +276,8 @@ private let anthropicMessage = #"""
         let start = ContinuousClock.now
         let error = await #expect(throws: LLMError.self) {
             try await makeBackend(server, timeouts: HTTPTimeouts(idle: 1)).query(
-                system: nil, user: "u", options: ModelOptions(model: "gpt-4o", stream: true))
+                system: nil, user: "u", funcSpec: nil, options: ModelOptions(model: "gpt-4o", stream: true),
+                observer: { _ in })
         }
         #expect(ContinuousClock.now - start < .seconds(30), "the idle timeout, not the 60 s pause, ended it")
         guard case .streamInterrupted(_, let received, let cause, let beforeOutput)? = error else {

@@ -130,7 +130,7 @@ struct RunCommandTests {
         #expect(folders.count == 16)
     }
 
-    @Test func ctrlCWithWorkersFinishesTheStepsInFlight() async throws {
+    @Test func ctrlCWithWorkersCutsCallsShortAndKeepsWhatFinished() async throws {
         let task = try SyntheticTask(steps: 40)
         let runs = scratch()
         defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
@@ -147,11 +147,11 @@ struct RunCommandTests {
         #expect(output.contains("interrupted: finishing"), "\(output.suffix(1000))")
         let store = try RunStore.openReadOnly(path: folder.appendingPathComponent("run.sqlite"))
         #expect(try store.run()?.status == .interrupted)
-        // The steps in flight were finished, not abandoned: every reserved step has its node, so
-        // the steps are 0..<n with no gap, and there is no half-made node folder.
+        // LLM calls in flight were cut short (their steps leave no node), scripts running were
+        // finished and stored; no half-made node folder is left.
         let nodes = try store.nodes()
-        #expect(nodes.map(\.step) == Array(0..<nodes.count))
-        #expect(nodes.count >= 2)
+        #expect(Set(nodes.map(\.step)).count == nodes.count)
+        #expect(nodes.count >= 1)
         let folders = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("nodes").path)
         #expect(folders.count == nodes.count)
     }

@@ -180,7 +180,14 @@ struct RunStoreTests {
         try Self.withTemporaryDirectory { directory in
             let current = try Self.makeStore(in: directory)
             for step in 0..<3 { try Self.commitFull(current, step: step) }
-            let expected = try current.snapshot()
+            var expected = try current.snapshot()
+            // Columns of later migrations (v3: what the provider said) read as nil from the old file.
+            expected.calls = expected.calls.map { call in
+                var call = call
+                (call.answeredModel, call.responseID, call.systemFingerprint) = (nil, nil, nil)
+                (call.droppedOptions, call.attemptFailures, call.cutOffRetries) = (nil, nil, nil)
+                return call
+            }
 
             // The same rows in a file that has only the first migration.
             let old = directory.appendingPathComponent("old.sqlite")

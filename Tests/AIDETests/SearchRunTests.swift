@@ -117,25 +117,27 @@ struct SearchRunTests {
         #expect(first == second)
     }
 
-    @Test func anLLMFailureStopsTheRunAsFailedAndKeepsTheCall() async throws {
-        let task = try SyntheticTask(steps: 4)
+    @Test func anLLMFailureCostsTheStepNotTheRunAndKeepsTheCall() async throws {
+        let task = try SyntheticTask(steps: 3)
         defer { task.remove() }
         let answers = [
             A.code(A.goodScript(metric: 0.5)), A.review(isBug: false, metric: 0.5),
             A.failure(kind: "code", message: "provider down"),
+            A.code(A.goodScript(metric: 0.4)), A.review(isBug: false, metric: 0.4),
         ]
         let run = try SearchRun.start(
             task: try TaskLoader.load(task.taskFile), runsDirectory: runsDirectory(), dependencies: try dependencies(answers))
         let summary = await run.run()
         defer { try? FileManager.default.removeItem(at: summary.folder.deletingLastPathComponent()) }
-        #expect(summary.status == .failed)
-        #expect(summary.stopReason?.contains("provider down") == true)
+        #expect(summary.status == .finished)
         let store = try RunStore.openReadOnly(path: summary.folder.appendingPathComponent("run.sqlite"))
-        #expect(try store.nodes().count == 1)
-        let calls = try store.calls(nodeID: nil)
-        #expect(calls.count == 3)
-        #expect(calls.last?.error?.contains("provider down") == true && calls.last?.nodeID == nil)
-        #expect(try store.run()?.status == .failed)
+        let nodes = try store.nodes()
+        #expect(nodes.count == 3)
+        #expect(nodes[1].isBuggy && nodes[1].code.isEmpty)
+        #expect(nodes[1].error?.contains("provider down") == true)
+        let failed = try store.calls(nodeID: nodes[1].id)
+        #expect(failed.count == 1 && failed[0].error?.contains("provider down") == true)
+        #expect(try store.run()?.status == .finished)
     }
 
     @Test func budgetsOfTokensStopTheRun() async throws {

@@ -64,7 +64,7 @@ struct StopSignalTests {
         let store = try RunStore.openReadOnly(path: folder.appendingPathComponent("run.sqlite"))
         #expect(try store.run()?.status == .interrupted)
         #expect(try store.nodes().isEmpty, "the step in flight is not committed; resume redoes it")
-        let survivors = Self.processes(under: folder)
+        let survivors = try await Self.survivors(under: folder)
         for pid in survivors { kill(pid, SIGKILL) }
         #expect(survivors.isEmpty, "no script process survives: \(survivors)")
 
@@ -99,6 +99,17 @@ struct StopSignalTests {
             try await Task.sleep(for: .milliseconds(25))
         }
         throw WorkspaceError("\"\(text)\" never appeared in \(log.path)")
+    }
+
+    /// Processes under `folder` that are still alive after up to 5 s: a killed process is gone
+    /// within moments (the kernel kills a PID namespace's processes as its init exits, but they
+    /// finish dying on their own time), a survivor stays.
+    static func survivors(under folder: URL) async throws -> [pid_t] {
+        for _ in 0..<200 {
+            if processes(under: folder).isEmpty { return [] }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        return processes(under: folder)
     }
 
     /// Live host processes whose working directory is inside `folder`.

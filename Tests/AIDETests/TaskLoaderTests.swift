@@ -320,9 +320,9 @@ struct TaskLoaderTests {
     @Test(arguments: [
         ("metric", "higher", "metric; expected one of: name, direction"),
         ("grading", "target", "grading; expected one of: answers, id_column, target_column, target_columns, metric, command, direction, submission, thresholds"),
-        ("agent", "model", "agent; expected one of: code_model, feedback_model, code_temperature, feedback_temperature, max_tokens, parallel_calls"),
+        ("agent", "model", "agent; expected one of: code_model, feedback_model, code_temperature, feedback_temperature, max_tokens, parallel_calls, stream, code, feedback, retry, max_failed_steps"),
         ("search", "drafts", "search; expected one of: policy, num_drafts, debug_prob, max_debug_depth, seed, workers, exploration, max_children, islands, migration_interval, crossover_prob, tournament_size"),
-        ("exec", "timeout", "exec; expected one of: python, memory_limit_mb, cpu_limit, output_limit, parallel, sandbox, network, gpus, max_processes, max_file_mb, tmp_mb"),
+        ("exec", "timeout", "exec; expected one of: python, memory_limit_mb, cpu_limit, output_limit, parallel, sandbox, network, gpus, max_processes, max_file_mb, tmp_mb, packages"),
     ])
     func unknownKeyInEverySection(section: String, key: String, expected: String) throws {
         // A new section goes at lines 15–16; metric and grading already exist, so the key goes into them.
@@ -444,14 +444,14 @@ struct TaskLoaderTests {
         let fixture = try Fixture(Self.complete)
         let task = try fixture.load([
             "budget.steps=3", "agent.code_model=gpt-4o", "search.debug_prob=0.2", "budget.time_limit=1h",
-            "exec.python=/opt/py/bin/python3", "name=renamed", "metric.name=RMSE = root of MSE",
+            "exec.python=\(TestPython.path)", "name=renamed", "metric.name=RMSE = root of MSE",
         ])
         #expect(task.spec.budget.steps == 3)
         #expect(task.spec.budget.timeLimit == 3600)
         #expect(task.spec.agent.codeModel == "gpt-4o")
         #expect(task.spec.search.debugProb == 0.2)
         #expect(task.spec.search.numDrafts == 5)  // the rest of the new section keeps its defaults
-        #expect(task.spec.exec.python == "/opt/py/bin/python3")
+        #expect(task.spec.exec.python == TestPython.path)
         #expect(task.spec.name == "renamed")
         #expect(task.spec.metric.name == "RMSE = root of MSE")
         // The last override of a key wins.

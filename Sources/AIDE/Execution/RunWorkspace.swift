@@ -30,7 +30,9 @@ public struct RunWorkspace: Sendable {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMdd-HHmmss"
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        return String(slug).split(separator: "-").joined(separator: "-") + "-" + formatter.string(from: date) + "-" + suffix
+        // Never empty, so the id never starts with '-' (a command line would read it as an option).
+        let name = String(slug).split(separator: "-").joined(separator: "-")
+        return (name.isEmpty ? "run" : name) + "-" + formatter.string(from: date) + "-" + suffix
     }
 
     /// Creates the folder and a read-only copy of the data (files 0444, folders 0555), so a script

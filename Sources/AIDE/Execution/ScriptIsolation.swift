@@ -17,9 +17,9 @@ public struct ScriptIsolation: Sendable {
         self.warning = warning
     }
 
-    /// Sets up what `exec` asks for, scripts run by `python`. `bwrap` that cannot work throws;
-    /// `auto` that cannot falls back to none with a warning.
-    public static func resolve(_ exec: ExecSpec, python: String) throws -> ScriptIsolation {
+    /// Sets up what `exec` asks for, scripts run by `python` (`bwrap`: bubblewrap's path, else found on
+    /// PATH). `bwrap` that cannot work throws; `auto` that cannot falls back to none with a warning.
+    public static func resolve(_ exec: ExecSpec, python: String, bwrap: String? = nil) throws -> ScriptIsolation {
         switch exec.sandbox {
         case .none:
             return ScriptIsolation(sandbox: nil, summary: "none (exec.sandbox: none)")
@@ -27,7 +27,7 @@ public struct ScriptIsolation: Sendable {
             do {
                 let gpus = exec.gpus == .none ? [] : GPUDevices.present()
                 let sandbox = try Sandbox.make(
-                    python: python, network: exec.network, devices: gpus, tmpBytes: exec.tmpMB << 20)
+                    python: python, network: exec.network, devices: gpus, tmpBytes: exec.tmpMB << 20, bwrap: bwrap)
                 return ScriptIsolation(sandbox: sandbox, summary: exec.network ? "bwrap (network allowed)" : "bwrap")
             } catch {
                 if exec.sandbox == .bwrap { throw SandboxError("exec.sandbox is bwrap, but \(error)") }

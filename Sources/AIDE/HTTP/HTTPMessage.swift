@@ -38,10 +38,11 @@ public struct HTTPTimeouts: Sendable, Hashable, Codable {
     public var connect: Double
     /// Seconds allowed for the whole transfer, streaming included.
     public var total: Double
-    /// Seconds without a single byte received before the transfer is abandoned.
+    /// Seconds without a single byte received before the transfer is abandoned. Anthropic sends a ping
+    /// every few seconds, so a slow but live stream never comes near it.
     public var idle: Double
 
-    public init(connect: Double = 10, total: Double = 600, idle: Double = 120) {
+    public init(connect: Double = 10, total: Double = 600, idle: Double = 90) {
         self.connect = connect
         self.total = total
         self.idle = idle

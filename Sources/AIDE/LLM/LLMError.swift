@@ -28,7 +28,8 @@ public indirect enum LLMError: Error, Sendable, CustomStringConvertible, Localiz
     case streamError(provider: String, type: String, message: String, afterOutput: Bool)
     /// The stream broke off; `received` says how much had arrived.
     case streamInterrupted(provider: String, received: String, cause: String, beforeOutput: Bool)
-    case gaveUp(attempts: Int, seconds: Double, last: LLMError)
+    /// Retries ran out; `failures` says what each attempt failed with, in order.
+    case gaveUp(attempts: Int, seconds: Double, last: LLMError, failures: [String])
 
     public var description: String {
         switch self {
@@ -60,7 +61,7 @@ public indirect enum LLMError: Error, Sendable, CustomStringConvertible, Localiz
             return "\(provider) stream error (\(type)): \(message)"
         case .streamInterrupted(let provider, let received, let cause, _):
             return "\(provider) stream broke off after \(received): \(cause)"
-        case .gaveUp(let attempts, let seconds, let last):
+        case .gaveUp(let attempts, let seconds, let last, _):
             return "gave up after \(attempts) attempts in \(String(format: "%.1f", seconds)) s; last error: \(last)"
         }
     }
@@ -74,7 +75,7 @@ public indirect enum LLMError: Error, Sendable, CustomStringConvertible, Localiz
         case .malformedResponse(let provider, _, _), .streamError(let provider, _, _, _),
             .streamInterrupted(let provider, _, _, _):
             return provider
-        case .gaveUp(_, _, let last): return last.provider
+        case .gaveUp(_, _, let last, _): return last.provider
         default: return nil
         }
     }
@@ -85,7 +86,7 @@ public indirect enum LLMError: Error, Sendable, CustomStringConvertible, Localiz
         case .api(let error):
             // OpenAI answers an exhausted quota with 429 too; waiting does not refill it.
             if error.type == "insufficient_quota" { return (false, nil) }
-            return (Self.retryableStatuses.contains(error.status), error.retryAfter)
+            return (Self.isRetryable(status: error.status), error.retryAfter)
         case .transport(let error):
             return (error.isTransient, nil)
         case .streamError(_, let type, _, let afterOutput):
@@ -98,8 +99,17 @@ public indirect enum LLMError: Error, Sendable, CustomStringConvertible, Localiz
         }
     }
 
-    /// Statuses worth retrying: timeouts, conflicts, rate limits, server faults, overload.
-    static let retryableStatuses: Set<Int> = [408, 409, 429, 500, 502, 503, 504, 529]
+    /// Statuses worth retrying: timeouts, conflicts, rate limits, and every server-side status (overload
+    /// 529, and the 52x a CDN in front of a provider answers).
+    static func isRetryable(status: Int) -> Bool {
+        status >= 500 || [408, 409, 429].contains(status)
+    }
+
+    /// Attempts made and what each failed with, for the call record.
+    public var attemptHistory: (attempts: Int, failures: [String]) {
+        if case .gaveUp(let attempts, _, _, let failures) = self { return (attempts, failures) }
+        return (1, [description])
+    }
 
     /// The first `limit` characters of a body, for error messages.
     static func excerpt(_ data: Data, limit: Int = 300) -> String {

@@ -5,6 +5,8 @@ public enum Provider: String, Sendable, Hashable, Codable, CaseIterable {
     case anthropic
     case openai
     case openrouter
+    /// Google's Gemini models through its OpenAI-compatible endpoint.
+    case gemini
     /// Any server speaking OpenAI's chat completions (llama.cpp, vLLM, Ollama, …) at a configured base URL.
     case compatible
 }
@@ -22,20 +24,22 @@ public struct ProviderEndpoint: Sendable {
     }
 }
 
-/// Settings shared by every backend: HTTP timeouts and retries.
+/// Settings shared by every backend: HTTP timeouts, retries, and the clock retries wait on.
 public struct BackendSettings: Sendable {
     public var timeouts: HTTPTimeouts
     public var retry: RetryPolicy
+    public var clock: RetryClock
 
-    public init(timeouts: HTTPTimeouts = HTTPTimeouts(), retry: RetryPolicy = RetryPolicy()) {
+    public init(timeouts: HTTPTimeouts = HTTPTimeouts(), retry: RetryPolicy = RetryPolicy(), clock: RetryClock = .system) {
         self.timeouts = timeouts
         self.retry = retry
+        self.clock = clock
     }
 }
 
 /// Picks the provider for a model name, like AIDE: `claude-*` → Anthropic, `gpt-*` and `o<digit>*` →
-/// OpenAI, anything else → the OpenAI-compatible server if one is configured, else OpenRouter.
-/// `anthropic/…`, `openai/…`, `openrouter/…` and `compatible/…` name the provider explicitly.
+/// OpenAI, `gemini-*` → Google's OpenAI-compatible endpoint, anything else → the OpenAI-compatible server if one is configured, else OpenRouter.
+/// `anthropic/…`, `openai/…`, `openrouter/…`, `gemini/…` and `compatible/…` name the provider explicitly.
 public struct ModelRouter: Backend {
     /// Environment variables read for keys and base URLs.
     public enum Variable {
@@ -43,12 +47,14 @@ public struct ModelRouter: Backend {
         public static let openAIKey = "OPENAI_API_KEY"
         public static let openRouterKey = "OPENROUTER_API_KEY"
         public static let compatibleKey = "AIDE_COMPATIBLE_API_KEY"
+        public static let geminiKey = "GEMINI_API_KEY"
+        public static let geminiBaseURL = "GEMINI_BASE_URL"
         public static let anthropicBaseURL = "ANTHROPIC_BASE_URL"
         public static let openAIBaseURL = "OPENAI_BASE_URL"
         public static let openRouterBaseURL = "OPENROUTER_BASE_URL"
         public static let compatibleBaseURL = "AIDE_COMPATIBLE_BASE_URL"
         /// Every variable that may hold a secret; scrubbed from child processes.
-        public static let secrets = [anthropicKey, openAIKey, openRouterKey, compatibleKey]
+        public static let secrets = [anthropicKey, openAIKey, openRouterKey, compatibleKey, geminiKey]
     }
 
     private let environment: [String: String]
@@ -88,6 +94,7 @@ public struct ModelRouter: Backend {
         }
         if model.hasPrefix("claude-") { return (.anthropic, model) }
         if model.hasPrefix("gpt-") { return (.openai, model) }
+        if model.hasPrefix("gemini-") { return (.gemini, model) }
         if model.count > 1, model.first == "o", model.dropFirst().first?.isNumber == true { return (.openai, model) }
         return (compatibleBaseURL != nil ? .compatible : .openrouter, model)
     }
@@ -112,6 +119,11 @@ public struct ModelRouter: Backend {
             return ProviderEndpoint(
                 provider: provider, baseURL: value(Variable.openRouterBaseURL) ?? "https://openrouter.ai/api/v1",
                 apiKey: try key(Variable.openRouterKey))
+        case .gemini:
+            return ProviderEndpoint(
+                provider: provider,
+                baseURL: value(Variable.geminiBaseURL) ?? "https://generativelanguage.googleapis.com/v1beta/openai",
+                apiKey: try key(Variable.geminiKey))
         case .compatible:
             guard let base = compatibleBaseURL else {
                 throw LLMError.missingBaseURL(
@@ -128,7 +140,7 @@ public struct ModelRouter: Backend {
         switch provider {
         case .anthropic:
             return (AnthropicBackend(endpoint: endpoint, http: http, settings: settings), name)
-        case .openai, .openrouter, .compatible:
+        case .openai, .openrouter, .gemini, .compatible:
             return (OpenAIBackend(endpoint: endpoint, http: http, settings: settings), name)
         }
     }

@@ -19,6 +19,8 @@ protocol StreamFolder: Sendable {
 
 /// One HTTP exchange with a provider, attempted under the retry policy, streamed or whole.
 struct ProviderExchange: Sendable {
+    /// Seconds a streamed answer may take in all, at least.
+    static let streamTotal: Double = 3600
     let provider: String
     let http: HTTPClient
     let settings: BackendSettings
@@ -28,6 +30,8 @@ struct ProviderExchange: Sendable {
         var attempts: Int
         var latency: Double
         var lastAttempt: Double
+        /// What each failed attempt failed with, in order.
+        var failures: [String]
     }
 
     func perform<Folder: StreamFolder>(
@@ -37,9 +41,12 @@ struct ProviderExchange: Sendable {
         var request = request
         request.timeouts = settings.timeouts
         // A whole (non-streamed) answer sends no byte until the model is done: only the total bounds it.
+        // A stream is bounded by its idle timeout; its total only stops a stream that trickles forever,
+        // so a long answer (a large thinking budget) is not cut at the whole-answer timeout.
         if !streaming { request.timeouts.idle = request.timeouts.total }
+        else { request.timeouts.total = max(request.timeouts.total, Self.streamTotal) }
         let start = ContinuousClock.now
-        let (message, attempts, lastAttempt) = try await settings.retry.run { _ in
+        let outcome = try await settings.retry.run(clock: settings.clock) { _ in
             if streaming {
                 return try await streamOnce(request, folder: folder(), decode: decode, observer: observer)
             }
@@ -53,8 +60,8 @@ struct ProviderExchange: Sendable {
             return try decode(response.body)
         }
         return Outcome(
-            message: message, attempts: attempts, latency: (ContinuousClock.now - start).seconds,
-            lastAttempt: lastAttempt)
+            message: outcome.value, attempts: outcome.attempts, latency: (ContinuousClock.now - start).seconds,
+            lastAttempt: outcome.lastAttempt, failures: outcome.failures)
     }
 
     private func streamOnce<Folder: StreamFolder>(
@@ -84,9 +91,11 @@ struct ProviderExchange: Sendable {
             }
         } catch let error as CurlError {
             guard head != nil, wholeBody == nil else { throw LLMError.transport(error) }
+            // Without a live observer nobody has seen the partial answer: a stall is retried like a
+            // connection failure.
             throw LLMError.streamInterrupted(
                 provider: provider, received: folder.receivedSummary, cause: error.description,
-                beforeOutput: !folder.hasOutput)
+                beforeOutput: !folder.hasOutput || observer == nil)
         }
         guard let head else { throw CancellationError() }
         if let body = wholeBody {
@@ -102,7 +111,7 @@ struct ProviderExchange: Sendable {
             throw LLMError.streamInterrupted(
                 provider: provider, received: folder.receivedSummary,
                 cause: "the server closed the stream before its final event" + (partial ? " (mid-event)" : ""),
-                beforeOutput: !folder.hasOutput)
+                beforeOutput: !folder.hasOutput || observer == nil)
         }
         return try folder.message()
     }

@@ -10,6 +10,8 @@ public struct ModelOptions: Sendable, Hashable, Codable {
     public var stop: [String]?
     /// Extended-thinking budget in tokens (Anthropic; OpenRouter's reasoning.max_tokens).
     public var thinkingBudget: Int?
+    /// OpenAI reasoning models' `reasoning_effort` (`low`, `medium`, `high`, …).
+    public var reasoningEffort: String? = nil
     /// Use the provider's streaming endpoint; the result is the same as without it.
     public var stream: Bool
     /// Anthropic beta features, sent as `anthropic-beta`.
@@ -100,6 +102,10 @@ public struct QueryInfo: Sendable, Hashable, Codable {
     public var thinking: String?
     /// Number of HTTP attempts made, retries included.
     public var attempts: Int
+    /// What each failed attempt failed with, in order (empty when the first attempt answered).
+    public var failures: [String] = []
+    /// Times the answer was cut off (finish reason `length`) and asked again with a larger max_tokens.
+    public var cutOffRetries: Int = 0
     /// Whether the answer was streamed.
     public var streamed: Bool
     /// Server-side tool blocks (web search, code execution results), kept as sent.

@@ -23,8 +23,9 @@ public enum ReportRenderer {
 
     public static func render(_ detail: NodeDetail, format: ReportFormat, color: Bool = false) throws -> String {
         switch format {
-        case .text: return text(detail, color: color)
-        case .markdown: return markdown(detail)
+        // What a script printed must not steer the terminal it is shown on.
+        case .text: return text(detail.harmlessForTerminal(), color: color)
+        case .markdown: return markdown(detail.harmlessForTerminal())
         case .json: return try json(detail)
         case .html: throw ReportError("--format html shows one run; give a run without --node or --compare")
         }

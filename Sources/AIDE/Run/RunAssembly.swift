@@ -9,7 +9,9 @@ public enum RunAssembly {
         try options.validate()
         let real: any Backend
         switch options.source {
-        case .live(let baseURL): real = ModelRouter(http: HTTPClient(), compatibleBaseURL: baseURL)
+        case .live(let baseURL):
+            // Retries and timeouts are the task's (agent.retry).
+            real = ModelRouter(http: HTTPClient(), compatibleBaseURL: baseURL, settings: task.spec.agent.backendSettings)
         case .scripted(let file): real = try ScriptedBackend(file: URL(fileURLWithPath: file))
         }
         let deck = try CassetteDeck(
@@ -26,6 +28,7 @@ public enum RunAssembly {
     ) throws -> PythonInterpreter {
         let isolation = try ScriptIsolation.resolve(task.spec.exec, python: task.pythonExecutable)
         if let warning = isolation.warning { warn(warning) }
+        warn("scripts run in sandbox: \(isolation.summary)")  // `none` is a choice the user sees
         return PythonInterpreter(task: task, isolation: isolation)
     }
 

@@ -10,6 +10,8 @@ public struct CallTrace: Sendable {
     public var latency: Double
     /// Who answered a failed call, when the error says.
     public var provider: String? = nil
+    /// Attempts of a failed call and what each failed with.
+    public var attempts: (count: Int, failures: [String]) = (1, [])
 }
 
 /// A step's LLM calls failed for good; the calls made so far are kept for the journal.
@@ -72,7 +74,7 @@ public enum Operators {
         try await propose(Prompts.debug(context.prompt, parent: parent), purpose: "debug", context)
     }
 
-    /// Asks for plan and code until an answer holds a fenced Python block that compiles, at most
+    /// Asks for plan and code until an answer holds Python code that compiles (see `CodeExtraction`), at most
     /// `maxCodeAttempts` times. LLM errors (after the backend's own retries) end the step.
     static func propose(_ prompt: Prompt, purpose: String, _ context: OperatorContext) async throws -> Outcome {
         let system = prompt.rendered()
@@ -87,26 +89,23 @@ public enum Operators {
                 if error is CancellationError { throw error }
                 calls.append(CallTrace(
                     purpose: purpose, model: context.codeOptions.model, result: nil, error: "\(error)",
-                    latency: (ContinuousClock.now - start).seconds, provider: (error as? LLMError)?.provider ?? (error as? RecordedFailure)?.provider))
+                    latency: (ContinuousClock.now - start).seconds, provider: (error as? LLMError)?.provider ?? (error as? RecordedFailure)?.provider,
+                    attempts: (error as? LLMError)?.attemptHistory ?? (1, ["\(error)"])))
                 throw OperatorFailure(underlying: error, calls: calls)
             }
             calls.append(CallTrace(
                 purpose: purpose, model: context.codeOptions.model, result: result, error: nil, latency: result.latency))
-            guard let proposal = CodeExtraction.proposal(from: result.output.text ?? "") else {
-                problems.append("answer \(attempt) held no python code block")
-                continue
+            let syntax = context.syntax
+            switch try await CodeExtraction.proposal(from: result.output.text ?? "", problem: syntax.problem(in:)) {
+            case .success(let proposal): return Outcome(proposal: proposal, failure: nil, calls: calls)
+            case .failure(let failure): problems.append("answer \(attempt) \(failure)")
             }
-            if let problem = try await context.syntax.problem(in: proposal.code) {
-                problems.append("answer \(attempt) did not compile: \(problem)")
-                continue
-            }
-            return Outcome(proposal: proposal, failure: nil, calls: calls)
         }
         return Outcome(proposal: nil, failure: problems.joined(separator: "; "), calls: calls)
     }
 
     /// The review of one run. Never throws for an LLM failure (but for a replay miss): it returns no
-    /// review and says why, and the caller falls back on the script's own output.
+    /// review and says why; the node is then judged on the harness's checks alone.
     public static func review(
         _ context: OperatorContext, code: String, output: String
     ) async throws -> (review: Review?, failure: String?, call: CallTrace) {
@@ -120,7 +119,10 @@ public enum Operators {
             guard let arguments = result.output.arguments, let isBug = arguments["is_bug"]?.boolValue else {
                 return (nil, "the review gave no is_bug verdict", call)
             }
-            let metric = arguments["metric"]?.doubleValue.flatMap { $0.isFinite ? $0 : nil }
+            // Only a cross-check of the harness's metric: a number, or a string holding one.
+            let metric = (arguments["metric"]?.doubleValue
+                ?? arguments["metric"]?.stringValue.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) })
+                .flatMap { $0.isFinite ? $0 : nil }
             let summary = arguments["summary"]?.stringValue ?? ""
             return (Review(isBug: isBug, summary: summary, metric: metric), nil, call)
         } catch {
@@ -129,7 +131,8 @@ public enum Operators {
             if error is CancellationError || error is ReplayMiss { throw error }
             let call = CallTrace(
                 purpose: "review", model: context.reviewOptions.model, result: nil, error: "\(error)",
-                latency: (ContinuousClock.now - start).seconds, provider: (error as? LLMError)?.provider ?? (error as? RecordedFailure)?.provider)
+                latency: (ContinuousClock.now - start).seconds, provider: (error as? LLMError)?.provider ?? (error as? RecordedFailure)?.provider,
+                attempts: (error as? LLMError)?.attemptHistory ?? (1, ["\(error)"]))
             return (nil, "review call failed: \(error)", call)
         }
     }

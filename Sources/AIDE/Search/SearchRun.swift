@@ -71,6 +71,10 @@ public actor SearchRun {
     private var journal: Journal
     private var inFlight: [Int: SearchAction] = [:]
     private var stopRequested = false
+    /// The run's LLM calls, so a stop request can cut a hanging one short.
+    private let calls: InterruptibleBackend
+    /// Steps in a row, in commit order, whose code call failed after its retries.
+    var failedStreak = 0
     /// Steps in flight at most.
     private let workers: Int
     /// Shared by the workers: scripts running at once.
@@ -101,18 +105,17 @@ public actor SearchRun {
             scriptTimeout: spec.budget.scriptTimeout, submissionFile: spec.grading?.submission ?? "submission.csv")
         workers = spec.search.workers
         scripts = ConcurrencyLimit(spec.exec.scriptSlots)
-        let calls = spec.agent.parallelCalls ?? workers
+        let parallelCalls = spec.agent.parallelCalls ?? workers
+        calls = InterruptibleBackend(CutOffRetry(dependencies.backend))
         operators = OperatorContext(
-            backend: calls < workers
-                ? BoundedBackend(dependencies.backend, limit: ConcurrencyLimit(calls)) : dependencies.backend,
-            codeOptions: ModelOptions(
-                model: spec.agent.codeModel, temperature: spec.agent.codeTemperature, maxTokens: spec.agent.maxTokens),
-            reviewOptions: ModelOptions(model: spec.agent.reviewModel, temperature: spec.agent.feedbackTemperature),
+            backend: parallelCalls < workers ? BoundedBackend(calls, limit: ConcurrencyLimit(parallelCalls)) : calls,
+            codeOptions: spec.agent.codeOptions, reviewOptions: spec.agent.reviewOptions,
             prompt: prompt, syntax: dependencies.syntax)
     }
 
     /// A new run of `task` in a new folder under `runsDirectory`.
     public static func start(task: LoadedTask, runsDirectory: URL, dependencies: RunDependencies) throws -> SearchRun {
+        try RunWorkspace.checkRunsDirectory(runsDirectory)
         let id = RunWorkspace.newRunID(taskName: task.spec.name)
         let workspace = RunWorkspace(root: runsDirectory.appendingPathComponent(id, isDirectory: true))
         try workspace.create(copying: task.dataDirectory)
@@ -183,11 +186,23 @@ public actor SearchRun {
                     inFlight[number] = nil
                     recordLooseCalls(calls, step: number)
                     failure = failure ?? "step \(number) failed: \(error)"
+                case .callFailed(let number, let action, let error, let calls):
+                    // An outage costs the step, not the run, unless it lasts `max_failed_steps` steps.
+                    do {
+                        try commit(failedNode(number, action, error: error), calls: calls)
+                    } catch {
+                        failure = failure ?? "step \(number) could not be stored: \(error)"
+                    }
+                    failure = failure ?? tooManyFailedSteps(lastError: error)
                 }
             }
         }
         if let failure { return finish(status: .failed, reason: failure) }
-        if cancelled || stopRequested || Task.isCancelled { return finish(status: .interrupted, reason: "interrupted") }
+        if cancelled || stopRequested || Task.isCancelled {
+            // Steps whose calls were cut short leave no node: nor a half-made folder.
+            try? workspace.removeUnfinishedNodeFolders(keeping: Set(journal.nodes.map(\.id)))
+            return finish(status: .interrupted, reason: "interrupted")
+        }
         return finish(status: .finished, reason: spentBudget())
     }
 
@@ -197,6 +212,8 @@ public actor SearchRun {
     @discardableResult
     public func requestStop() -> (committed: Int, inFlight: Int) {
         stopRequested = true
+        // A call waiting on a provider may wait for many minutes: cut it short now.
+        calls.interrupt()
         return (journal.count, inFlight.count)
     }
 
@@ -204,6 +221,8 @@ public actor SearchRun {
         case finished(Node, [CallTrace])
         case cancelled(Int)
         case failed(Int, String, [CallTrace])
+        /// The step's code call failed after its retries: the step is stored as failed.
+        case callFailed(Int, SearchAction, String, [CallTrace])
     }
 
     private func perform(_ number: Int, _ action: SearchAction) async -> StepResult {
@@ -212,6 +231,9 @@ public actor SearchRun {
             return .finished(node, calls)
         } catch {
             if Task.isCancelled || error is CancellationError { return .cancelled(number) }
+            if let failure = error as? OperatorFailure, Self.costsOnlyTheStep(failure.underlying) {
+                return .callFailed(number, action, "\(failure.underlying)", failure.calls)
+            }
             return .failed(number, "\(error)", (error as? OperatorFailure)?.calls ?? [])
         }
     }
@@ -277,6 +299,8 @@ public actor SearchRun {
             submissionFile: submissionName)
 
         var problems = [reviewFailure].compactMap { $0 }
+        let cutOff = outcome.calls.compactMap { $0.result?.info.cutOffRetries }.reduce(0, +)
+        if cutOff > 0 { problems.append("the answer was cut off at max_tokens and asked again with more room (\(cutOff)×)") }
         if let grader, written {
             do {
                 node.testScore = try await grader.score(submission: submission)
@@ -293,6 +317,26 @@ public actor SearchRun {
         node.error = problems.isEmpty ? nil : problems.joined(separator: "; ")
         node.finishedAt = Date()
         return (node, outcome.calls + [reviewCall])
+    }
+
+    /// The node of a step whose code call failed for good: no code, buggy, the error kept.
+    private func failedNode(_ number: Int, _ action: SearchAction, error: String) -> Node {
+        let parent = action.parentID.flatMap { journal[$0] }
+        var node = Node(
+            id: Self.nodeID(seed: task.spec.search.seed, step: number), parentID: parent?.id, step: number,
+            stage: action.stage, plan: "", code: "", isBuggy: true,
+            debugDepth: action.stage == .debug ? (parent?.debugDepth ?? 0) + 1 : 0, createdAt: Date(),
+            finishedAt: Date(), otherParentID: action.otherParentID)
+        node.error = "LLM call failed: " + error
+        node.bugReasons = [Self.failedCallReason]
+        return node
+    }
+
+    /// Why the run must end after this many failed steps in a row, or nil.
+    private func tooManyFailedSteps(lastError: String) -> String? {
+        let limit = task.spec.agent.maxFailedSteps
+        guard failedStreak >= limit else { return nil }
+        return "\(failedStreak) steps in a row failed on their LLM calls (agent.max_failed_steps is \(limit)); last: \(lastError)"
     }
 
     /// Node ids follow from the seed and step, so a replayed run builds the same tree.
@@ -320,6 +364,7 @@ public actor SearchRun {
             inputTokens: totals.input, outputTokens: totals.output, costUSD: totals.usd, elapsed: elapsed(),
             nodes: journal.count, buggyNodes: journal.buggyNodes.count)
         try store.commit(node: node, calls: records, metrics: metrics, bestNodeID: best?.id)
+        failedStreak = Self.isFailedStep(node) ? failedStreak + 1 : 0
         if let best, best.id != previousBest {
             try workspace.recordBest(code: best.code, submission: submissionFile(of: best))
         }
@@ -332,10 +377,12 @@ public actor SearchRun {
         if let result = trace.result {
             return LLMCallRecord(runID: id, nodeID: nodeID, step: step, purpose: trace.purpose, model: trace.model, result: result)
         }
-        return LLMCallRecord(
+        var record = LLMCallRecord(
             runID: id, nodeID: nodeID, step: step, purpose: trace.purpose, model: trace.model,
             provider: trace.provider ?? ModelRouter.providerName(for: trace.model), error: trace.error ?? "failed",
-            latency: trace.latency)
+            latency: trace.latency, attempts: trace.attempts.count)
+        record.attemptFailures = LLMCallRecord.jsonList(trace.attempts.failures)
+        return record
     }
 
     /// Calls of a step that produced no node (it failed): kept, so their cost is not lost.

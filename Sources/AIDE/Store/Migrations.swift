@@ -9,6 +9,7 @@ enum RunMigrations {
     /// The first migration; a file without it is not an aide run.
     static let v1 = "v1-runs-nodes-calls-metrics"
     static let v2 = "v2-nodes-other-parent"
+    static let v3 = "v3-calls-provider-answer"
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -114,6 +115,19 @@ enum RunMigrations {
         migrator.registerMigration(v2) { db in
             try db.alter(table: "nodes") { t in
                 t.add(column: "other_parent_id", .text).references("nodes", column: "id")
+            }
+        }
+
+        // What the provider said about a call: the model that answered, its response id and
+        // fingerprint, the options not sent, and each failed attempt (JSON lists).
+        migrator.registerMigration(v3) { db in
+            try db.alter(table: "llm_calls") { t in
+                t.add(column: "answered_model", .text)
+                t.add(column: "response_id", .text)
+                t.add(column: "system_fingerprint", .text)
+                t.add(column: "dropped_options", .text)
+                t.add(column: "attempt_failures", .text)
+                t.add(column: "cut_off_retries", .integer)
             }
         }
 

@@ -151,8 +151,24 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
     /// Why the call failed; nil for a successful call.
     public var error: String?
     public var createdAt: Date
+    /// The model as the provider answered it (a dated variant of `model`, or another model entirely).
+    public var answeredModel: String? = nil
+    public var responseID: String? = nil
+    public var systemFingerprint: String? = nil
+    /// Options the model could not take and that were not sent (a JSON list), nil for none.
+    public var droppedOptions: String? = nil
+    /// What each failed attempt failed with (a JSON list), nil when the first attempt answered.
+    public var attemptFailures: String? = nil
+    /// Times a cut-off answer was asked again with a larger max_tokens; nil for none.
+    public var cutOffRetries: Int? = nil
 
     enum CodingKeys: String, CodingKey, CaseIterable {
+        case answeredModel = "answered_model"
+        case responseID = "response_id"
+        case systemFingerprint = "system_fingerprint"
+        case droppedOptions = "dropped_options"
+        case attemptFailures = "attempt_failures"
+        case cutOffRetries = "cut_off_retries"
         case id
         case runID = "run_id"
         case nodeID = "node_id"
@@ -235,6 +251,24 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
             cacheWriteTokens: result.usage.cacheWrite, reasoningTokens: result.usage.reasoning, costUSD: result.costUSD,
             stopReason: result.info.stopReason, finishReason: result.info.finishReason?.rawValue,
             attempts: result.info.attempts, createdAt: createdAt)
+        answeredModel = result.info.model
+        responseID = result.info.responseID
+        systemFingerprint = result.info.systemFingerprint
+        droppedOptions = Self.jsonList(result.info.droppedOptions)
+        attemptFailures = Self.jsonList(result.info.failures)
+        cutOffRetries = result.info.cutOffRetries > 0 ? result.info.cutOffRetries : nil
+    }
+
+    /// A list as JSON text for a column, nil when empty.
+    static func jsonList(_ items: [String]) -> String? {
+        guard !items.isEmpty else { return nil }
+        return JSONValue.array(items.map { .string($0) }).jsonText
+    }
+
+    /// A JSON-list column read back.
+    public static func list(_ column: String?) -> [String] {
+        guard let column, let json = try? JSONValue.parse(Data(column.utf8)) else { return [] }
+        return json.arrayValue?.compactMap(\.stringValue) ?? []
     }
 
     /// A call that failed: no tokens, no cost, `error` says why. `lastAttemptLatency` defaults to
@@ -589,6 +623,12 @@ extension LLMCallRecord {
         attempts = try row.decode(atIndex: p[.attempts])
         error = try row.decode(atIndex: p[.error])
         createdAt = try storedDate(row, p[.createdAt], "llm_calls", "created_at")
+        answeredModel = try row.decode(atIndex: p[.answeredModel])
+        responseID = try row.decode(atIndex: p[.responseID])
+        systemFingerprint = try row.decode(atIndex: p[.systemFingerprint])
+        droppedOptions = try row.decode(atIndex: p[.droppedOptions])
+        attemptFailures = try row.decode(atIndex: p[.attemptFailures])
+        cutOffRetries = try row.decode(atIndex: p[.cutOffRetries])
     }
 }
 

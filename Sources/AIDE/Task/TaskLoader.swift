@@ -84,6 +84,16 @@ enum TaskSchema {
         TaskSpec.CodingKeys.exec.stringValue: fieldOrder(ExecSpec.CodingKeys.self, of: ExecSpec()),
     ]
 
+    /// Sections inside a section (`agent.code`), keyed by their dotted path, and their keys.
+    static let subsections: [String: [String]] = [
+        "agent.code": fieldOrder(ModelSettings.CodingKeys.self, of: ModelSettings()),
+        "agent.feedback": fieldOrder(ModelSettings.CodingKeys.self, of: ModelSettings()),
+        "agent.retry": fieldOrder(RetrySettings.CodingKeys.self, of: RetrySettings()),
+    ]
+
+    /// Keys whose value is a mapping passed on as given (provider parameters): any key goes below them.
+    static let freeMappings: Set<String> = ["agent.code.extra", "agent.feedback.extra"]
+
     /// Keys whose value is an enum, with the values allowed.
     static let enums: [String: [String]] = [
         "\(TaskSpec.CodingKeys.metric.stringValue).\(MetricSpec.CodingKeys.direction.stringValue)":
@@ -101,6 +111,8 @@ enum TaskSchema {
         "\(TaskSpec.CodingKeys.budget.stringValue).\(BudgetSpec.CodingKeys.timeLimit.stringValue)",
         "\(TaskSpec.CodingKeys.budget.stringValue).\(BudgetSpec.CodingKeys.scriptTimeout.stringValue)",
         "\(TaskSpec.CodingKeys.exec.stringValue).\(ExecSpec.CodingKeys.cpuLimit.stringValue)",
+        "agent.retry.max_elapsed", "agent.retry.initial_delay", "agent.retry.max_delay", "agent.retry.idle_timeout",
+        "agent.retry.timeout", "agent.retry.connect_timeout",
     ]
 
     /// `K.allCases` as key strings, ordered like the stored properties of `sample` (a key `time_limit`
@@ -124,7 +136,15 @@ enum TaskSchema {
         guard path.count > 1 else { return nil }
         guard let keys = sections[first] else { return "\"\(first)\" takes a value, not keys (\"\(path.joined(separator: "."))\")" }
         guard keys.contains(path[1]) else { return unknownKey(path[1], in: first, allowed: keys) }
-        if path.count > 2 { return "\"\(first).\(path[1])\" takes a value, not keys (\"\(path.joined(separator: "."))\")" }
+        guard path.count > 2 else { return nil }
+        let section = "\(first).\(path[1])"
+        guard let inner = subsections[section] else {
+            return "\"\(section)\" takes a value, not keys (\"\(path.joined(separator: "."))\")"
+        }
+        guard inner.contains(path[2]) else { return unknownKey(path[2], in: section, allowed: inner) }
+        if path.count > 3, !freeMappings.contains("\(section).\(path[2])") {
+            return "\"\(section).\(path[2])\" takes a value, not keys (\"\(path.joined(separator: "."))\")"
+        }
         return nil
     }
 
@@ -248,7 +268,11 @@ struct TaskDocument {
     /// Sets the override's value (a plain YAML scalar) at its path, creating mappings on the way.
     mutating func apply(_ override: TaskOverride) {
         overrides.append(override)
-        Self.set(&root, path: override.path[...], to: Yams.Node(override.value, .implicit, .plain))
+        // `[a, b]` and `{k: v}` are YAML flow collections (agent.code.betas, agent.code.extra); the rest a scalar.
+        let flow = override.value.hasPrefix("[") || override.value.hasPrefix("{")
+        let value = (flow ? (try? Yams.compose(yaml: override.value)) ?? nil : nil)
+            ?? Yams.Node(override.value, .implicit, .plain)
+        Self.set(&root, path: override.path[...], to: value)
     }
 
     private static func set(_ node: inout Yams.Node, path: ArraySlice<String>, to value: Yams.Node) {
@@ -277,11 +301,18 @@ struct TaskDocument {
                 throw error(at: key, TaskSchema.unknownKey(name, in: nil, allowed: TaskSchema.topLevel))
             }
             guard let allowed = TaskSchema.sections[name], case .mapping(let section) = value else { continue }
-            for (innerKey, _) in section {
+            for (innerKey, innerValue) in section {
                 let innerName = Self.keyName(innerKey)
                 if innerName == "<<" { continue }
                 guard allowed.contains(innerName) else {
                     throw error(at: innerKey, TaskSchema.unknownKey(innerName, in: name, allowed: allowed))
+                }
+                let dotted = "\(name).\(innerName)"
+                guard let keys = TaskSchema.subsections[dotted], case .mapping(let subsection) = innerValue else { continue }
+                for (subKey, _) in subsection where Self.keyName(subKey) != "<<" {
+                    guard keys.contains(Self.keyName(subKey)) else {
+                        throw error(at: subKey, TaskSchema.unknownKey(Self.keyName(subKey), in: dotted, allowed: keys))
+                    }
                 }
             }
         }
@@ -420,6 +451,10 @@ struct TaskDocument {
     func resolve(_ spec: TaskSpec, file: URL) throws -> LoadedTask {
         try checkValues(spec)
         let folder = file.deletingLastPathComponent()
+        let python = LoadedTask(
+            spec: spec, file: file, folder: folder, dataDirectory: folder, answersFile: nil, descriptionText: ""
+        ).pythonExecutable
+        try checkRunSettings(spec, python: python)
         func resolve(_ path: String) -> URL {
             let expanded = (path as NSString).expandingTildeInPath
             if expanded.hasPrefix("/") { return URL(fileURLWithPath: expanded).standardizedFileURL }

@@ -258,8 +258,20 @@ public struct AgentSpec: Sendable, Codable, Hashable {
     public var maxTokens: Int?
     /// LLM calls in flight at once across the run's workers; nil for one per worker.
     public var parallelCalls: Int?
+    /// Stream answers (a stalled provider is then caught by the idle timeout); `agent.code.stream`
+    /// and `agent.feedback.stream` override it per model.
+    public var stream: Bool = true
+    /// Options of the code model and of the review model (see `ModelSettings`).
+    public var code: ModelSettings?
+    public var feedback: ModelSettings?
+    /// Retries and timeouts of the run's calls.
+    public var retry: RetrySettings?
+    /// Consecutive failed steps (a code call that failed after its retries) that end the run as failed.
+    public var maxFailedSteps: Int = 3
 
     enum CodingKeys: String, CodingKey, CaseIterable {
+        case stream, code, feedback, retry
+        case maxFailedSteps = "max_failed_steps"
         case parallelCalls = "parallel_calls"
         case codeModel = "code_model"
         case feedbackModel = "feedback_model"
@@ -290,6 +302,11 @@ public struct AgentSpec: Sendable, Codable, Hashable {
             try c.decodeIfPresent(Double.self, forKey: .feedbackTemperature) ?? defaults.feedbackTemperature
         maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens)
         parallelCalls = try c.decodeIfPresent(Int.self, forKey: .parallelCalls)
+        stream = try c.decodeIfPresent(Bool.self, forKey: .stream) ?? defaults.stream
+        code = try c.decodeIfPresent(ModelSettings.self, forKey: .code)
+        feedback = try c.decodeIfPresent(ModelSettings.self, forKey: .feedback)
+        retry = try c.decodeIfPresent(RetrySettings.self, forKey: .retry)
+        maxFailedSteps = try c.decodeIfPresent(Int.self, forKey: .maxFailedSteps) ?? defaults.maxFailedSteps
     }
 
     /// The model that reviews runs.
@@ -394,9 +411,11 @@ public struct ExecSpec: Sendable, Codable, Hashable {
     public var maxFileMB: Int = 4096
     /// Size of the sandbox's private /tmp (memory), in MiB.
     public var tmpMB: Int = 1024
+    /// Modules the scripts need (`pandas`, `sklearn`): the Python must import them, checked at load.
+    public var packages: [String] = []
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case python, parallel, sandbox, network, gpus
+        case python, parallel, sandbox, network, gpus, packages
         case memoryLimitMB = "memory_limit_mb"
         case cpuLimit = "cpu_limit"
         case outputLimit = "output_limit"
@@ -438,6 +457,7 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         maxProcesses = try c.decodeIfPresent(Int.self, forKey: .maxProcesses) ?? defaults.maxProcesses
         maxFileMB = try c.decodeIfPresent(Int.self, forKey: .maxFileMB) ?? defaults.maxFileMB
         tmpMB = try c.decodeIfPresent(Int.self, forKey: .tmpMB) ?? defaults.tmpMB
+        packages = try c.decodeIfPresent([String].self, forKey: .packages) ?? defaults.packages
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -453,6 +473,7 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         try c.encode(maxProcesses, forKey: .maxProcesses)
         try c.encode(maxFileMB, forKey: .maxFileMB)
         try c.encode(tmpMB, forKey: .tmpMB)
+        if !packages.isEmpty { try c.encode(packages, forKey: .packages) }
     }
 }
 
@@ -463,8 +484,8 @@ struct Seconds: Decodable, Sendable, Hashable {
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let number = try? container.decode(Double.self) {
-            guard number > 0 else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a positive duration, found \(number)")
+            guard number > 0, number.isFinite else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a positive, finite duration, found \(number)")
             }
             value = number
             return

@@ -38,6 +38,7 @@ public struct AnthropicBackend: Backend {
         result.latency = outcome.latency
         result.lastAttemptLatency = outcome.lastAttempt
         result.info.attempts = outcome.attempts
+        result.info.failures = outcome.failures
         result.info.streamed = streaming
         result.info.droppedOptions = dropped
         result.costUSD = ModelTable.spec(for: result.info.model ?? options.model)?.cost(of: result.usage)
@@ -86,6 +87,10 @@ public struct AnthropicBackend: Backend {
             // Extended thinking only runs at temperature 1: any other temperature asked for is not sent.
             body["temperature"] = .int(1)
             if let temperature = options.temperature, temperature != 1 { dropped.append("temperature") }
+        }
+        if options.reasoningEffort != nil {
+            throw LLMError.invalidOptions(
+                "reasoning_effort is an OpenAI option; Claude models take a thinking budget instead")
         }
         var tools = options.serverTools
         if let funcSpec {

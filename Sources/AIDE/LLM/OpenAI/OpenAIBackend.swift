@@ -32,6 +32,7 @@ public struct OpenAIBackend: Backend {
         result.latency = outcome.latency
         result.lastAttemptLatency = outcome.lastAttempt
         result.info.attempts = outcome.attempts
+        result.info.failures = outcome.failures
         result.info.streamed = streaming
         result.info.droppedOptions = dropped
         result.costUSD = ModelTable.spec(for: options.model)?.cost(of: result.usage)
@@ -80,6 +81,13 @@ public struct OpenAIBackend: Backend {
                         + "--extra reasoning_effort='\"high\"' instead")
             }
             body["reasoning"] = ["max_tokens": .int(budget)]
+        }
+        if let effort = options.reasoningEffort {
+            guard reasoning || provider != .openai else {
+                throw LLMError.invalidOptions(
+                    "reasoning_effort needs a reasoning model; \(options.model) is not one")
+            }
+            body["reasoning_effort"] = .string(effort)
         }
         if !options.betas.isEmpty || !options.serverTools.isEmpty {
             throw LLMError.invalidOptions("betas and server tools are Anthropic options; \(provider.rawValue) cannot take them")
