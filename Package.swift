@@ -14,6 +14,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // libcurl, with typed wrappers for its variadic setters (Swift cannot call C varargs).
@@ -32,10 +35,22 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // `aide serve`: the live dashboard. Its own target so the search library never links the HTTP server.
+        .target(
+            name: "AIDEServe",
+            dependencies: [
+                "AIDE",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "aide",
             dependencies: [
                 "AIDE",
+                "AIDEServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,6 +66,13 @@ let package = Package(
         .testTarget(
             name: "AIDETests",
             dependencies: ["AIDE", "AIDETesting", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "AIDEServeTests",
+            dependencies: [
+                // Over real sockets (RawHTTP): every header, Host included, as a browser would send it.
+                "AIDE", "AIDEServe", "AIDETesting",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

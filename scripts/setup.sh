@@ -12,7 +12,8 @@ need=()
 # chromium: the test suite renders `aide report --format html` in a real (headless) browser.
 # libxml2-utils: xmllint checks `aide bench`'s junit.xml against docs/junit.xsd.
 # bubblewrap: the sandbox every solution script runs in (exec.sandbox: auto).
-for pkg in libcurl4-openssl-dev libsqlite3-dev cmake chromium libxml2-utils bubblewrap; do
+# chromium-driver, python3-selenium: scripts/check-serve.sh drives `aide serve` in the browser.
+for pkg in libcurl4-openssl-dev libsqlite3-dev cmake chromium libxml2-utils bubblewrap chromium-driver python3-selenium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

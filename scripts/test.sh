@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test suite: builds, starts a real llama-server (both OpenAI and Anthropic wire formats) on
 # loopback for the integration tests, runs `swift test`, stops the server, then checks the HTML
-# report in headless Chromium.
+# report and `aide serve` in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +19,6 @@ swift test --no-parallel
 
 # The HTML report in a real browser: a generated 2,000-node run, no JavaScript error, a drawn tree.
 timeout 900 bash scripts/check-html-report.sh
+
+# `aide serve` in a real browser: a scripted search's tree grows on the open page, no reload, no JS error.
+timeout 600 bash scripts/check-serve.sh

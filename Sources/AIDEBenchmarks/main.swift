@@ -2,7 +2,8 @@
 //   1. SSE parsing throughput (MB/s) on an Anthropic-shaped stream.
 //   2. Streamed query throughput: a large stream folded end to end through the backend over loopback.
 //   3. Overhead of one `query` over a raw libcurl call to the same loopback server.
-// `AIDEBenchmarks make-run FOLDER N` instead writes a generated run of N nodes (scripts/bench-report.sh).
+// `AIDEBenchmarks make-run FOLDER N` instead writes a generated run of N nodes (scripts/bench-report.sh);
+// `grow-run FOLDER N` adds N more while it is marked running (scripts/bench-serve.sh).
 // `AIDEBenchmarks sandbox-startup PYTHON [N]` instead times the sandbox's start-up (scripts/bench-sandbox.sh).
 import AIDE
 import AIDETesting
@@ -168,12 +169,36 @@ func makeRun(folder: URL, count: Int) throws {
         name: "generated", goal: "Benchmark the report.", data: "data",
         metric: MetricSpec(name: "validation RMSE", direction: .minimize))
     try store.createRun(RunRecord(id: folder.lastPathComponent, taskFile: "/dev/null", spec: spec))
-    var random = SeededRandom(seed: 42)
+    let best = try writeNodes(store, folder: folder, steps: 0..<count)
+    try store.updateRun(status: .finished, stopReason: "steps budget reached", bestNodeID: best, finishedAt: Date())
+}
+
+/// `grow-run FOLDER COUNT` (scripts/bench-serve.sh): adds COUNT nodes to a generated run as fast as
+/// the store takes them, the run marked running meanwhile; prints each node's id and commit time
+/// (seconds since 1970), then the commits per second.
+func growRun(folder: URL, count: Int) throws {
+    let store = try RunStore(path: folder.appendingPathComponent("run.sqlite"))
+    let first = try store.nodes().count
+    try store.updateRun(status: .running, stopReason: nil, bestNodeID: nil, finishedAt: nil)
+    let start = Date()
+    let best = try writeNodes(store, folder: folder, steps: first..<(first + count)) { id in
+        // Unbuffered: each line is written as its node is committed.
+        FileHandle.standardOutput.write(Data("commit \(id) \(String(format: "%.6f", Date().timeIntervalSince1970))\n".utf8))
+    }
+    let elapsed = Date().timeIntervalSince(start)
+    print(String(format: "rate %.3f commits/s (%d in %.3f s)", Double(count) / elapsed, count, elapsed))
+    try store.updateRun(status: .finished, stopReason: "steps budget reached", bestNodeID: best, finishedAt: Date())
+}
+
+/// Commits generated nodes for `steps`: a random tree (seeded by the first step), scripts and
+/// outputs of realistic size, two LLM calls per node, a metrics row per step. Returns the best node.
+func writeNodes(_ store: RunStore, folder: URL, steps: Range<Int>, committed: (String) -> Void = { _ in }) throws -> String? {
+    var random = SeededRandom(seed: 42 &+ UInt64(steps.lowerBound))
     var best: (id: String, metric: Double)?
     let code = String(repeating: "x = model.fit(train[features], train[target])  # line of a script\n", count: 40)
     let output = String(repeating: "epoch 3/10 - loss 0.1234 - val_loss 0.2345\n", count: 50)
     let start = Date()
-    for step in 0..<count {
+    for step in steps {
         let id = String(format: "%08x", step &* 2_654_435_761 & 0xffff_ffff)
         let parent = step < 5 ? nil : String(format: "%08x", Int.random(in: 0..<step, using: &random) &* 2_654_435_761 & 0xffff_ffff)
         let buggy = Double.random(in: 0..<1, using: &random) < 0.3
@@ -201,13 +226,16 @@ func makeRun(folder: URL, count: Int) throws {
             bestNodeID: best?.id, inputTokens: 6000 * (step + 1), outputTokens: 1200 * (step + 1),
             costUSD: 0.036 * Double(step + 1), elapsed: Double(step + 1), nodes: step + 1, buggyNodes: 0, recordedAt: created)
         try store.commit(node: node, calls: calls, metrics: metrics, bestNodeID: best?.id)
+        committed(id)
     }
-    try store.updateRun(status: .finished, stopReason: "steps budget reached", bestNodeID: best?.id, finishedAt: Date())
+    return best?.id
 }
 
 let arguments = CommandLine.arguments.dropFirst()
 if arguments.first == "make-run", arguments.count == 3, let count = Int(arguments.last!) {
     try makeRun(folder: URL(fileURLWithPath: Array(arguments)[1]), count: count)
+} else if arguments.first == "grow-run", arguments.count == 3, let count = Int(arguments.last!) {
+    try growRun(folder: URL(fileURLWithPath: Array(arguments)[1]), count: count)
 } else if arguments.first == "sandbox-startup", arguments.count >= 2 {
     try await benchmarkSandboxStartup(python: Array(arguments)[1], count: arguments.count > 2 ? Int(Array(arguments)[2]) ?? 30 : 30)
 } else {

@@ -31,7 +31,7 @@ struct AidemlCommand: AsyncParsableCommand {
         let flags = Array(arguments.dropFirst(settings.count))
         if let first = settings.first, !first.contains("=") {
             throw ValidationError(
-                "unknown command \"\(first)\"; commands: run, init, report, bench, query, models, or aideml's key=value form")
+                "unknown command \"\(first)\"; commands: run, init, report, bench, serve, query, models, or aideml's key=value form")
         }
         let config: AidemlConfig
         do {

@@ -36,6 +36,26 @@ private func dependencies(_ task: LoadedTask, server: LoopbackServer, clock: Vir
         syntax: PythonSyntaxCheck(python: TestPython.path))
 }
 
+/// Runs a synthetic task with `agent` settings (task.yaml lines under `agent:`) against `server` to its
+/// end, `whileRunning` alongside, then hands the summary and the run's store to `check`.
+private func runTask(
+    steps: Int, agent: String, server: LoopbackServer, clock: VirtualClock = VirtualClock(),
+    whileRunning: @Sendable (SearchRun) async -> Void = { _ in },
+    check: (RunSummary, RunStore) throws -> Void
+) async throws {
+    let task = try SyntheticTask(steps: steps, extraYAML: "agent:\n  code_model: claude-sonnet-4-5\n" + agent)
+    defer { task.remove() }
+    let loaded = try TaskLoader.load(task.taskFile)
+    let runs = runsDirectory()
+    defer { try? FileManager.default.removeItem(at: runs) }
+    let run = try SearchRun.start(
+        task: loaded, runsDirectory: runs, dependencies: dependencies(loaded, server: server, clock: clock))
+    async let summary = run.run()
+    await whileRunning(run)
+    let result = await summary
+    try check(result, try RunStore.openReadOnly(path: result.folder.appendingPathComponent("run.sqlite")))
+}
+
 @Suite struct OutageTests {
     /// A 15-minute overload: with agent.retry.max_elapsed 8m, each code call gives up after 6 minutes
     /// of (virtual) retrying, so two steps are lost; the third call outlasts the outage.
@@ -44,61 +64,37 @@ private func dependencies(_ task: LoadedTask, server: LoopbackServer, clock: Vir
         let server = try LoopbackServer { request in
             clock.now < 15 * 60 ? A.errorResponse(status: 529) : goodAnswer(request)
         }
-        let task = try SyntheticTask(steps: 4, extraYAML: """
-            agent:
-              code_model: claude-sonnet-4-5
-              retry:
-                max_elapsed: 8m
-            """)
-        defer { task.remove() }
-        let loaded = try TaskLoader.load(task.taskFile)
-        let runs = runsDirectory()
-        defer { try? FileManager.default.removeItem(at: runs) }
-        let run = try SearchRun.start(
-            task: loaded, runsDirectory: runs, dependencies: dependencies(loaded, server: server, clock: clock))
-        let summary = await run.run()
-
-        #expect(summary.status == .finished)
-        let store = try RunStore.openReadOnly(path: summary.folder.appendingPathComponent("run.sqlite"))
-        let nodes = try store.nodes()
-        #expect(nodes.count == 4)
-        #expect(nodes.map { SearchRun.isFailedStep($0) } == [true, true, false, false])
-        #expect(nodes[0].error?.contains("gave up after 9 attempts") == true)
-        #expect(nodes.last?.isBuggy == false)
-        let failedCall = try #require(try store.calls(nodeID: nodes[0].id).first)
-        #expect(failedCall.attempts == 9)
-        #expect(LLMCallRecord.list(failedCall.attemptFailures).count == 9)
-        #expect(LLMCallRecord.list(failedCall.attemptFailures).allSatisfy { $0.contains("529") })
-        let answered = try #require(try store.calls(nodeID: nodes[2].id).first)
-        #expect(answered.attempts == 8, "the third step's call waited out the rest of the outage")
-        #expect(answered.answeredModel == A.defaultModel)
-        #expect(answered.responseID == A.defaultID)
-        #expect(answered.stopReason == "end_turn")
-        #expect(answered.finishReason == "stop")
+        try await runTask(steps: 4, agent: "  retry:\n    max_elapsed: 8m\n", server: server, clock: clock) { summary, store throws in
+            #expect(summary.status == .finished)
+            let nodes = try store.nodes()
+            #expect(nodes.count == 4)
+            #expect(nodes.map { SearchRun.isFailedStep($0) } == [true, true, false, false])
+            #expect(nodes[0].error?.contains("gave up after 9 attempts") == true)
+            #expect(nodes.last?.isBuggy == false)
+            let failedCall = try #require(try store.calls(nodeID: nodes[0].id).first)
+            #expect(failedCall.attempts == 9)
+            #expect(LLMCallRecord.list(failedCall.attemptFailures).count == 9)
+            #expect(LLMCallRecord.list(failedCall.attemptFailures).allSatisfy { $0.contains("529") })
+            let answered = try #require(try store.calls(nodeID: nodes[2].id).first)
+            #expect(answered.attempts == 8, "the third step's call waited out the rest of the outage")
+            #expect(answered.answeredModel == A.defaultModel)
+            #expect(answered.responseID == A.defaultID)
+            #expect(answered.stopReason == "end_turn")
+            #expect(answered.finishReason == "stop")
+        }
     }
 
     @Test func threeFailedStepsInARowEndTheRunAsFailed() async throws {
         let server = try LoopbackServer { _ in A.errorResponse(status: 529) }
-        let task = try SyntheticTask(steps: 10, extraYAML: """
-            agent:
-              code_model: claude-sonnet-4-5
-              retry:
-                max_attempts: 2
-            """)
-        defer { task.remove() }
-        let loaded = try TaskLoader.load(task.taskFile)
-        let runs = runsDirectory()
-        defer { try? FileManager.default.removeItem(at: runs) }
-        let run = try SearchRun.start(
-            task: loaded, runsDirectory: runs, dependencies: dependencies(loaded, server: server, clock: VirtualClock()))
-        let summary = await run.run()
-
-        #expect(summary.status == .failed)
-        #expect(summary.nodes == 3)
-        #expect(summary.stopReason?.hasPrefix("3 steps in a row failed on their LLM calls (agent.max_failed_steps is 3)") == true)
-        #expect(server.requests.count == 6)
-        let store = try RunStore.openReadOnly(path: summary.folder.appendingPathComponent("run.sqlite"))
-        #expect(try store.run()?.status == .failed)
+        try await runTask(steps: 10, agent: "  retry:\n    max_attempts: 2\n", server: server) { summary, store throws in
+            #expect(summary.status == .failed)
+            #expect(summary.nodes == 3)
+            #expect(
+                summary.stopReason?.hasPrefix("3 steps in a row failed on their LLM calls (agent.max_failed_steps is 3)")
+                    == true)
+            #expect(server.requests.count == 6)
+            #expect(try store.run()?.status == .failed)
+        }
     }
 
     @Test func aCutOffAnswerIsAskedAgainWithMoreRoomAndTheNodeSaysSo() async throws {
@@ -109,23 +105,15 @@ private func dependencies(_ task: LoadedTask, server: LoopbackServer, clock: Vir
             }
             return A.messageResponse(A.textMessage(text: "A plan.\n```python\nimport pan", outputTokens: 4096, stopReason: "max_tokens"))
         }
-        let task = try SyntheticTask(steps: 1, extraYAML: "agent:\n  code_model: claude-sonnet-4-5\n")
-        defer { task.remove() }
-        let loaded = try TaskLoader.load(task.taskFile)
-        let runs = runsDirectory()
-        defer { try? FileManager.default.removeItem(at: runs) }
-        let run = try SearchRun.start(
-            task: loaded, runsDirectory: runs, dependencies: dependencies(loaded, server: server, clock: VirtualClock()))
-        let summary = await run.run()
-
-        #expect(summary.status == .finished)
-        let store = try RunStore.openReadOnly(path: summary.folder.appendingPathComponent("run.sqlite"))
-        let node = try #require(try store.nodes().first)
-        #expect(node.isBuggy == false)
-        #expect(node.error == "the answer was cut off at max_tokens and asked again with more room (1×)")
-        let code = try #require(try store.calls(nodeID: node.id).first)
-        #expect(code.cutOffRetries == 1)
-        #expect(server.requests.prefix(2).map { $0.bodyJSON?["max_tokens"] as? Int } == [4096, 8192])
+        try await runTask(steps: 1, agent: "", server: server) { summary, store throws in
+            #expect(summary.status == .finished)
+            let node = try #require(try store.nodes().first)
+            #expect(node.isBuggy == false)
+            #expect(node.error == "the answer was cut off at max_tokens and asked again with more room (1×)")
+            let code = try #require(try store.calls(nodeID: node.id).first)
+            #expect(code.cutOffRetries == 1)
+            #expect(server.requests.prefix(2).map { $0.bodyJSON?["max_tokens"] as? Int } == [4096, 8192])
+        }
     }
 
     @Test(.timeLimit(.minutes(1)))
@@ -135,21 +123,17 @@ private func dependencies(_ task: LoadedTask, server: LoopbackServer, clock: Vir
             arrived.yield()
             return .neverAnswers
         }
-        let task = try SyntheticTask(steps: 3, extraYAML: "agent:\n  code_model: claude-sonnet-4-5\n")
-        defer { task.remove() }
-        let loaded = try TaskLoader.load(task.taskFile)
-        let runs = runsDirectory()
-        defer { try? FileManager.default.removeItem(at: runs) }
-        let run = try SearchRun.start(
-            task: loaded, runsDirectory: runs, dependencies: dependencies(loaded, server: server, clock: VirtualClock()))
-        let work = Task { await run.run() }
-        var iterator = arrivals.makeAsyncIterator()
-        _ = await iterator.next()  // the code call is waiting on a provider that will never answer
-        await run.requestStop()
-        let summary = await work.value
-        #expect(summary.status == .interrupted)
-        #expect(summary.nodes == 0)
-        let store = try RunStore.openReadOnly(path: summary.folder.appendingPathComponent("run.sqlite"))
-        #expect(try store.run()?.status == .interrupted)
+        try await runTask(
+            steps: 3, agent: "", server: server,
+            whileRunning: { run in
+                var iterator = arrivals.makeAsyncIterator()
+                _ = await iterator.next()  // the code call is waiting on a provider that will never answer
+                await run.requestStop()
+            }
+        ) { summary, store throws in
+            #expect(summary.status == .interrupted)
+            #expect(summary.nodes == 0)
+            #expect(try store.run()?.status == .interrupted)
+        }
     }
 }

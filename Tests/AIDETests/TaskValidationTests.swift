@@ -138,6 +138,19 @@ private func loadError(
         #expect(id.hasPrefix(name == "-x" ? "x-" : "run-"))
     }
 
+    @Test func theCLISaysInOneLineThatTheRunsDirectoryIsAFile() async throws {
+        let task = try TaskFolder("")
+        defer { task.remove() }
+        let runs = task.folder.appendingPathComponent("runs-file")
+        try Data("not a folder".utf8).write(to: runs)
+        let answers = try ScriptedAnswers.file([ScriptedAnswers.noCode()])
+        defer { try? FileManager.default.removeItem(at: answers) }
+        let result = try await CommandRunner.run(["run", task.file.path, "--runs-dir", runs.path, "--scripted", answers.path])
+        #expect(result.status != 0)
+        #expect(result.stderr.hasSuffix("Error: runs directory \(runs.path): \(runs.path) is a file, not a folder\n"))
+        #expect(result.stderr.split(separator: "\n").count <= 2, "at most a sandbox warning before it: \(result.stderr)")
+    }
+
     @Test func theCLIRefusesABadSettingWithoutMakingARunFolder() async throws {
         let task = try TaskFolder("search:\n  policy: gready\n")
         defer { task.remove() }

@@ -20,8 +20,10 @@ public enum HTMLReport {
         String(decoding: try page(store), as: UTF8.self)
     }
 
-    /// `load` as UTF-8 bytes, for writing a file without another copy of a large page.
-    public static func page(_ store: RunStore) throws -> [UInt8] {
+    /// `load` as UTF-8 bytes, for writing a file without another copy of a large page. `liveScript`
+    /// (from `aide serve`) runs after the viewer's own script, which it drives through
+    /// `window.aideViewer.update` (see `update(_:range:)`).
+    public static func page(_ store: RunStore, liveScript: String? = nil) throws -> [UInt8] {
         // The page is written in one buffer, each node's texts as the node is read, so no more than
         // one node's code and output is held besides the page. Reserving the database's size
         // (an upper bound for most pages) costs no memory until written, and spares regrowing.
@@ -45,7 +47,7 @@ public enum HTMLReport {
         } catch {
             throw ReportError(RunReport.oneLine(error))
         }
-        writeTail(to: &page)
+        writeTail(liveScript: liveScript, to: &page)
         return page.bytes
     }
 
@@ -319,9 +321,13 @@ public enum HTMLReport {
     }
 
     /// The page after the last node's details.
-    static func writeTail(to page: inout JSONWriter) {
+    static func writeTail(liveScript: String? = nil, to page: inout JSONWriter) {
         page.raw(json: "}</script>\n<script>\n".utf8)
         page.raw(json: HTMLTemplate.script.utf8)
+        if let liveScript {
+            page.raw(json: "</script>\n<script>\n".utf8)
+            page.raw(json: liveScript.utf8)
+        }
         page.raw(json: "</script>\n</body>\n</html>\n".utf8)
     }
 

@@ -157,6 +157,7 @@ function esc(t) { return t.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(
 function summary() {
   var run = R.run;
   $("title").textContent = run.task;
+  $("cards").innerHTML = "";
   var badge = el("span", "badge " + run.status, run.status);
   $("title").appendChild(badge);
   $("subtitle").textContent = run.id + " · started " + run.started_at.replace("T", " ").replace("Z", " UTC") +
@@ -182,7 +183,8 @@ function summary() {
     box.appendChild(card);
   });
   var models = R.models || [];
-  if (!models.length) { $("models-section").style.display = "none"; return; }
+  $("models-section").style.display = models.length ? "" : "none";
+  if (!models.length) return;
   var rows = "<table class=\"models\"><tr><th>model</th><th>calls</th><th>failed</th><th>input tokens</th>" +
     "<th>output tokens</th><th>USD</th><th>latency</th></tr>";
   models.forEach(function (m) {
@@ -195,7 +197,7 @@ function summary() {
 
 // ---- tree: a layered layout in O(n) --------------------------------------------
 var DX = 28, DY = 58, PAD = 24, R0 = 9;
-var px = [], py = [], byId = {}, selected = -1, nodeEls = [], treeW = 0, treeH = 0, zoom = 1;
+var px = [], py = [], byId = {}, selected = -1, nodeEls = [], treeW = 0, treeH = 0, zoom = 1, userZoom = false;
 
 function layout() {
   var n = NODES.length, kids = new Array(n), roots = [], i;
@@ -287,7 +289,8 @@ function drawTree() {
     var g = e.target.closest ? e.target.closest("g.node") : null;
     if (g) select(+g.getAttribute("data-i"), false);
   });
-  setZoom(fitZoom());
+  setZoom(userZoom ? zoom : fitZoom());
+  if (selected >= 0 && nodeEls[selected]) { nodeEls[selected].classList.add("sel"); svg.appendChild(nodeEls[selected]); }
   return gs.length;
 }
 
@@ -524,9 +527,9 @@ function charts() {
 summary();
 legend();
 var drawn = drawTree();
-$("zoom-in").addEventListener("click", function () { setZoom(zoom * 1.25); });
-$("zoom-out").addEventListener("click", function () { setZoom(zoom / 1.25); });
-$("zoom-fit").addEventListener("click", function () { setZoom(fitZoom()); });
+$("zoom-in").addEventListener("click", function () { userZoom = true; setZoom(zoom * 1.25); });
+$("zoom-out").addEventListener("click", function () { userZoom = true; setZoom(zoom / 1.25); });
+$("zoom-fit").addEventListener("click", function () { userZoom = false; setZoom(fitZoom()); });
 charts();
 // Find: an id prefix, a step number or a stage; Enter (again) goes to the next match.
 var hits = [], hit = -1;
@@ -554,6 +557,48 @@ window.addEventListener("resize", function () {
   resizeTimer = setTimeout(charts, 150);
 });
 body.dataset.nodes = String(drawn);
+
+// ---- live (aide serve) -----------------------------------------------------------------
+// An update holds the nodes committed since the page was made, in this page's own data format:
+// they are appended, the summary, tree and charts redrawn, and the node the user has open, the
+// zoom and the scroll kept.
+function detailSignature(i) {
+  var node = NODES[i];
+  return NODES.filter(function (x) { return x.parent_id === node.id; }).map(function (x) { return x.id; }).join(" ") +
+    "|" + node.on_best_path + "|" + (R.best ? R.best.id : "");
+}
+function update(u) {
+  var report = u.data.report, added = report.nodes || [], cache = details(), seen = {}, onPath = {}, i;
+  for (var key in u.details) if (Object.prototype.hasOwnProperty.call(u.details, key)) cache[key] = u.details[key];
+  var before = selected >= 0 ? detailSignature(selected) : null;
+  NODES.forEach(function (x) { seen[x.id] = 1; });
+  added.forEach(function (x) { if (!seen[x.id]) { NODES.push(x); seen[x.id] = 1; } });
+  (report.best_path || []).forEach(function (id) { onPath[id] = 1; });
+  for (i = 0; i < NODES.length; i++) NODES[i].on_best_path = onPath[NODES[i].id] === 1;
+  report.nodes = NODES;
+  R = report;
+  var bySteps = {};
+  STEPS.concat(u.data.steps || []).forEach(function (r) { bySteps[r.step] = r; });
+  STEPS = Object.keys(bySteps).map(function (k) { return bySteps[k]; }).sort(function (a, b) { return a.step - b.step; });
+  var pane = $("tree-pane"), left = pane.scrollLeft, top = pane.scrollTop;
+  summary();
+  legend();
+  drawn = drawTree();
+  pane.scrollLeft = left; pane.scrollTop = top;
+  charts();
+  find($("find").value);
+  if (selected >= 0) {
+    if (detailSignature(selected) !== before) {
+      var box = $("detail"), scroll = box.scrollTop;
+      renderDetail(selected);
+      box.scrollTop = scroll;
+    }
+  } else if (NODES.length) {
+    select(R.best && byId[R.best.id] !== undefined ? byId[R.best.id] : NODES.length - 1, true);
+  }
+  body.dataset.nodes = String(drawn);
+}
+window.aideViewer = { update: update, count: function () { return NODES.length; } };
 })();
 
 """#

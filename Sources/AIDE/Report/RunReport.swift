@@ -515,6 +515,8 @@ public struct RunListing: Sendable, Codable, Hashable {
         @Nullable public var bestTestScore: Double?
         public var costUSD: Double
         @Nullable public var startedAt: Date?
+        /// The run row's last write: a commit, a status change or the heartbeat.
+        @Nullable public var updatedAt: Date?
         /// Why the run could not be read; nil for a readable run.
         @Nullable public var error: String?
 
@@ -524,6 +526,7 @@ public struct RunListing: Sendable, Codable, Hashable {
             case bestTestScore = "best_test_score"
             case costUSD = "cost_usd"
             case startedAt = "started_at"
+            case updatedAt = "updated_at"
         }
 
         init(_ report: RunReport) {
@@ -535,6 +538,8 @@ public struct RunListing: Sendable, Codable, Hashable {
             bestTestScore = report.best?.testScore
             costUSD = report.totals.costUSD
             startedAt = report.run.startedAt
+            // Whole seconds, as its JSON says it (so a row read back from JSON is the same row).
+            updatedAt = Date(timeIntervalSince1970: report.run.updatedAt.timeIntervalSince1970.rounded(.down))
             error = nil
         }
 
@@ -547,6 +552,7 @@ public struct RunListing: Sendable, Codable, Hashable {
             bestTestScore = nil
             costUSD = 0
             startedAt = nil
+            updatedAt = nil
             self.error = error
         }
     }

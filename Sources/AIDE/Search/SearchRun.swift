@@ -158,6 +158,8 @@ public actor SearchRun {
     /// in flight are abandoned; interrupted), or an LLM call fails for good (the other steps in
     /// flight finish; marked failed, resumable).
     public func run() async -> RunSummary {
+        let heartbeat = RunHeartbeat.start(store)
+        defer { heartbeat.cancel() }
         var failure: String?
         var cancelled = false
         await withTaskGroup(of: StepResult.self) { group in

@@ -320,7 +320,7 @@ extension RunStore {
         }
     }
 
-    private static func summarySnapshot(_ db: Database) throws -> RunSnapshot {
+    static func summarySnapshot(_ db: Database) throws -> RunSnapshot {
         RunSnapshot(
             run: try RunRecord.order(RunRecord.Columns.startedAt).fetchOne(db),
             nodes: try Array(

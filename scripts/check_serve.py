@@ -1,0 +1,113 @@
+"""Drives headless Chromium against `aide serve` while a run writes nodes (see check-serve.sh).
+
+Checks: the runs list shows the run; on the run's page the tree grows to --nodes nodes without a
+reload (a marker set on `window` survives); the node opened before the growth stays open; no
+JavaScript error (the page's own `data-error`, and the browser's console log at SEVERE). Saves
+index.png and run.png in --out.
+"""
+import argparse
+import json
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+
+def fail(message):
+    print("FAIL " + message, file=sys.stderr)
+    sys.exit(1)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--nodes", type=int, required=True)
+    parser.add_argument("--timeout", type=float, default=240)
+    args = parser.parse_args()
+
+    options = Options()
+    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000",
+                 "--disable-extensions", "--disable-background-networking"]:
+        options.add_argument(flag)
+    options.binary_location = "/usr/bin/chromium"
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    try:
+        check(driver, args)
+    finally:
+        driver.quit()
+
+
+def page_error(driver):
+    error = driver.execute_script("return document.body ? document.body.dataset.error || null : null")
+    severe = [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
+    if error:
+        fail("the page's JavaScript failed: " + error)
+    if severe:
+        fail("the browser logged errors: " + json.dumps(severe)[:2000])
+
+
+def check(driver, args):
+    deadline = time.time() + args.timeout
+    wait = WebDriverWait(driver, args.timeout)
+
+    driver.get(args.url)
+    wait.until(lambda d: d.execute_script("return document.body.dataset.runs") not in (None, "0"))
+    links = driver.find_elements(By.CSS_SELECTOR, "#runs a")
+    if not links:
+        fail("the runs list shows no run")
+    driver.save_screenshot(args.out + "/index.png")
+    page_error(driver)
+    run_url = links[0].get_attribute("href")
+    print("ok   the runs list shows " + links[0].text)
+
+    # Open the run as soon as it has a node, before the search is done.
+    driver.get(run_url)
+    wait.until(lambda d: int(d.execute_script("return document.body.dataset.nodes || 0")) >= 1)
+    first = int(driver.execute_script("return document.body.dataset.nodes"))
+    if first >= args.nodes:
+        fail("the run was already done (%d nodes) when its page opened: nothing to watch grow" % first)
+    driver.execute_script("window.__noReload = true;")
+    # Open the first node, as a user would, and remember what the panel shows.
+    driver.find_element(By.CSS_SELECTOR, "#tree g.node[data-i='0']").click()
+    opened = driver.find_element(By.CSS_SELECTOR, "#detail h3").text
+    print("ok   the page opened with %d node(s); opened %r" % (first, opened))
+
+    counts = [first]
+    while time.time() < deadline:
+        count = int(driver.execute_script("return document.body.dataset.nodes || 0"))
+        if count != counts[-1]:
+            counts.append(count)
+        page_error(driver)
+        if count >= args.nodes:
+            break
+        time.sleep(0.2)
+    if counts[-1] < args.nodes:
+        fail("the tree did not grow to %d nodes: %s" % (args.nodes, counts))
+    if not driver.execute_script("return window.__noReload === true"):
+        fail("the page was reloaded")
+    still = driver.find_element(By.CSS_SELECTOR, "#detail h3").text
+    if still != opened:
+        fail("the opened node was lost: %r became %r" % (opened, still))
+    if not driver.find_elements(By.CSS_SELECTOR, "#tree g.node.sel[data-i='0']"):
+        fail("the opened node is no longer marked in the tree")
+    drawn = len(driver.find_elements(By.CSS_SELECTOR, "#tree g.node"))
+    if drawn != counts[-1]:
+        fail("data-nodes says %d, the tree has %d" % (counts[-1], drawn))
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script("var l = document.getElementById('live'); return l && l.dataset.state !== 'live' && l.dataset.state")
+    )
+    state = driver.execute_script("return document.getElementById('live').textContent")
+    page_error(driver)
+    driver.save_screenshot(args.out + "/run.png")
+    print("ok   the tree grew %s without a reload; %r still open; status: %s; screenshots in %s"
+          % (" -> ".join(map(str, counts)), opened, state, args.out))
+
+
+if __name__ == "__main__":
+    main()
