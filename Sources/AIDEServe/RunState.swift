@@ -13,8 +13,8 @@ public enum RunState: String, Codable, Sendable, Hashable {
     case stopped
 
     /// A running run writes its heartbeat every 20 s (and at each commit); four missed beats mean
-    /// its process is gone.
-    public static let staleAfter: TimeInterval = 90
+    /// its process is gone (`RunHeartbeat`, one rule for every reader).
+    public static let staleAfter: TimeInterval = RunHeartbeat.silence
 
     public init(status: RunStatus, updatedAt: Date?, now: Date = Date(), staleAfter: TimeInterval = RunState.staleAfter) {
         switch status {

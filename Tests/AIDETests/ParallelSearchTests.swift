@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 /// Several steps in flight in one run: real Python, real SQLite, scripted answers with a delay.
+/// (Timing, the script-slot cap and stopping are checked in virtual time: VirtualTimeTests.)
 struct ParallelSearchTests {
     private typealias A = ScriptedAnswers
 
@@ -49,73 +50,6 @@ struct ParallelSearchTests {
         #expect(calls.count == 2 * expected)
         #expect(Set(calls.compactMap(\.nodeID)) == Set(nodes.map(\.id)))
         #expect(try store.metrics().count == expected)
-    }
-
-    @Test func fourWorkersFinishAboutFourTimesAsManyStepsInTheSameTime() async throws {
-        let steps = 8
-        let task = try SyntheticTask(steps: steps)
-        defer { task.remove() }
-        var seconds: [Int: Double] = [:]
-        for workers in [1, 4] {
-            let run = try start(task, answers: try answers(steps, delay: 0.4)) {
-                $0.search.workers = workers
-                $0.search.numDrafts = 4
-            }
-            let clock = ContinuousClock.now
-            let summary = await run.run()
-            seconds[workers] = (ContinuousClock.now - clock).seconds
-            defer { try? FileManager.default.removeItem(at: summary.folder.deletingLastPathComponent()) }
-            #expect(summary.status == .finished)
-            try expectConsistentTree(summary.folder, nodes: steps)
-        }
-        // Each step waits 0.8 s on the model and ~0.1 s on Python: one worker takes about 8 × 0.9 s,
-        // four about 2 × 0.9 s. Ratio about 4; 2.5 leaves room for a loaded machine.
-        let ratio = seconds[1]! / seconds[4]!
-        #expect(ratio > 2.5, "1 worker \(seconds[1]!) s, 4 workers \(seconds[4]!) s: ratio \(ratio)")
-    }
-
-    /// Scripts that log when they start and end, to a file outside their own folders.
-    private func timedScript(log: URL) -> String {
-        """
-        import time
-        start = time.time()
-        time.sleep(0.4)
-        with open("\(log.path)", "a") as f:
-            f.write(f"{start} {time.time()}\\n")
-        """ + "\n" + A.goodScript(metric: 0.5)
-    }
-
-    /// Most scripts whose [start, end] overlap one another's at any moment.
-    private func peakOverlap(_ log: URL) throws -> Int {
-        let spans = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map { line in
-            let parts = line.split(separator: " ").compactMap { Double($0) }
-            return (parts[0], parts[1])
-        }
-        return spans.map { span in spans.filter { $0.0 < span.1 && span.0 < $0.1 }.count }.max() ?? 0
-    }
-
-    @Test func scriptsRunAtMostExecParallelAtOnceWhateverTheWorkers() async throws {
-        let task = try SyntheticTask(steps: 6)
-        defer { task.remove() }
-        for parallel in [1, 3] {
-            let log = FileManager.default.temporaryDirectory.appendingPathComponent("spans-\(UUID().uuidString).txt")
-            defer { try? FileManager.default.removeItem(at: log) }
-            let run = try start(task, answers: try answers(6, delay: 0, script: timedScript(log: log))) {
-                $0.search.workers = 3
-                $0.search.numDrafts = 6
-                $0.exec.parallel = parallel
-            }
-            let summary = await run.run()
-            defer { try? FileManager.default.removeItem(at: summary.folder.deletingLastPathComponent()) }
-            #expect(summary.status == .finished)
-            let peak = try peakOverlap(log)
-            if parallel == 1 {
-                #expect(peak == 1, "scripts overlapped with exec.parallel 1")
-            } else {
-                // The control: with room for three, they do run side by side.
-                #expect(peak > 1, "with exec.parallel 3, scripts never overlapped")
-            }
-        }
     }
 
     /// Counts queries in flight at once, around the real backend.

@@ -41,4 +41,10 @@ public struct ExecutionResult: Sendable, Codable, Hashable {
 public protocol Interpreter: Sendable {
     /// Writes `script` as `runfile.py` in `directory` and runs it there, within `timeout` seconds.
     func run(script: String, in directory: URL, timeout: Double) async throws -> ExecutionResult
+    /// How scripts are isolated, for the run's record (`bwrap`, `none (…)`); nil when unknown.
+    var isolation: String? { get }
+}
+
+extension Interpreter {
+    public var isolation: String? { nil }
 }

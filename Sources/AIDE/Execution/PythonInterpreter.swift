@@ -75,6 +75,9 @@ public struct PythonInterpreter: Interpreter {
     public var processLimit: Int?
     /// The GPUs to share among scripts running at once (`CUDA_VISIBLE_DEVICES`); nil leaves it unset.
     public var gpus: GPUPool?
+    /// What `ScriptIsolation` decided, for the run's record.
+    public var isolationSummary: String?
+    public var isolation: String? { isolationSummary ?? (sandbox == nil ? "none" : "bwrap") }
 
     /// - Parameters:
     ///   - python: a path, or a name looked up on the `PATH` of `baseEnvironment`.

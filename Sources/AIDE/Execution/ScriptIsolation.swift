@@ -58,5 +58,6 @@ extension PythonInterpreter {
             cpuLimit: exec.cpuLimit, outputLimit: exec.outputLimit,
             threadsPerScript: exec.threadsPerScript(running: task.spec.search.workers), sandbox: isolation.sandbox,
             fileSizeLimit: exec.maxFileMB << 20, processLimit: exec.maxProcesses, gpus: pool)
+        isolationSummary = isolation.summary
     }
 }

@@ -66,7 +66,10 @@ public enum ReportRenderer {
     }
 
     static func status(_ run: RunReport.RunInfo) -> String {
-        run.status.rawValue + (run.stopReason.map { " (\($0))" } ?? "")
+        if let silent = run.silentFor {
+            return "stopped without a word (marked running, but nothing written for \(ProgressPrinter.duration(silent)); resumable)"
+        }
+        return run.status.rawValue + (run.stopReason.map { " (\($0))" } ?? "")
     }
 
     static func directionText(_ direction: MetricDirection) -> String {
@@ -140,6 +143,7 @@ public enum ReportRenderer {
         lines.append(paint("run \(run.id)", .bold, color) + " · \(run.task) · " + status(run))
         lines.append("started \(date(run.startedAt)) · " + (run.finishedAt.map { "finished \(date($0))" } ?? "last write \(date(run.updatedAt))"))
         lines.append("metric: \(run.metricName), \(directionText(run.direction))")
+        if let sandbox = run.sandbox { lines.append("scripts ran in sandbox: \(sandbox)") }
         lines.append("nodes: \(report.counts.steps) (\(report.counts.good) good, \(report.counts.buggy) buggy)")
         if let best = report.best {
             var line = "best: node \(best.id) (step \(best.step)), metric \(number(best.metric))"
@@ -291,6 +295,7 @@ public enum ReportRenderer {
         lines.append("| started | \(date(run.startedAt)) |")
         lines.append("| finished | \(run.finishedAt.map { date($0) } ?? "-") |")
         lines.append("| metric | \(cell(run.metricName)), \(directionText(run.direction)) |")
+        if let sandbox = run.sandbox { lines.append("| sandbox | \(cell(sandbox)) |") }
         lines.append("| nodes | \(report.counts.steps) (\(report.counts.good) good, \(report.counts.buggy) buggy) |")
         if let best = report.best {
             lines.append("| best | `\(best.id)` (step \(best.step)): metric \(number(best.metric)), test \(number(best.testScore)) |")

@@ -97,20 +97,26 @@ public struct RunReport: Sendable, Codable, Hashable {
         public var startedAt: Date
         public var updatedAt: Date
         @Nullable public var finishedAt: Date?
+        /// Seconds since the last write of a run marked running whose heartbeat stopped: its process
+        /// ended without a word (killed, crashed, machine lost). Null for a live or ended run.
+        @Nullable public var silentFor: Double?
         /// The metric the task declares, and whether lower or higher is better.
         public var metricName: String
         public var direction: MetricDirection
         /// The models the run called, in order of first use (the task's models when it made no call).
         public var models: [String]
         public var aideVersion: String
+        /// How its scripts ran (`bwrap`, `none (…)`); null for runs older than the sandbox.
+        @Nullable public var sandbox: String?
 
         enum CodingKeys: String, CodingKey {
-            case id, task, status, direction, models
+            case id, task, status, direction, models, sandbox
             case taskFile = "task_file"
             case stopReason = "stop_reason"
             case startedAt = "started_at"
             case updatedAt = "updated_at"
             case finishedAt = "finished_at"
+            case silentFor = "silent_for"
             case metricName = "metric_name"
             case aideVersion = "aide_version"
         }
@@ -213,7 +219,8 @@ public struct RunReport: Sendable, Codable, Hashable {
     }
 
     /// The report of a snapshot; `path` names the file in errors.
-    public init(snapshot: RunSnapshot, path: String) throws {
+    /// `now` tells a live run (its heartbeat fresh) from one whose process is gone.
+    public init(snapshot: RunSnapshot, path: String, now: Date = Date()) throws {
         guard let run = snapshot.run else { throw ReportError(StoreError.noRun(path: path).description) }
         let spec: TaskSpec
         do {
@@ -255,8 +262,9 @@ public struct RunReport: Sendable, Codable, Hashable {
         self.run = RunInfo(
             id: run.id, task: run.taskName, taskFile: run.taskFile, status: run.status, stopReason: run.stopReason,
             startedAt: run.startedAt, updatedAt: run.updatedAt, finishedAt: run.finishedAt,
+            silentFor: RunHeartbeat.silence(status: run.status, updatedAt: run.updatedAt, now: now),
             metricName: spec.metric.name, direction: spec.metric.direction,
-            models: modelOrder.isEmpty ? taskModels : modelOrder, aideVersion: run.aideVersion)
+            models: modelOrder.isEmpty ? taskModels : modelOrder, aideVersion: run.aideVersion, sandbox: run.sandbox)
         let good = nodes.filter { !$0.isBuggy }.count
         counts = Counts(steps: nodes.count, good: good, buggy: nodes.count - good)
         best = bestNode.flatMap { node in

@@ -40,15 +40,18 @@ public struct RunDependencies: Sendable {
     public var interpreter: any Interpreter
     public var syntax: PythonSyntaxCheck
     public var progress: @Sendable (RunProgress) -> Void
+    /// Times the heartbeat (a test's clock advances by hand).
+    public var clock: any Clock<Duration>
 
     public init(
         backend: any Backend, interpreter: any Interpreter, syntax: PythonSyntaxCheck,
-        progress: @escaping @Sendable (RunProgress) -> Void = { _ in }
+        progress: @escaping @Sendable (RunProgress) -> Void = { _ in }, clock: any Clock<Duration> = ContinuousClock()
     ) {
         self.backend = backend
         self.interpreter = interpreter
         self.syntax = syntax
         self.progress = progress
+        self.clock = clock
     }
 }
 
@@ -81,7 +84,8 @@ public actor SearchRun {
     private let scripts: ConcurrencyLimit
     private var totals = (input: 0, output: 0, usd: 0.0)
     private let elapsedBefore: Double
-    private let clockStart = ContinuousClock.now
+    /// Seconds since this process took the run on, on the dependencies' clock.
+    private let stopwatch: @Sendable () -> Double
 
     private init(
         id: String, workspace: RunWorkspace, task: LoadedTask, store: RunStore, journal: Journal,
@@ -96,6 +100,7 @@ public actor SearchRun {
         self.totals = totals
         self.elapsedBefore = elapsedBefore
         self.dependencies = dependencies
+        stopwatch = Self.stopwatch(dependencies.clock)
         let spec = task.spec
         policy = try spec.search.makePolicy()
         grader = try task.makeGrader()
@@ -122,6 +127,7 @@ public actor SearchRun {
         let lock = try RunLock(folder: workspace.root)
         let store = try RunStore(path: workspace.database)
         try store.createRun(RunRecord(id: id, taskFile: task.file.path, spec: task.spec))
+        if let isolation = dependencies.interpreter.isolation { try store.setSandbox(isolation) }
         return try SearchRun(
             id: id, workspace: workspace, task: task, store: store, journal: Journal(direction: task.spec.metric.direction),
             totals: (0, 0, 0), elapsedBefore: 0, dependencies: dependencies, lock: lock)
@@ -146,11 +152,13 @@ public actor SearchRun {
         // Steps commit out of order when several run at once: the latest row is the longest elapsed.
         let elapsed = try store.metrics().map(\.elapsed).max() ?? 0
         try store.updateRun(status: .running, stopReason: nil, bestNodeID: record.bestNodeID, finishedAt: nil)
+        let dependencies = try makeDependencies(task)
+        if let isolation = dependencies.interpreter.isolation { try store.setSandbox(isolation) }
         return try SearchRun(
             id: record.id, workspace: workspace, task: task, store: store,
             journal: Journal(direction: spec.metric.direction, nodes: nodes),
             totals: (totals.inputTokens, totals.outputTokens, totals.costUSD), elapsedBefore: elapsed,
-            dependencies: try makeDependencies(task), lock: lock)
+            dependencies: dependencies, lock: lock)
     }
 
     /// Runs steps, up to `search.workers` at once, until a budget is spent, `requestStop()` is called
@@ -158,10 +166,20 @@ public actor SearchRun {
     /// in flight are abandoned; interrupted), or an LLM call fails for good (the other steps in
     /// flight finish; marked failed, resumable).
     public func run() async -> RunSummary {
-        let heartbeat = RunHeartbeat.start(store)
-        defer { heartbeat.cancel() }
         var failure: String?
         var cancelled = false
+        // Between commits (a long script), the heartbeat shows the run is alive.
+        let heartbeat = Task { [weak self, clock = dependencies.clock] in
+            while !Task.isCancelled {
+                do {
+                    try await clock.sleep(for: .seconds(RunHeartbeat.interval))
+                } catch {
+                    return
+                }
+                await self?.touch()
+            }
+        }
+        defer { heartbeat.cancel() }
         await withTaskGroup(of: StepResult.self) { group in
             var running = 0
             while true {
@@ -410,6 +428,10 @@ public actor SearchRun {
             costUSD: totals.usd, elapsed: elapsed())
     }
 
+    private func touch() {
+        try? store.touchRun()
+    }
+
     // MARK: - Budgets and progress
 
     /// Why no further step may start, or nil.
@@ -430,7 +452,12 @@ public actor SearchRun {
     }
 
     private func elapsed() -> Double {
-        elapsedBefore + (ContinuousClock.now - clockStart).seconds
+        elapsedBefore + stopwatch()
+    }
+
+    private static func stopwatch<C: Clock<Duration>>(_ clock: C) -> @Sendable () -> Double {
+        let start = clock.now
+        return { start.duration(to: clock.now).seconds }
     }
 
     private func submissionFile(of node: Node) -> URL {

@@ -10,6 +10,7 @@ enum RunMigrations {
     static let v1 = "v1-runs-nodes-calls-metrics"
     static let v2 = "v2-nodes-other-parent"
     static let v3 = "v3-calls-provider-answer"
+    static let v4 = "v4-runs-sandbox"
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -129,6 +130,11 @@ enum RunMigrations {
                 t.add(column: "attempt_failures", .text)
                 t.add(column: "cut_off_retries", .integer)
             }
+        }
+
+        // How the run's scripts were isolated: `bwrap`, or `none (…why)`.
+        migrator.registerMigration(v4) { db in
+            try db.alter(table: "runs") { t in t.add(column: "sandbox", .text) }
         }
 
         // Later migrations go here, after the last one, never between.

@@ -34,6 +34,9 @@ public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
     public var finishedAt: Date?
     public var bestNodeID: String?
     public var aideVersion: String
+    /// How its scripts run: `bwrap`, or `none (exec.sandbox: none)`, `none (bubblewrap unavailable: …)`;
+    /// set at each start and resume. Nil for runs older than the sandbox.
+    public var sandbox: String?
 
     /// The search seed.
     public var seed: UInt64 {
@@ -54,6 +57,7 @@ public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
         case finishedAt = "finished_at"
         case bestNodeID = "best_node_id"
         case aideVersion = "aide_version"
+        case sandbox
     }
 
     /// The table's columns, for the query interface.
@@ -70,6 +74,7 @@ public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
         public static let finishedAt = Column(CodingKeys.finishedAt)
         public static let bestNodeID = Column(CodingKeys.bestNodeID)
         public static let aideVersion = Column(CodingKeys.aideVersion)
+        public static let sandbox = Column(CodingKeys.sandbox)
     }
 
     public init(

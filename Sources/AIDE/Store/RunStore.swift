@@ -209,6 +209,15 @@ extension RunStore {
         }
     }
 
+    /// Records how the run's scripts are isolated (at each start and resume).
+    public func setSandbox(_ summary: String) throws {
+        try write { db in
+            guard try RunRecord.updateAll(db, [RunRecord.Columns.sandbox.set(to: summary)]) > 0 else {
+                throw StoreError.noRun(path: path.path)
+            }
+        }
+    }
+
     /// Sets the run's `updated_at` to now (a heartbeat: a running run whose `updated_at` is old
     /// was killed).
     public func touchRun() throws {
