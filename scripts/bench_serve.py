@@ -60,8 +60,9 @@ class Client(threading.Thread):
         return seen
 
 
-def grow(benchmarks, folder, count):
-    out = subprocess.run([benchmarks, "grow-run", folder, str(count)], check=True, capture_output=True, text=True).stdout
+def grow(benchmarks, folder, count, pause_ms=0):
+    out = subprocess.run([benchmarks, "grow-run", folder, str(count), str(pause_ms)],
+                         check=True, capture_output=True, text=True).stdout
     commits = {}
     rate = None
     for line in out.splitlines():
@@ -71,6 +72,27 @@ def grow(benchmarks, folder, count):
         elif parts[0] == "rate":
             rate = float(parts[1])
     return rate, commits
+
+
+def delays(clients, commits):
+    found, missing = [], 0
+    for client in clients:
+        seen = client.arrivals()
+        for node_id, committed in commits.items():
+            if node_id in seen:
+                found.append(seen[node_id] - committed)
+            else:
+                missing += 1
+    return sorted(found), missing
+
+
+def report(title, measured):
+    found, missing = measured
+    if found:
+        print("%s: median %.3f s, p95 %.3f s, max %.3f s over %d arrivals (goal: < 1 s); %d never arrived"
+              % (title, statistics.median(found), found[int(len(found) * 0.95)], found[-1], len(found), missing))
+    else:
+        print("%s: no node arrived" % title)
 
 
 def peak_rss_mb(pid):
@@ -88,6 +110,8 @@ def main():
     parser.add_argument("--nodes", type=int, default=2000)
     parser.add_argument("--grow", type=int, default=300)
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--paced", type=float, default=100,
+                        help="ms between commits in the latency phase (a real step takes seconds)")
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="aide-bench-serve.")
@@ -117,7 +141,13 @@ def main():
             if not client.connected.wait(30):
                 raise SystemExit("a client could not connect")
         followed, commits = grow(args.benchmarks, folder, args.grow)
-        time.sleep(2)  # the last updates reach the clients
+        time.sleep(3)  # the last updates reach the clients
+        flood = delays(clients, commits)
+        for client in clients:
+            client.events = []
+        # Then at a pace closer to a real run's (still far faster): how soon a node reaches the pages.
+        _, paced = grow(args.benchmarks, folder, min(args.grow, 100), args.paced)
+        time.sleep(3)
         rss = peak_rss_mb(server.pid)
         for client in clients:
             client.stop = True
@@ -133,21 +163,8 @@ def main():
               % (followed / alone, abs(alone1 - alone2) / alone * 100))
         print("server peak RSS:    %8.1f MB (%.1f MB before the clients)" % (rss, rss_idle))
 
-        delays = []
-        missing = 0
-        for client in clients:
-            seen = client.arrivals()
-            for node_id, committed in commits.items():
-                if node_id in seen:
-                    delays.append(seen[node_id] - committed)
-                else:
-                    missing += 1
-        delays.sort()
-        if delays:
-            print("commit -> client:   median %.3f s, p95 %.3f s, max %.3f s over %d arrivals (goal: < 1 s); %d never arrived"
-                  % (statistics.median(delays), delays[int(len(delays) * 0.95)], delays[-1], len(delays), missing))
-        else:
-            print("commit -> client: no node arrived")
+        report("commit -> client, commits as fast as possible", flood)
+        report("commit -> client, a commit every %g ms" % args.paced, delays(clients, paced))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -173,10 +173,10 @@ func makeRun(folder: URL, count: Int) throws {
     try store.updateRun(status: .finished, stopReason: "steps budget reached", bestNodeID: best, finishedAt: Date())
 }
 
-/// `grow-run FOLDER COUNT` (scripts/bench-serve.sh): adds COUNT nodes to a generated run as fast as
-/// the store takes them, the run marked running meanwhile; prints each node's id and commit time
-/// (seconds since 1970), then the commits per second.
-func growRun(folder: URL, count: Int) throws {
+/// `grow-run FOLDER COUNT [PAUSE-MS]` (scripts/bench-serve.sh): adds COUNT nodes to a generated run
+/// as fast as the store takes them (or PAUSE-MS apart), the run marked running meanwhile; prints
+/// each node's id and commit time (seconds since 1970), then the commits per second.
+func growRun(folder: URL, count: Int, pause: Double = 0) throws {
     let store = try RunStore(path: folder.appendingPathComponent("run.sqlite"))
     let first = try store.nodes().count
     try store.updateRun(status: .running, stopReason: nil, bestNodeID: nil, finishedAt: nil)
@@ -184,6 +184,7 @@ func growRun(folder: URL, count: Int) throws {
     let best = try writeNodes(store, folder: folder, steps: first..<(first + count)) { id in
         // Unbuffered: each line is written as its node is committed.
         FileHandle.standardOutput.write(Data("commit \(id) \(String(format: "%.6f", Date().timeIntervalSince1970))\n".utf8))
+        if pause > 0 { Thread.sleep(forTimeInterval: pause / 1000) }
     }
     let elapsed = Date().timeIntervalSince(start)
     print(String(format: "rate %.3f commits/s (%d in %.3f s)", Double(count) / elapsed, count, elapsed))
@@ -234,8 +235,10 @@ func writeNodes(_ store: RunStore, folder: URL, steps: Range<Int>, committed: (S
 let arguments = CommandLine.arguments.dropFirst()
 if arguments.first == "make-run", arguments.count == 3, let count = Int(arguments.last!) {
     try makeRun(folder: URL(fileURLWithPath: Array(arguments)[1]), count: count)
-} else if arguments.first == "grow-run", arguments.count == 3, let count = Int(arguments.last!) {
-    try growRun(folder: URL(fileURLWithPath: Array(arguments)[1]), count: count)
+} else if arguments.first == "grow-run", arguments.count >= 3, let count = Int(Array(arguments)[2]) {
+    try growRun(
+        folder: URL(fileURLWithPath: Array(arguments)[1]), count: count,
+        pause: arguments.count > 3 ? Double(Array(arguments)[3]) ?? 0 : 0)
 } else if arguments.first == "sandbox-startup", arguments.count >= 2 {
     try await benchmarkSandboxStartup(python: Array(arguments)[1], count: arguments.count > 2 ? Int(Array(arguments)[2]) ?? 30 : 30)
 } else {
