@@ -67,7 +67,7 @@ public actor SearchRun {
     private let store: RunStore
     private let operators: OperatorContext
     private let policy: any SearchPolicy
-    private let grader: Grader?
+    private let grader: (any SubmissionGrader)?
     private let dependencies: RunDependencies
     /// Held for the run's lifetime: no other process writes this run meanwhile.
     private let lock: RunLock
@@ -104,7 +104,7 @@ public actor SearchRun {
         stopwatch = Self.stopwatch(dependencies.clock)
         let spec = task.spec
         policy = try spec.search.makePolicy()
-        grader = try task.answersFile.map { try Grader(spec: spec.grading!, answersFile: $0) }
+        grader = try task.makeGrader()
         let prompt = PromptContext(
             taskName: spec.name, goal: spec.goal, description: task.descriptionText, metricName: spec.metric.name,
             direction: spec.metric.direction, dataPreview: dataPreview,
@@ -334,7 +334,7 @@ public actor SearchRun {
         if cutOff > 0 { problems.append("the answer was cut off at max_tokens and asked again with more room (\(cutOff)×)") }
         if let grader, written {
             do {
-                node.testScore = try grader.score(submission: submission)
+                node.testScore = try await grader.score(submission: submission)
             } catch {
                 problems.append("grading failed: \(error)")
             }
