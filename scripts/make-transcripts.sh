@@ -3,13 +3,13 @@
 # tasks/<task>/transcript-answers.jsonl (NOT a model's output) recorded through the scripted backend,
 # 4 steps for each of the seeds 1, 2 and 3, then replayed once per seed to check that the replay
 # builds the recorded tree. Run it again whenever a prompt changes: a stale transcript misses.
-#   bash scripts/make-transcripts.sh [task ...]      (default: all four)
+#   bash scripts/make-transcripts.sh [task ...]      (default: all five)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 aide=.build/debug/aide
 swift build --product aide 2>&1 | grep -E "error|warning:" || true
 tasks=("$@")
-[ ${#tasks[@]} -gt 0 ] || tasks=(breast-cancer diabetes wine house-prices)
+[ ${#tasks[@]} -gt 0 ] || tasks=(breast-cancer diabetes wine house-prices bitcoin-price)
 settings=(--steps 4 --set search.num_drafts=2)
 runs=$(mktemp -d)
 trap 'rm -rf "$runs"' EXIT

@@ -7,6 +7,10 @@ struct Aide: AsyncParsableCommand {
         commandName: "aide",
         abstract: "Search for ML solutions with an LLM: draft, run, debug and improve scripts.",
         version: AIDEVersion.current,
-        subcommands: [RunCommand.self, QueryCommand.self, ModelsCommand.self, ReportCommand.self, BenchCommand.self, ServeCommand.self]
+        subcommands: [
+            RunCommand.self, InitCommand.self, QueryCommand.self, ModelsCommand.self, ReportCommand.self, BenchCommand.self,
+            ServeCommand.self, AidemlCommand.self,
+        ],
+        defaultSubcommand: AidemlCommand.self
     )
 }

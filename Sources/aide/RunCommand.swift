@@ -31,15 +31,19 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Continue a run: its id, its folder, or its run.sqlite.")
     var resume: String?
 
+    @OptionGroup(title: "Without a task file (the task is inferred and saved as task.yaml in the run folder)")
+    var inferred: InferredTaskOptions
+
     @OptionGroup var runOptions: RunOptionGroup
 
     @Option(help: "Where runs go.")
     var runsDir: String = "runs"
 
     func validate() throws {
-        if (task == nil) == (resume == nil) {
-            throw ValidationError("give a task file, or --resume <run>, but not both")
+        if [task != nil, resume != nil, inferred.data != nil].filter({ $0 }).count != 1 {
+            throw ValidationError("give a task file, --data <folder> (with --goal and --eval), or --resume <run>: one of them")
         }
+        try inferred.validate()
         if resume != nil, runOptions.options.changesTask {
             throw ValidationError(RunOptionGroup.message(.resumeChangesTask))
         }
@@ -55,8 +59,16 @@ struct RunCommand: AsyncParsableCommand {
             let workspace = try RunWorkspace.locate(resume, runsDirectory: runsDirectory)
             searchRun = try SearchRun.resume(runFolder: workspace.root, options: options, progress: progress)
         } else {
-            searchRun = try SearchRun.start(
-                taskFile: URL(fileURLWithPath: task!), options: options, runsDirectory: runsDirectory, progress: progress)
+            if inferred.data != nil {
+                let inferredTask = try inferred.load(options: options, runsDirectory: runsDirectory)
+                searchRun = try SearchRun.start(
+                    task: inferredTask.task, runsDirectory: runsDirectory,
+                    dependencies: try RunAssembly.dependencies(for: inferredTask.task, options: options, progress: progress))
+                try inferredTask.keep(in: searchRun.workspace.root)
+            } else {
+                searchRun = try SearchRun.start(
+                    taskFile: URL(fileURLWithPath: task!), options: options, runsDirectory: runsDirectory, progress: progress)
+            }
         }
         FileHandle.standardError.write(Data("run \(searchRun.id) in \(searchRun.workspace.root.path)\n".utf8))
 

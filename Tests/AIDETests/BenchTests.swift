@@ -236,10 +236,11 @@ struct BenchTests {
         let log = fixture.runs.appendingPathExtension("log")
         try FileManager.default.createDirectory(at: fixture.runs, withIntermediateDirectories: true)
         let bench = try launch(arguments, log: log)
-        // Case 0 finished, case 1 under way with a run.
+        // Case 0 finished, case 1 under way with a run recorded in its store (not just being created).
         let cases = try await waitForCases(in: folder) { cases in
             cases.count == 3 && cases[0].status == .finished && cases[1].status == .running && cases[1].pid != nil
-                && BenchFolder(root: folder).existingRun(BenchCase(index: 1, task: "alpha", taskFile: "", seed: 2)) != nil
+                && BenchFolder(root: folder).existingRun(BenchCase(index: 1, task: "alpha", taskFile: "", seed: 2))
+                    .map { BenchRunner.state(ofRun: $0) == .resumable } == true
         }
         kill(bench.processIdentifier, SIGKILL)
         _ = try await waitForExit(bench)

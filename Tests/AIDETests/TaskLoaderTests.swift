@@ -223,7 +223,7 @@ struct TaskLoaderTests {
         let yaml = Self.complete.replacingOccurrences(of: "direction: minimize", with: "direction: maximize")
         let task = try Fixture(yaml).load()
         #expect(task.spec.metric.direction == .maximize)
-        #expect(task.spec.grading?.metric.direction == .minimize)
+        #expect(task.spec.grading?.scoreDirection == .minimize)
     }
 
     @Test func relativeFileNameIsKeptInErrors() throws {
@@ -319,7 +319,7 @@ struct TaskLoaderTests {
 
     @Test(arguments: [
         ("metric", "higher", "metric; expected one of: name, direction"),
-        ("grading", "target", "grading; expected one of: answers, id_column, target_column, metric, submission, thresholds, sample_submission"),
+        ("grading", "target", "grading; expected one of: answers, id_column, target_column, target_columns, metric, command, direction, submission, thresholds, sample_submission"),
         ("agent", "model", "agent; expected one of: code_model, feedback_model, code_temperature, feedback_temperature, max_tokens, parallel_calls, stream, code, feedback, retry, max_failed_steps"),
         ("search", "drafts", "search; expected one of: policy, num_drafts, debug_prob, max_debug_depth, seed, workers, exploration, max_children, islands, migration_interval, crossover_prob, tournament_size, validation, reasoning"),
         ("exec", "timeout", "exec; expected one of: python, memory_limit_mb, cpu_limit, output_limit, parallel, sandbox, network, gpus, max_processes, max_file_mb, tmp_mb, packages"),
@@ -411,7 +411,7 @@ struct TaskLoaderTests {
 
         let metric = try Fixture(Self.complete.replacingOccurrences(of: "metric: rmse", with: "metric: auc")).error()
         #expect(metric?.line == 12)
-        #expect(metric?.message == "grading.metric: expected one of rmse, rmse_log, mae, accuracy, f1, roc_auc, logloss, found \"auc\"")
+        #expect(metric?.message == "grading.metric: expected one of rmse, rmse_log, mae, accuracy, f1, roc_auc, logloss, rmsle, quadratic_kappa, multiclass_logloss, mean_column_roc_auc, found \"auc\"")
     }
 
     // MARK: Durations

@@ -86,7 +86,7 @@ public struct BenchTask: Sendable, Codable, Hashable {
         let spec = task.spec
         self.init(
             name: spec.name, file: task.file.path, metricName: spec.metric.name, direction: spec.metric.direction,
-            gradingMetric: spec.grading?.metric,
+            gradingMetric: spec.grading?.metric ?? nil,
             thresholds: spec.grading?.orderedThresholds.map { BenchThreshold(name: $0.name, value: $0.value) } ?? [])
     }
 

@@ -70,7 +70,7 @@ public actor SearchRun {
     /// probe could not run.
     private var packages: [String]?
     private let policy: any SearchPolicy
-    private let grader: Grader?
+    private let grader: (any SubmissionGrader)?
     /// What a submission must hold, checked before grading; nil when nothing says.
     private let submissionCheck: SubmissionCheck?
     private let dependencies: RunDependencies
@@ -94,7 +94,8 @@ public actor SearchRun {
 
     private init(
         id: String, workspace: RunWorkspace, task: LoadedTask, store: RunStore, journal: Journal,
-        totals: (Int, Int, Double), elapsedBefore: Double, dependencies: RunDependencies, lock: RunLock
+        totals: (Int, Int, Double), elapsedBefore: Double, dependencies: RunDependencies, lock: RunLock,
+        dataPreview: String
     ) throws {
         self.lock = lock
         self.id = id
@@ -108,13 +109,13 @@ public actor SearchRun {
         stopwatch = Self.stopwatch(dependencies.clock)
         let spec = task.spec
         policy = try spec.search.makePolicy()
-        grader = try task.answersFile.map { try Grader(spec: spec.grading!, answersFile: $0) }
+        grader = try task.makeGrader()
         submissionCheck = try SubmissionCheck.make(
             grading: spec.grading, sampleSubmission: spec.grading?.sampleSubmission, dataDirectory: task.dataDirectory,
-            grader: grader)
+            grader: grader as? Grader)
         var prompt = PromptContext(
             taskName: spec.name, goal: spec.goal, description: task.descriptionText, metricName: spec.metric.name,
-            direction: spec.metric.direction, dataPreview: DataPreview.generate(for: workspace.input),
+            direction: spec.metric.direction, dataPreview: dataPreview,
             scriptTimeout: spec.budget.scriptTimeout, submissionFile: spec.grading?.submission ?? "submission.csv")
         prompt.resources = Self.resources(spec)
         prompt.validation = spec.search.validation
@@ -139,10 +140,12 @@ public actor SearchRun {
         let lock = try RunLock(folder: workspace.root)
         let store = try RunStore(path: workspace.database)
         try store.createRun(RunRecord(id: id, taskFile: task.file.path, spec: task.spec))
+        let preview = DataPreview.generate(for: workspace.input)
+        try store.setDataPreview(preview)
         if let isolation = dependencies.interpreter.isolation { try store.setSandbox(isolation) }
         return try SearchRun(
             id: id, workspace: workspace, task: task, store: store, journal: Journal(direction: task.spec.metric.direction),
-            totals: (0, 0, 0), elapsedBefore: 0, dependencies: dependencies, lock: lock)
+            totals: (0, 0, 0), elapsedBefore: 0, dependencies: dependencies, lock: lock, dataPreview: preview)
     }
 
     /// Continues a run from its database. Nodes that were in flight when it stopped are lost and
@@ -164,13 +167,21 @@ public actor SearchRun {
         // Steps commit out of order when several run at once: the latest row is the longest elapsed.
         let elapsed = try store.metrics().map(\.elapsed).max() ?? 0
         try store.updateRun(status: .running, stopReason: nil, bestNodeID: record.bestNodeID, finishedAt: nil)
+        // Built once, when the run started; a run from an older build gets one now, kept for next time.
+        let preview: String
+        if let stored = try store.dataPreview() {
+            preview = stored
+        } else {
+            preview = DataPreview.generate(for: workspace.input)
+            try store.setDataPreview(preview)
+        }
         let dependencies = try makeDependencies(task)
         if let isolation = dependencies.interpreter.isolation { try store.setSandbox(isolation) }
         return try SearchRun(
             id: record.id, workspace: workspace, task: task, store: store,
             journal: Journal(direction: spec.metric.direction, nodes: nodes),
             totals: (totals.inputTokens, totals.outputTokens, totals.costUSD), elapsedBefore: elapsed,
-            dependencies: dependencies, lock: lock)
+            dependencies: dependencies, lock: lock, dataPreview: preview)
     }
 
     /// Runs steps, up to `search.workers` at once, until a budget is spent, `requestStop()` is called
@@ -346,7 +357,7 @@ public actor SearchRun {
         if cutOff > 0 { problems.append("the answer was cut off at max_tokens and asked again with more room (\(cutOff)×)") }
         if let grader, written, submissionProblems.isEmpty {
             do {
-                node.testScore = try grader.score(submission: submission)
+                node.testScore = try await grader.score(submission: submission)
             } catch {
                 // A submission the grader cannot score is never best.
                 problems.append("grading failed: \(error)")

@@ -11,6 +11,7 @@ enum RunMigrations {
     static let v2 = "v2-nodes-other-parent"
     static let v3 = "v3-calls-provider-answer"
     static let v4 = "v4-runs-sandbox"
+    static let v5 = "v5-runs-data-preview"
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -135,6 +136,11 @@ enum RunMigrations {
         // How the run's scripts were isolated: `bwrap`, or `none (…why)`.
         migrator.registerMigration(v4) { db in
             try db.alter(table: "runs") { t in t.add(column: "sandbox", .text) }
+        }
+
+        // The data preview the prompts show, built once when the run starts; a resume reuses it.
+        migrator.registerMigration(v5) { db in
+            try db.alter(table: "runs") { t in t.add(column: "data_preview", .text) }
         }
 
         // Later migrations go here, after the last one, never between.

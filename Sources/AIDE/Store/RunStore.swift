@@ -209,6 +209,19 @@ extension RunStore {
         }
     }
 
+    /// Stores the data preview built when the run started.
+    public func setDataPreview(_ preview: String) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE runs SET data_preview = ?", arguments: [preview])
+            guard db.changesCount > 0 else { throw StoreError.noRun(path: path.path) }
+        }
+    }
+
+    /// The data preview stored when the run started; nil for a run from a build that did not store it.
+    public func dataPreview() throws -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT data_preview FROM runs LIMIT 1") }
+    }
+
     /// Records how the run's scripts are isolated (at each start and resume).
     public func setSandbox(_ summary: String) throws {
         try write { db in

@@ -2,8 +2,12 @@ import Foundation
 
 /// A short description of a task's data for the prompts, like AIDE's data preview: the file tree with
 /// sizes, each CSV's shape and columns (type, missing values, a few statistics), and small text files
-/// inline. Each CSV is read once, in one pass that keeps only per-column tallies.
+/// inline. Its cost does not grow with the data: each CSV is read up to a byte budget (a head sample,
+/// whose row count is scaled to the file's size and statistics marked as the sample's), and the file
+/// tree lists a bounded number of entries, the rest counted and sized by extension.
 public enum DataPreview {
+    /// Bytes read at most from each CSV file; a larger file is previewed from its first bytes.
+    public static let defaultSampleBytes = 2 << 20
     /// Values counted as missing, as pandas' `read_csv` counts them by default.
     static let missingValues: Set<String> = [
         "", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "None", "<NA>", "#N/A", "#NA",
@@ -21,17 +25,29 @@ public enum DataPreview {
     /// column is still listed with its type and missing count, but statistics are kept for only as many
     /// columns as fit (training data first); if even that is too long, small text files give way to their
     /// names, and last the text is cut at a line. Each step says so.
-    public static func generate(for directory: URL, maxLength: Int = 6000) -> String {
+    public static func generate(for directory: URL, maxLength: Int = 6000, sampleBytes: Int = defaultSampleBytes) -> String {
+        build(for: directory, maxLength: maxLength, sampleBytes: sampleBytes).text
+    }
+
+    /// The preview and how many bytes of file contents building it read.
+    static func build(for directory: URL, maxLength: Int, sampleBytes: Int) -> (text: String, bytesRead: Int) {
+        var bytesRead = 0
+        let text = generate(for: directory, maxLength: maxLength, sampleBytes: sampleBytes, bytesRead: &bytesRead)
+        return (text, bytesRead)
+    }
+
+    private static func generate(for directory: URL, maxLength: Int, sampleBytes: Int, bytesRead: inout Int) -> String {
         let files = listFiles(in: directory)
         let tree = renderTree(directory: directory)
         var csvs: [CSVSummary] = []
         var texts: [(path: String, text: String)] = []
         let csvFiles = files.filter { $0.url.pathExtension.lowercased() == "csv" }
         for file in csvFiles.prefix(maxCSVFiles) {
-            csvs.append(summarize(csv: file.url, path: file.path))
+            csvs.append(summarize(csv: file.url, path: file.path, sampleBytes: sampleBytes, bytesRead: &bytesRead))
         }
         for file in files where textExtensions.contains(file.url.pathExtension.lowercased()) && file.size < inlineLimit {
-            if let data = try? Data(contentsOf: file.url) {
+            if let data = readHead(of: file.url, upTo: inlineLimit) {
+                bytesRead += data.count
                 texts.append((file.path, String(decoding: data, as: UTF8.self)))
             }
         }
@@ -167,7 +183,7 @@ public enum DataPreview {
                     return
                 }
                 if index == maxEntriesPerDirectory {
-                    lines.append("\(indent)… and \(entries.count - index) more")
+                    lines.append("\(indent)… and \(entries.count - index) more: \(describe(entries[index...]))")
                     return
                 }
                 if child.isDirectory {
@@ -183,6 +199,27 @@ public enum DataPreview {
         if lines.isEmpty { lines.append("  (empty)") }
         if truncated { lines.append("  … (file list cut at \(maxTreeLines) lines)") }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Entries not listed, counted and sized by kind: "19975 .png (40.1 MB), 2 folders".
+    static func describe(_ entries: ArraySlice<Child>) -> String {
+        var byExtension: [String: (count: Int, bytes: Int)] = [:]
+        var folders = 0
+        for entry in entries {
+            if entry.isDirectory {
+                folders += 1
+                continue
+            }
+            let ext = entry.url.pathExtension.lowercased()
+            let key = ext.isEmpty ? "without extension" : "." + ext
+            byExtension[key, default: (0, 0)].count += 1
+            byExtension[key, default: (0, 0)].bytes += entry.size
+        }
+        var parts = byExtension.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
+            .prefix(8).map { "\($0.value.count) \($0.key) (\(formatSize($0.value.bytes)))" }
+        if byExtension.count > 8 { parts.append("\(byExtension.count - 8) other kinds") }
+        if folders > 0 { parts.append("\(folders) folder\(folders == 1 ? "" : "s")") }
+        return parts.joined(separator: ", ")
     }
 
     static func formatSize(_ bytes: Int) -> String {
@@ -276,14 +313,32 @@ public enum DataPreview {
         var error: String?
         /// Columns whose statistics are kept first when space is short.
         var priority: Set<String> = []
+        /// Set when only the file's first bytes were read.
+        var sample: Sample?
 
-        var shape: String { "\(rows) rows × \(columns.count) columns" }
+        struct Sample {
+            /// Bytes of whole records read.
+            var bytes: Int
+            var fileBytes: Int
+
+            /// The file's rows, scaled from `rows` in the sample by size.
+            func estimatedRows(_ rows: Int) -> Int {
+                Int((Double(rows) * Double(fileBytes) / Double(max(bytes, 1))).rounded())
+            }
+        }
+
+        var shape: String {
+            guard let sample else { return "\(rows) rows × \(columns.count) columns" }
+            return "about \(sample.estimatedRows(rows)) rows (estimated from the first \(DataPreview.formatSize(sample.bytes)) "
+                + "of \(DataPreview.formatSize(sample.fileBytes))) × \(columns.count) columns"
+        }
 
         func render(detailedColumns: Int, describedBefore: [CSVSummary]) -> String {
             if let error { return "-> \(path): could not be read: \(error)\n" }
             var out = "-> \(path): \(shape)"
             if raggedRows > 0 { out += " (\(raggedRows) rows with a different number of fields)" }
             out += "\n"
+            if sample != nil { out += "   statistics below are of a sample: the first \(rows) rows\n" }
             let names = columns.map(\.name)
             // A wide table whose columns all appear in one already shown: say how it differs instead.
             if names.count >= 5, let earlier = describedBefore.first(where: { Set(names).isSubset(of: $0.columns.map(\.name)) }) {
@@ -311,13 +366,34 @@ public enum DataPreview {
         }
     }
 
-    static func summarize(csv url: URL, path: String) -> CSVSummary {
+    /// The first `limit` bytes of `url` (all of it when shorter), read without mapping the file; nil
+    /// when it cannot be opened.
+    static func readHead(of url: URL, upTo limit: Int) -> Data? {
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: max(0, limit))) ?? Data()
+    }
+
+    /// One CSV's summary from at most `sampleBytes` of it. A larger file is summarized from its first
+    /// complete records; its row count is scaled from the sample to the file's size.
+    static func summarize(csv url: URL, path: String, sampleBytes: Int, bytesRead: inout Int) -> CSVSummary {
         var summary = CSVSummary(path: path)
+        let size = (try? url.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? nil
+        guard var data = readHead(of: url, upTo: sampleBytes) else {
+            summary.error = "the file cannot be opened"
+            return summary
+        }
+        bytesRead += data.count
+        let sampled = size.map { $0 > data.count } ?? (data.count >= sampleBytes)
+        if sampled {
+            // Only whole lines: the sample ends at its last line break.
+            if let lastBreak = data.lastIndex(of: UInt8(ascii: "\n")) { data = data.prefix(through: lastBreak) }
+            summary.sample = CSVSummary.Sample(bytes: data.count, fileBytes: size ?? data.count)
+        }
+        var columns: [ColumnStats]?
+        var rows = 0
+        var ragged = 0
         do {
-            let data = try Data(contentsOf: url, options: .mappedIfSafe)
-            var columns: [ColumnStats]?
-            var rows = 0
-            var ragged = 0
             try CSVTable.forEachRecord(in: data) { fields, _ in
                 guard columns != nil else {
                     columns = fields.map { ColumnStats(name: $0) }
@@ -327,12 +403,16 @@ public enum DataPreview {
                 if fields.count != columns!.count { ragged += 1 }
                 for index in 0..<min(fields.count, columns!.count) { columns![index].add(fields[index]) }
             }
-            summary.columns = columns ?? []
-            summary.rows = rows
-            summary.raggedRows = ragged
         } catch {
-            summary.error = "\(error)"
+            // A sample may end inside a quoted field that spans lines: the records before it stand.
+            if summary.sample == nil || columns == nil || rows == 0 {
+                summary.error = "\(error)"
+                return summary
+            }
         }
+        summary.columns = columns ?? []
+        summary.rows = rows
+        summary.raggedRows = ragged
         return summary
     }
 }

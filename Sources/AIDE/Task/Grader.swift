@@ -31,6 +31,8 @@ public struct Grader: Sendable {
         case labels([Label], positive: Label?)
         /// roc_auc, logloss: whether each answer is the positive class.
         case binary([Bool])
+        /// Wide metrics: the scored columns and, per row and column, whether the answer is 1.
+        case columns([String], [[Bool]])
     }
 
     /// A label compared by value: finite numbers by number, `true`/`false` in any case, else trimmed text.
@@ -79,8 +81,20 @@ public struct Grader: Sendable {
     /// Grades against answers already read (`name` is how errors refer to them).
     init(spec: GradingSpec, answers table: CSVTable, name: String = "answers") throws {
         self.spec = spec
+        guard let metric = spec.metric else { throw GradingError("the task grades with a command, not a built-in metric") }
         guard let idIndex = table.columnIndex(spec.idColumn) else {
             throw GradingError("the answers \(name) have no column \"\(spec.idColumn)\" (columns: \(Self.list(table.header)))")
+        }
+        if metric.isWide {
+            let ids = table.rows.map { Self.canonicalID($0[idIndex]) }
+            guard !table.rows.isEmpty else { throw GradingError("the answers \(name) have no rows") }
+            let duplicates = Self.duplicates(ids)
+            guard duplicates.isEmpty else {
+                throw GradingError("the answers \(name) repeat \(duplicates.count) id(s) (first: \(Self.list(duplicates)))")
+            }
+            self.ids = ids
+            truth = try Self.wideTruth(metric, spec: spec, table: table, idIndex: idIndex, name: name)
+            return
         }
         guard let targetIndex = table.columnIndex(spec.targetColumn) else {
             throw GradingError(
@@ -94,14 +108,14 @@ public struct Grader: Sendable {
         }
         self.ids = ids
         let raw = table.rows.map { $0[targetIndex] }
-        let metric = spec.metric
         switch metric {
-        case .rmse, .rmseLog, .mae:
+        case .rmse, .rmseLog, .mae, .rmsle, .quadraticKappa:
             var numbers: [Double] = []
             var bad: [String] = []
             for (id, value) in zip(ids, raw) {
                 if let number = Double(value.trimmingCharacters(in: .whitespaces)), number.isFinite,
-                    metric != .rmseLog || number > 0
+                    metric != .rmseLog || number > 0, metric != .rmsle || number > -1,
+                    metric != .quadraticKappa || number == number.rounded()
                 {
                     numbers.append(number)
                 } else {
@@ -109,7 +123,13 @@ public struct Grader: Sendable {
                 }
             }
             guard bad.isEmpty else {
-                let what = metric == .rmseLog ? "positive numbers (rmse_log takes their log)" : "finite numbers"
+                let what =
+                    switch metric {
+                    case .rmseLog: "positive numbers (rmse_log takes their log)"
+                    case .rmsle: "numbers above -1 (rmsle takes log(1 + value))"
+                    case .quadraticKappa: "integer labels (quadratic_kappa compares ordered classes)"
+                    default: "finite numbers"
+                    }
                 throw GradingError("\(bad.count) answer(s) in \(name) are not \(what) (first: \(Self.list(bad)))")
             }
             truth = .numbers(numbers)
@@ -129,6 +149,8 @@ public struct Grader: Sendable {
                     "\(metric.rawValue): cannot tell which class is positive among \(names); use 0/1 or false/true labels")
             }
             truth = .binary(labels.map { $0 == positive })
+        case .multiclassLogloss, .meanColumnROCAUC:
+            preconditionFailure("wide metrics are read above")
         }
     }
 
@@ -146,6 +168,9 @@ public struct Grader: Sendable {
     func score(_ table: CSVTable, name: String = "submission") throws -> Double {
         guard let idIndex = table.columnIndex(spec.idColumn) else {
             throw GradingError("the submission \(name) has no column \"\(spec.idColumn)\" (columns: \(Self.list(table.header)))")
+        }
+        if case .columns(let columns, let actual) = truth {
+            return try scoreWide(table, name: name, idIndex: idIndex, columns: columns, actual: actual)
         }
         guard let targetIndex = table.columnIndex(spec.targetColumn) else {
             throw GradingError(
@@ -176,6 +201,24 @@ public struct Grader: Sendable {
         case .numbers(let actual):
             let (numbers, bad) = Self.numbers(values, ids: ids, present: predictions)
             if !bad.isEmpty { problems.append("\(bad.count) prediction(s) not finite numbers (first: \(Self.list(bad)))") }
+            if spec.metric == .quadraticKappa {
+                let fractional = zip(ids, numbers).filter { $0.1.isFinite && $0.1 != $0.1.rounded() }.map {
+                    "\($0.0) (\(Self.format($0.1)))"
+                }
+                if !fractional.isEmpty {
+                    problems.append(
+                        "\(fractional.count) prediction(s) not integer labels, which quadratic_kappa needs "
+                            + "(first: \(Self.list(fractional)))")
+                }
+            }
+            if spec.metric == .rmsle {
+                let low = zip(ids, numbers).filter { $0.1.isFinite && $0.1 <= -1 }.map { "\($0.0) (\(Self.format($0.1)))" }
+                if !low.isEmpty {
+                    problems.append(
+                        "\(low.count) prediction(s) at or below -1, which rmsle cannot take log(1 + value) of "
+                            + "(first: \(Self.list(low)))")
+                }
+            }
             if spec.metric == .rmseLog {
                 let nonPositive = zip(ids, numbers).filter { $0.1.isFinite && $0.1 <= 0 }.map { "\($0.0) (\(Self.format($0.1)))" }
                 if !nonPositive.isEmpty {
@@ -185,7 +228,8 @@ public struct Grader: Sendable {
                 }
             }
             try throwIfAny(problems, name: name, rows: table.rows.count)
-            return Self.regression(spec.metric, predicted: numbers, actual: actual)
+            if spec.metric == .quadraticKappa { return Self.quadraticKappa(predicted: numbers, actual: actual) }
+            return Self.regression(spec.metric ?? .rmse, predicted: numbers, actual: actual)
         case .labels(let actual, let positive):
             try throwIfAny(problems, name: name, rows: table.rows.count)
             let predicted = values.map(Label.init)
@@ -205,10 +249,12 @@ public struct Grader: Sendable {
             try throwIfAny(problems, name: name, rows: table.rows.count)
             if spec.metric == .logloss { return Self.logloss(probabilities: numbers, positive: actual) }
             return Self.rocAUC(scores: numbers, positive: actual)
+        case .columns(let columns, let actual):
+            return try scoreWide(table, name: name, idIndex: idIndex, columns: columns, actual: actual)
         }
     }
 
-    private func throwIfAny(_ problems: [String], name: String, rows: Int) throws {
+    func throwIfAny(_ problems: [String], name: String, rows: Int) throws {
         guard !problems.isEmpty else { return }
         throw GradingError(
             "the submission \(name) does not match the answers (\(ids.count) ids, submission has \(rows) rows): "
@@ -222,6 +268,11 @@ public struct Grader: Sendable {
         switch metric {
         case .mae:
             return zip(predicted, actual).reduce(0) { $0 + abs($1.0 - $1.1) } / n
+        case .rmsle:
+            return (zip(predicted, actual).reduce(0) { sum, pair in
+                let d = Foundation.log1p(pair.0) - Foundation.log1p(pair.1)
+                return sum + d * d
+            } / n).squareRoot()
         case .rmseLog:
             return (zip(predicted, actual).reduce(0) { sum, pair in
                 let d = Foundation.log(pair.0) - Foundation.log(pair.1)
@@ -304,7 +355,7 @@ public struct Grader: Sendable {
         return trimmed
     }
 
-    private static func numbers(_ values: [String], ids: [String], present: [String: String]) -> ([Double], [String]) {
+    static func numbers(_ values: [String], ids: [String], present: [String: String]) -> ([Double], [String]) {
         var numbers: [Double] = []
         var bad: [String] = []
         numbers.reserveCapacity(values.count)
@@ -319,7 +370,7 @@ public struct Grader: Sendable {
         return (numbers, bad)
     }
 
-    private static func duplicates(_ ids: [String]) -> [String] {
+    static func duplicates(_ ids: [String]) -> [String] {
         var seen: Set<String> = []
         var reported: Set<String> = []
         var result: [String] = []

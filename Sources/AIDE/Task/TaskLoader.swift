@@ -100,6 +100,8 @@ enum TaskSchema {
             MetricDirection.allCases.map(\.rawValue),
         "\(TaskSpec.CodingKeys.grading.stringValue).\(GradingSpec.CodingKeys.metric.stringValue)":
             GradingMetric.allCases.map(\.rawValue),
+        "\(TaskSpec.CodingKeys.grading.stringValue).\(GradingSpec.CodingKeys.direction.stringValue)":
+            MetricDirection.allCases.map(\.rawValue),
         "\(TaskSpec.CodingKeys.search.stringValue).\(SearchSpec.CodingKeys.policy.stringValue)": SearchSpec.policies,
         "\(TaskSpec.CodingKeys.exec.stringValue).\(ExecSpec.CodingKeys.sandbox.stringValue)": SandboxMode.allCases.map(\.rawValue),
     ]
@@ -540,8 +542,7 @@ struct TaskDocument {
         try check(!blank(spec.data), "data", "must not be empty")
         if let grading = spec.grading {
             try check(!blank(grading.answers), "grading.answers", "must not be empty")
-            try check(!blank(grading.idColumn), "grading.id_column", "must not be empty")
-            try check(!blank(grading.targetColumn), "grading.target_column", "must not be empty")
+            try checkGrading(grading, check)
             try check(!blank(grading.submission), "grading.submission", "must not be empty")
             for (name, value) in (grading.thresholds ?? [:]).sorted(by: { $0.key < $1.key }) {
                 try check(!blank(name), "grading.thresholds", "a threshold needs a name")

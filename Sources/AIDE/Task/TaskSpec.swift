@@ -20,14 +20,25 @@ public enum GradingMetric: String, Sendable, Codable, Hashable, CaseIterable {
     case f1
     case rocAUC = "roc_auc"
     case logloss
+    /// sqrt(mean((log(1+p) − log(1+a))²)), as scikit-learn's root_mean_squared_log_error.
+    case rmsle
+    /// Cohen's kappa with quadratic weights over integer labels (as scikit-learn's `weights="quadratic"`).
+    case quadraticKappa = "quadratic_kappa"
+    /// Log loss over one probability column per class; the answers are one-hot, one column per class.
+    case multiclassLogloss = "multiclass_logloss"
+    /// ROC AUC of each target column (0/1 answers), averaged over the columns.
+    case meanColumnROCAUC = "mean_column_roc_auc"
 
     /// The direction in which this metric improves.
     public var direction: MetricDirection {
         switch self {
-        case .rmse, .rmseLog, .mae, .logloss: return .minimize
-        case .accuracy, .f1, .rocAUC: return .maximize
+        case .rmse, .rmseLog, .mae, .logloss, .rmsle, .multiclassLogloss: return .minimize
+        case .accuracy, .f1, .rocAUC, .quadraticKappa, .meanColumnROCAUC: return .maximize
         }
     }
+
+    /// Whether the metric scores several columns (one per class or target) rather than one target column.
+    public var isWide: Bool { self == .multiclassLogloss || self == .meanColumnROCAUC }
 }
 
 /// A task file (`task.yaml`): what to solve, with what data, scored how, within which budgets.
@@ -111,13 +122,24 @@ public struct MetricSpec: Sendable, Codable, Hashable {
     }
 }
 
-/// Hidden answers the harness grades each submission against.
+/// Hidden answers the harness grades each submission against, with a built-in `metric` or an
+/// external `command`.
 public struct GradingSpec: Sendable, Codable, Hashable {
     /// The answers CSV, relative to the task file; never copied where a script can read it.
     public var answers: String
+    /// Empty when the task has a grading command (which reads the columns itself).
     public var idColumn: String
+    /// Empty for wide metrics (`GradingMetric.isWide`) and grading commands.
     public var targetColumn: String
-    public var metric: GradingMetric
+    /// The scored columns of a wide metric; nil for every answers column but the id.
+    public var targetColumns: [String]?
+    /// The built-in metric; nil when `command` grades.
+    public var metric: GradingMetric?
+    /// A shell command that grades: `{submission}` and `{answers}` in it become the two files' paths,
+    /// and the score is its output's last line (a number, or JSON with a `score` field).
+    public var command: String?
+    /// Which way the command's score is better; required with `command`.
+    public var direction: MetricDirection?
     /// The file each script writes into `./working`.
     public var submission: String
     /// Named test-score levels (e.g. bronze, silver, gold as in MLE-bench) that `aide bench` reports
@@ -129,27 +151,35 @@ public struct GradingSpec: Sendable, Codable, Hashable {
     public var sampleSubmission: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case answers, metric, submission, thresholds
+        case answers, metric, command, direction, submission, thresholds
         case idColumn = "id_column"
         case targetColumn = "target_column"
+        case targetColumns = "target_columns"
         case sampleSubmission = "sample_submission"
     }
 
     public init(
-        answers: String, idColumn: String, targetColumn: String, metric: GradingMetric,
-        submission: String = "submission.csv", thresholds: [String: Double]? = nil
+        answers: String, idColumn: String, targetColumn: String, metric: GradingMetric?,
+        submission: String = "submission.csv", thresholds: [String: Double]? = nil, targetColumns: [String]? = nil,
+        command: String? = nil, direction: MetricDirection? = nil
     ) {
         self.answers = answers
         self.idColumn = idColumn
         self.targetColumn = targetColumn
+        self.targetColumns = targetColumns
         self.metric = metric
+        self.command = command
+        self.direction = direction
         self.submission = submission
         self.thresholds = thresholds
     }
 
+    /// Which way a test score is better: the built-in metric's direction, else the command's.
+    public var scoreDirection: MetricDirection { metric?.direction ?? direction ?? .minimize }
+
     /// The thresholds from the easiest to reach to the hardest (ties by name).
     public var orderedThresholds: [(name: String, value: Double)] {
-        let direction = metric.direction
+        let direction = scoreDirection
         return (thresholds ?? [:]).map { (name: $0.key, value: $0.value) }.sorted { a, b in
             a.value != b.value ? direction.isBetter(b.value, than: a.value) : a.name < b.name
         }
@@ -158,9 +188,20 @@ public struct GradingSpec: Sendable, Codable, Hashable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         answers = try c.decode(String.self, forKey: .answers)
-        idColumn = try c.decode(String.self, forKey: .idColumn)
-        targetColumn = try c.decode(String.self, forKey: .targetColumn)
-        metric = try c.decode(GradingMetric.self, forKey: .metric)
+        metric = try c.decodeIfPresent(GradingMetric.self, forKey: .metric)
+        command = try c.decodeIfPresent(String.self, forKey: .command)
+        direction = try c.decodeIfPresent(MetricDirection.self, forKey: .direction)
+        if metric == nil && command == nil {
+            throw DecodingError.keyNotFound(
+                CodingKeys.metric, .init(codingPath: c.codingPath, debugDescription: "metric or command"))
+        }
+        // A command reads the columns itself, and a wide metric scores many: neither needs these.
+        let columnsOptional = command != nil
+        idColumn = try columnsOptional ? c.decodeIfPresent(String.self, forKey: .idColumn) ?? "" : c.decode(String.self, forKey: .idColumn)
+        targetColumn =
+            try columnsOptional || metric?.isWide == true
+            ? c.decodeIfPresent(String.self, forKey: .targetColumn) ?? "" : c.decode(String.self, forKey: .targetColumn)
+        targetColumns = try c.decodeIfPresent([String].self, forKey: .targetColumns)
         submission = try c.decodeIfPresent(String.self, forKey: .submission) ?? "submission.csv"
         thresholds = try c.decodeIfPresent([String: Double].self, forKey: .thresholds)
         sampleSubmission = try c.decodeIfPresent(String.self, forKey: .sampleSubmission)
