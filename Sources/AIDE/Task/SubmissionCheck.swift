@@ -57,7 +57,9 @@ public struct SubmissionCheck: Sendable, Hashable {
                 ids: grader?.ids ?? sample.rows.map { Grader.canonicalID($0[idIndex]) }, numericColumns: numeric,
                 columnsSource: sampleFile.lastPathComponent)
         }
-        guard let grading, let grader else { return nil }
+        // Without a sample, only a one-column target says what the columns are.
+        guard let grading, let grader, !grading.idColumn.isEmpty, !grading.targetColumn.isEmpty else { return nil }
+        if case .columns = grader.truth { return nil }
         return SubmissionCheck(
             columns: [grading.idColumn, grading.targetColumn], idColumn: grading.idColumn, ids: grader.ids,
             numericColumns: grader.expectsNumbers ? [grading.targetColumn] : [], columnsSource: "the grading spec")
@@ -156,7 +158,8 @@ extension Grader {
     var expectsNumbers: Bool {
         switch truth {
         case .numbers, .binary: return true
-        case .labels: return false
+        // Several target columns (wide metrics): each is checked by the sample's own values.
+        case .labels, .columns: return false
         }
     }
 }
