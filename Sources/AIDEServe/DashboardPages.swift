@@ -35,20 +35,7 @@ nav.top a { color: var(--accent); text-decoration: none; }
 window.onerror = function (message, source, line) {
   document.body.dataset.error = String(message) + (line ? " (line " + line + ")" : "");
 };
-function $(id) { return document.getElementById(id); }
-function el(tag, cls, text) {
-  var e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-}
-function num(v) {
-  if (v === null || v === undefined) return "–";
-  if (v === 0) return "0";
-  var a = Math.abs(v);
-  if (a >= 1e5 || a < 1e-4) return v.toExponential(3).replace(/\.?0+e/, "e");
-  return String(parseFloat(v.toPrecision(5)));
-}
+"""# + "\n" + HTMLReport.scriptHelpers + "\n" + #"""
 function usd(v) { return v === null || v === undefined ? "–" : "$" + (v >= 100 ? v.toFixed(2) : v.toFixed(4)); }
 function ago(iso) {
   if (!iso) return "–";

@@ -98,6 +98,24 @@ pre.out { max-height: 300px; white-space: pre-wrap; word-break: break-word; }
 
 """#
 
+    /// The DOM and number helpers of the viewer's script, shared with `aide serve`'s other pages.
+    static let domHelpers = #"""
+function $(id) { return document.getElementById(id); }
+function el(tag, cls, text) {
+  var e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  return e;
+}
+function num(v) {
+  if (v === null || v === undefined) return "–";
+  if (v === 0) return "0";
+  var a = Math.abs(v);
+  if (a >= 1e5 || a < 1e-4) return v.toExponential(3).replace(/\.?0+e/, "e");
+  return String(parseFloat(v.toPrecision(5)));
+}
+"""#
+
     static let script = #"""
 (function () {
 "use strict";
@@ -118,20 +136,7 @@ function details() {
 }
 
 // ---- formatting -------------------------------------------------------------
-function $(id) { return document.getElementById(id); }
-function el(tag, cls, text) {
-  var e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-}
-function num(v) {
-  if (v === null || v === undefined) return "–";
-  if (v === 0) return "0";
-  var a = Math.abs(v);
-  if (a >= 1e5 || a < 1e-4) return v.toExponential(3).replace(/\.?0+e/, "e");
-  return String(parseFloat(v.toPrecision(5)));
-}
+"""# + "\n" + domHelpers + "\n" + #"""
 function int(v) { return Math.round(v).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
 function compact(v) {
   var a = Math.abs(v);

@@ -91,4 +91,6 @@ extension HTMLReport {
 extension HTMLReport {
     /// The viewer's CSS, for other pages that should look the same (the `aide serve` pages).
     public static var styleSheet: String { HTMLTemplate.css }
+    /// The viewer's DOM and number helpers (`$`, `el`, `num`), for other pages that draw run data.
+    public static var scriptHelpers: String { HTMLTemplate.domHelpers }
 }
