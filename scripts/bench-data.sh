@@ -7,20 +7,24 @@
 #     draft call: nothing comes between them),
 #   - the disk used by the run folder (du, links not followed),
 #   - aide's own peak RSS (the kernel's VmHWM) and its peak anonymous memory (RssAnon, sampled every 5 ms),
+#   - `aide preview` of the folder alone (the preview a run builds): wall time and peak RSS (/usr/bin/time -v),
 # and, side by side, aideml's data preview (aide/utils/data_preview.py of aideml 0.2.2 from PyPI,
 # installed with --no-deps under ~/.cache/aide/aideml; pandas from .venv) on the same folder: its time
 # and its process's peak RSS.
 #   SIZES="10M 100M" bash scripts/bench-data.sh      # fewer sizes
 #   AIDEML_UP_TO=1G                                   # aideml reads everything: skipped above this (default 5G)
 #   SANDBOX=none DATA=copy                            # another exec.sandbox / exec.data (default: auto / auto)
+#   AIDE=.build/debug/aide                            # this binary instead of a release build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES="${SIZES:-10M 100M 1G 5G}"
 AIDEML_UP_TO="${AIDEML_UP_TO:-5G}"
 SANDBOX="${SANDBOX:-auto}"
 DATA="${DATA:-auto}"
-swift build -c release --product aide 2>&1 | grep -E "error|warning: .*Sources/" || true
-aide="$PWD/.build/release/aide"
+if [ -z "${AIDE:-}" ]; then
+  swift build -c release --product aide 2>&1 | grep -E "error|warning: .*Sources/" || true
+fi
+aide="${AIDE:-$PWD/.build/release/aide}"
 python="${PYTHON:-$(command -v python3)}"
 [ -x .venv/bin/python ] && python="$PWD/.venv/bin/python"
 aideml="$HOME/.cache/aide/aideml"
@@ -40,8 +44,10 @@ with open(sys.argv[1], "w") as out:
 PY
 
 bytes() { numfmt --from=iec "$1"; }
-printf '%-6s | %-10s | %-9s | %-10s | %-9s | %-10s | %-10s | %s\n' size files "1st call" "run folder" "aide RSS" "aide anon" "aideml" "aideml RSS"
-printf '%s\n' "-------|------------|-----------|------------|-----------|------------|------------|-----------"
+command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)"; exit 1; }
+row='%-6s | %-6s | %-8s | %-10s | %-8s | %-9s | %-12s | %-10s | %s\n'
+printf "$row" size files "1st call" "run folder" "aide RSS" "aide anon" "aide preview" "aideml" "aideml RSS"
+printf '%s\n' "-------|--------|----------|------------|----------|-----------|--------------|------------|-----------"
 for size in $SIZES; do
   task="$work/task-$size"
   mkdir -p "$task/data"
@@ -113,6 +119,11 @@ du = subprocess.run(["du", "-sb", folder], capture_output=True, text=True).stdou
 print(f"{first:.2f} {int(du)} {hwm} {anon}")
 PY
   read -r first du hwm anon < "$work/aide-$size.fig"
+  sync
+  /usr/bin/time -v -o "$work/preview-time.txt" "$aide" preview "$task/data" > /dev/null
+  preview_wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/preview-time.txt")
+  preview_rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/preview-time.txt")
+  preview="$("$python" -c "import sys; p=sys.argv[1].split(':'); print(f'{sum(float(x)*60**i for i,x in enumerate(reversed(p))):.2f}')" "$preview_wall") s, $((preview_rss / 1024)) MiB"
   ml_time="-" ml_rss="-"
   if [ -f "$aideml/aide/utils/data_preview.py" ] && [ "$(bytes "$size")" -le "$(bytes "$AIDEML_UP_TO")" ]; then
     sync
@@ -127,8 +138,8 @@ print(f"{time.time() - start:.2f} {resource.getrusage(resource.RUSAGE_SELF).ru_m
 PY
     ); then read -r ml_time ml_rss <<< "$figures"; ml_time="${ml_time} s"; ml_rss="$((ml_rss / 1024)) MiB"; fi
   fi
-  printf '%-6s | %-10s | %-9s | %-10s | %-9s | %-10s | %-10s | %s\n' "$size" "$files" "${first} s" \
-    "$(numfmt --to=iec --suffix=B "$du")" "$((hwm / 1024)) MiB" "$((anon / 1024)) MiB" "$ml_time" "$ml_rss"
+  printf "$row" "$size" "$files" "${first} s" \
+    "$(numfmt --to=iec --suffix=B "$du")" "$((hwm / 1024)) MiB" "$((anon / 1024)) MiB" "$preview" "$ml_time" "$ml_rss"
   grep -E "^data: " "$work/aide-$size.txt" | sed 's/^/         /' || true
   chmod -R u+w "$task" "$runs" 2>/dev/null || true
   rm -rf "$task" "$runs"

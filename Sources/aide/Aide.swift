@@ -9,7 +9,7 @@ struct Aide: AsyncParsableCommand {
         version: AIDEVersion.current,
         subcommands: [
             RunCommand.self, InitCommand.self, QueryCommand.self, ModelsCommand.self, ReportCommand.self, BenchCommand.self,
-            ServeCommand.self, AidemlCommand.self,
+            ServeCommand.self, PreviewCommand.self, AidemlCommand.self,
         ],
         defaultSubcommand: AidemlCommand.self
     )

@@ -116,3 +116,19 @@ struct DataScaleTests {
         #expect(try store.dataPreview() == preview)
     }
 }
+
+extension DataScaleTests {
+    /// `aide preview DIR` prints the preview a run would show; a path that is not a folder is a one-line error.
+    @Test func aidePreviewPrintsWhatTheModelIsShown() async throws {
+        let folder = TaskTestSupport.temporaryDirectory("preview-cli")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try TaskTestSupport.write("id,x\n1,0.5\n2,1.5\n", to: folder.appendingPathComponent("train.csv"))
+        let shown = try await CommandRunner.run(["preview", folder.path], environment: [:], timeout: 60)
+        #expect(shown.status == 0, "\(shown.stderr)")
+        #expect(shown.stdout == DataPreview.generate(for: folder.resolvingSymlinksInPath()) + "\n")
+        #expect(shown.stdout.contains("train.csv: 2 rows × 2 columns"), "\(shown.stdout)")
+        let missing = try await CommandRunner.run(["preview", folder.appendingPathComponent("nope").path], environment: [:], timeout: 60)
+        #expect(missing.status != 0)
+        #expect(missing.stderr.hasPrefix("Error: \(folder.appendingPathComponent("nope").path) is not a folder\n"), "\(missing.stderr)")
+    }
+}
