@@ -1,5 +1,13 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A short description of a task's data for the prompts, like AIDE's data preview: the file tree with
 /// sizes, each CSV's shape and columns (type, missing values, a few statistics), and small text files
 /// inline. Its cost does not grow with the data: each CSV is read up to a byte budget (a head sample,
@@ -159,17 +167,20 @@ public enum DataPreview {
         var size: Int
     }
 
+    /// A folder's visible entries by name, each with one stat (links followed): a folder of 100,000
+    /// files costs 100,000 stats, not URL resource lookups.
     static func children(of directory: URL) -> [Child] {
-        let keys: [URLResourceKey] = [.isDirectoryKey, .fileSizeKey]
-        guard
-            let urls = try? FileManager.default.contentsOfDirectory(
-                at: directory, includingPropertiesForKeys: keys, options: [.skipsHiddenFiles])
-        else { return [] }
-        return urls.map { url in
-            let values = try? url.resourceValues(forKeys: Set(keys))
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
+        let base = directory.path.hasSuffix("/") ? directory.path : directory.path + "/"
+        // Byte order of UTF-8 is code-point order, as String's `<` gives for normalized names, but cheaper.
+        return names.filter { !$0.hasPrefix(".") }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { name in
+            var info = stat()
+            let found = stat(base + name, &info) == 0
+            let isDirectory = found && info.st_mode & S_IFMT == S_IFDIR
             return Child(
-                url: url, name: url.lastPathComponent, isDirectory: values?.isDirectory ?? false, size: values?.fileSize ?? 0)
-        }.sorted { $0.name < $1.name }
+                url: URL(fileURLWithPath: base + name, isDirectory: isDirectory), name: name, isDirectory: isDirectory,
+                size: found && !isDirectory ? Int(info.st_size) : 0)
+        }
     }
 
     static func renderTree(directory: URL) -> String {
