@@ -147,7 +147,7 @@ public struct LiveRun: Sendable {
                 throw ReportError(RunReport.oneLine(error))
             }
         }
-        return HTMLReport.update(report, commits: commits, nodes: nodes, metrics: snapshot.metrics, calls: calls)
+        return try HTMLReport.update(report, commits: commits, nodes: nodes, metrics: snapshot.metrics, calls: calls)
     }
 }
 
@@ -181,7 +181,7 @@ extension HTMLReport {
                         sql: "SELECT \(try NodeRecord.selection(db)) FROM nodes WHERE step >= ? ORDER BY rowid LIMIT -1 OFFSET ?",
                         arguments: [range.fromStep, range.afterCommits]
                     ).map { try NodeRecord(positionalRow: $0).node() })
-                return update(
+                return try update(
                     report, commits: snapshot.nodes.count, nodes: nodes, metrics: snapshot.metrics,
                     calls: callsByNode(snapshot))
             }
@@ -195,7 +195,7 @@ extension HTMLReport {
     /// The update carrying `nodes` (whole, in commit order) of the run `report` describes.
     static func update(
         _ report: RunReport, commits: Int, nodes: [Node], metrics: [MetricsRecord], calls: [String: [LLMCallRecord]]
-    ) -> [UInt8] {
+    ) throws -> [UInt8] {
         var json = JSONWriter(scriptSafe: true)
         var partial = report
         let ids = Set(nodes.map(\.id))
@@ -206,12 +206,12 @@ extension HTMLReport {
         json.int(commits)
         json.raw(",")
         json.key("data")
-        writePageData(partial, metrics: metrics.filter { steps.contains($0.step) }, to: &json)
+        try writePageData(partial, metrics: metrics.filter { steps.contains($0.step) }, to: &json)
         json.raw(",")
         json.key("details")
         json.raw("{")
         for (index, node) in nodes.enumerated() {
-            writeDetail(node, first: index == 0, runID: report.run.id, calls: calls[node.id] ?? [], to: &json)
+            try writeDetail(node, first: index == 0, runID: report.run.id, calls: calls[node.id] ?? [], to: &json)
         }
         json.raw("}}")
         return json.bytes
