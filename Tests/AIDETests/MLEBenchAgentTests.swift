@@ -181,6 +181,15 @@ struct MLEBenchAgentTests {
             environment: Self.environment(home, steps: 1, timeLimit: 600))
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("\"agent.steps\": expected key=value"))
+        // Data whose metric nothing names and whose kind is unknown: stopped before searching, saying which kwarg to add.
+        let unknown = root.appendingPathComponent("unknown")
+        try TaskTestSupport.write("Date,Open,Close\n2024-01-01,1,2\n", to: unknown.appendingPathComponent("data/prices.csv"))
+        let undirected = try await CommandRunner.run(
+            [Self.startScript.path, "--scripted", answers.path], executable: URL(fileURLWithPath: "/bin/bash"),
+            environment: Self.environment(unknown, steps: 1, timeLimit: 600))
+        #expect(undirected.status == 1)
+        #expect(undirected.stderr.contains("add metric.direction=minimize (or maximize) to the agent's kwargs"), "\(undirected.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: unknown.appendingPathComponent("agent/runs").path))
     }
 
     @Test func installPutsTheAgentWhereMLEBenchsRegistryFindsIt() async throws {

@@ -73,6 +73,12 @@ if ! "$AIDE" init "$DATA_DIR" -o "$task" --force --name "${COMPETITION_ID:-compe
   exit 1
 fi
 
+# aide init leaves the direction commented out when nothing names the metric; only a setting can say it.
+if grep -q '^  # direction:' "$task" && [[ " $* " != *" metric.direction="* ]]; then
+  log "description.md names no metric aide knows, so which way is better is unknown: add metric.direction=minimize (or maximize) to the agent's kwargs"
+  exit 1
+fi
+
 "${stopper[@]}" "$AIDE" run "$task" --runs-dir "$runs" "${limits[@]}" "${sets[@]}" "${flags[@]}" 2>&1 | tee "$LOGS_DIR/aide.log"
 status=${PIPESTATUS[0]}
 log "aide run exited with $status"
