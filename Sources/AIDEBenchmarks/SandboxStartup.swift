@@ -4,7 +4,8 @@ import Foundation
 /// `AIDEBenchmarks sandbox-startup PYTHON [N]`: the sandbox's added start-up time per script. Runs
 /// an empty script N times (30) through `PythonInterpreter` with the run's usual limits, with the
 /// sandbox and without, alternating so both see the same machine load, and prints the medians and
-/// their difference. Goal: under 20 ms added per script.
+/// their difference. Goal: under 20 ms added per script. Then what the total disk cap's watcher
+/// (`exec.max_disk_mb`) costs: per script, in the same pairs, and per walk of a folder of 10,000 files.
 func benchmarkSandboxStartup(python: String, count: Int) async throws {
     let sandbox = try Sandbox.make(python: python)
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aide-bench-sandbox-\(UUID().uuidString)")
@@ -12,20 +13,43 @@ func benchmarkSandboxStartup(python: String, count: Int) async throws {
     let plain = PythonInterpreter(python: sandbox.python, memoryLimitMB: 4096, fileSizeLimit: 1 << 32, processLimit: 512)
     var boxed = plain
     boxed.sandbox = sandbox
+    var capped = boxed
+    capped.diskCap = DiskCap(limitBytes: 10240 << 20)
     var none: [Double] = []
     var bwrap: [Double] = []
     var added: [Double] = []
+    var watched: [Double] = []
     for index in 0..<(count + 2) {
         let node = folder.appendingPathComponent("\(index)")
         let a = try await measureAsync { _ = try await plain.run(script: "pass", in: node.appendingPathComponent("none"), timeout: 60) }
         let b = try await measureAsync { _ = try await boxed.run(script: "pass", in: node.appendingPathComponent("bwrap"), timeout: 60) }
+        let c = try await measureAsync { _ = try await capped.run(script: "pass", in: node.appendingPathComponent("capped"), timeout: 60) }
         if index < 2 { continue }  // warm-up: page cache, first bwrap start
         none.append(a)
         bwrap.append(b)
         added.append(b - a)
+        watched.append(c - b)
     }
     print(String(format: "script start-up (empty script, median of %d): none %.1f ms, bwrap %.1f ms", count, median(none) * 1000, median(bwrap) * 1000))
     print(String(format: "sandbox adds %.1f ms per script (median of paired differences; goal < 20 ms)", median(added) * 1000))
+    print(String(format: "the disk cap's watcher adds %.1f ms per script (median of paired differences)", median(watched) * 1000))
+
+    // One walk of a node folder of 10,000 small files in 100 folders, and the share of a core it takes
+    // at the interval the watcher then keeps (when the file system's total gives no reason to walk).
+    let tree = folder.appendingPathComponent("tree")
+    for part in 0..<100 {
+        let sub = tree.appendingPathComponent("working/\(part)")
+        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+        for file in 0..<100 { try Data("x".utf8).write(to: sub.appendingPathComponent("\(file).txt")) }
+    }
+    let cap = DiskCap(limitBytes: 10240 << 20)
+    var walks: [Double] = []
+    for _ in 0..<max(5, count / 3) { walks.append(measure { _ = cap.measure(tree) }) }
+    let walk = median(walks)
+    let interval = max(Double(DiskCap.quietInterval.components.seconds), walk / DiskCap.walkShare)
+    print(String(
+        format: "disk cap walk of 10,000 files: %.1f ms; walked every %.0f s unless the file system grows: %.2f%% of a core",
+        walk * 1000, interval, walk / interval * 100))
 }
 
 func measureAsync(_ body: () async throws -> Void) async rethrows -> Double {
