@@ -22,8 +22,16 @@ func benchmarkSandboxStartup(python: String, count: Int) async throws {
     for index in 0..<(count + 2) {
         let node = folder.appendingPathComponent("\(index)")
         let a = try await measureAsync { _ = try await plain.run(script: "pass", in: node.appendingPathComponent("none"), timeout: 60) }
-        let b = try await measureAsync { _ = try await boxed.run(script: "pass", in: node.appendingPathComponent("bwrap"), timeout: 60) }
-        let c = try await measureAsync { _ = try await capped.run(script: "pass", in: node.appendingPathComponent("capped"), timeout: 60) }
+        // The two sandboxed runs in turns first: the one after another sandbox pays for its namespaces' teardown.
+        var b = 0.0
+        var c = 0.0
+        for arm in index % 2 == 0 ? [0, 1] : [1, 0] {
+            if arm == 0 {
+                b = try await measureAsync { _ = try await boxed.run(script: "pass", in: node.appendingPathComponent("bwrap"), timeout: 60) }
+            } else {
+                c = try await measureAsync { _ = try await capped.run(script: "pass", in: node.appendingPathComponent("capped"), timeout: 60) }
+            }
+        }
         if index < 2 { continue }  // warm-up: page cache, first bwrap start
         none.append(a)
         bwrap.append(b)
