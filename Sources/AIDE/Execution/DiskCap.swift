@@ -11,7 +11,8 @@ import Darwin
 /// The most a script may write to its node folder in all (`exec.max_disk_mb`): the file-size cap
 /// bounds each file, this bounds their sum, so many files cannot fill the disk either.
 ///
-/// Kept cheap: every `tick` the watcher asks the file system how much it holds (`statvfs`, one
+/// Kept cheap: every `tick` the script's watch (`Watch.check`, in the task that also keeps its
+/// timeout) asks the file system how much it holds (`statvfs`, one
 /// call); it walks the folder (`du`-like, links not followed, stopping once past the cap) only when
 /// the file system grew by more than the room the script had left at the last walk, or when a
 /// quiet interval has passed (at least `quietInterval`, and long enough that walking takes at most
@@ -98,34 +99,42 @@ public struct DiskCap: Sendable, Hashable {
         return Int(info.f_blocks - info.f_bfree) * Int(info.f_frsize)
     }
 
-    /// Watches `folder` until the task is cancelled, or until the script passes the cap: then
-    /// `exceeded` is called with the reason, once, and the watch ends.
-    public func watch(_ folder: URL, exceeded: @Sendable (String) -> Void) async {
-        let clock = ContinuousClock()
+    /// One script's watch: `check` it every `tick` while the script runs.
+    public struct Watch: Sendable {
+        public let cap: DiskCap
+        public let folder: URL
         // Nothing is walked at the start (the harness wrote only the script): a script that ends
-        // within the first tick costs one statvfs.
-        var usage = Usage(bytes: 0, entries: 0, exceeded: nil)
-        var filesystemAtWalk = Self.filesystemUsed(folder)
-        var walked = clock.now
-        var quiet = Self.quietInterval
-        while usage.exceeded == nil {
-            do { try await Task.sleep(for: Self.tick) } catch { return }
+        // within the first tick costs nothing but this statvfs.
+        private var usage = Usage(bytes: 0, entries: 0, exceeded: nil)
+        private var filesystemAtWalk: Int?
+        private var walked = ContinuousClock.now
+        private var quiet = DiskCap.quietInterval
+
+        public init(cap: DiskCap, folder: URL) {
+            self.cap = cap
+            self.folder = folder
+            filesystemAtWalk = DiskCap.filesystemUsed(folder)
+        }
+
+        /// Why the script must stop now, or nil: a statvfs, and a walk when it may be over the cap
+        /// or the quiet interval has passed.
+        public mutating func check() async -> String? {
             // The script cannot have written more than the file system grew by (unless something
             // else deleted as much meanwhile, which the quiet interval's walk catches).
-            let grown = Self.filesystemUsed(folder).flatMap { now in filesystemAtWalk.map { now - $0 } }
-            let mayBeOver = grown.map { $0 >= limitBytes - usage.bytes } ?? true
-            guard mayBeOver || clock.now - walked >= quiet else { continue }
-            filesystemAtWalk = Self.filesystemUsed(folder)
-            let start = clock.now
-            usage = await measureAside(folder)
-            walked = clock.now
-            quiet = max(Self.quietInterval, (walked - start) / Self.walkShare)
+            let grown = DiskCap.filesystemUsed(folder).flatMap { now in filesystemAtWalk.map { now - $0 } }
+            let mayBeOver = grown.map { $0 >= cap.limitBytes - usage.bytes } ?? true
+            guard mayBeOver || ContinuousClock.now - walked >= quiet else { return nil }
+            filesystemAtWalk = DiskCap.filesystemUsed(folder)
+            let start = ContinuousClock.now
+            usage = await cap.measureAside(folder)
+            walked = ContinuousClock.now
+            quiet = max(DiskCap.quietInterval, (walked - start) / DiskCap.walkShare)
+            return usage.exceeded
         }
-        if let reason = usage.exceeded { exceeded(reason) }
     }
 
     /// `measure` on a thread of its own: a large folder must not hold up the harness's tasks.
-    private func measureAside(_ folder: URL) async -> Usage {
+    func measureAside(_ folder: URL) async -> Usage {
         await withCheckedContinuation { continuation in
             DispatchQueue.global(qos: .utility).async { continuation.resume(returning: self.measure(folder)) }
         }

@@ -145,18 +145,25 @@ public struct PythonInterpreter: Interpreter {
         // Cancelled (the run is stopping at once: SIGTERM, a second Ctrl-C): everything it started dies now.
         let outcome = try await withTaskCancellationHandler {
           try await withThrowingTaskGroup(of: RunOutcome?.self) { group in
-            // Beyond ~30 years there is nothing to time, and Duration would overflow.
-            if timeout < 1e9 {
+            // One task keeps the time and watches the disk. Beyond ~30 years there is nothing to
+            // time, and Duration would overflow.
+            let deadline = timeout < 1e9 ? start + .seconds(timeout) : nil
+            if deadline != nil || diskCap != nil {
                 group.addTask {
-                    do { try await Task.sleep(for: .seconds(timeout)) } catch { return nil }
-                    control.timeOut()
-                    return nil
-                }
-            }
-            if let diskCap {
-                group.addTask {
-                    await diskCap.watch(directory) { reason in control.stop(because: reason) }
-                    return nil
+                    var disk = diskCap.map { DiskCap.Watch(cap: $0, folder: directory) }
+                    while true {
+                        var wake = deadline ?? clock.now + DiskCap.tick
+                        if disk != nil { wake = min(wake, clock.now + DiskCap.tick) }
+                        do { try await Task.sleep(until: wake, clock: clock) } catch { return nil }
+                        if let deadline, clock.now >= deadline {
+                            control.timeOut()
+                            return nil
+                        }
+                        if let reason = await disk?.check() {
+                            control.stop(because: reason)
+                            return nil
+                        }
+                    }
                 }
             }
             group.addTask {
