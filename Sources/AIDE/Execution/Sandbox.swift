@@ -267,7 +267,9 @@ extension Sandbox {
                      os.path.dirname(os.path.realpath(sys.executable))] + [p for p in sys.path if p]
             print(json.dumps({"executable": sys.executable, "paths": paths}))
             """
-        let (status, output) = try capture(python, ["-I", "-c", code], environment: environment)
+        // A bare name (`python3`, as `aide init` writes) is looked up on PATH, as the shell would.
+        let program = python.contains("/") ? python : findExecutable(python, path: environment["PATH"]) ?? python
+        let (status, output) = try capture(program, ["-I", "-c", code], environment: environment)
         struct Answer: Decodable {
             var executable: String
             var paths: [String]
