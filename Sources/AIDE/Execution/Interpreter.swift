@@ -18,6 +18,8 @@ public struct ExecutionResult: Sendable, Codable, Hashable {
     public var exceptionType: String?
     /// The traceback, when the script raised.
     public var traceback: String?
+    /// Where the script ran, when not as a local child process (a Slurm job).
+    public var placement: ScriptPlacement?
 
     public init(
         output: String, outputBytes: Int, exitCode: Int32?, signal: Int32? = nil, timedOut: Bool = false,

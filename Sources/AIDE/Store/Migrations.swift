@@ -12,6 +12,7 @@ enum RunMigrations {
     static let v3 = "v3-calls-provider-answer"
     static let v4 = "v4-runs-sandbox"
     static let v5 = "v5-runs-data-preview"
+    static let nodesSlurmJob = "v6-nodes-slurm-job"
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -141,6 +142,16 @@ enum RunMigrations {
         // The data preview the prompts show, built once when the run starts; a resume reuses it.
         migrator.registerMigration(v5) { db in
             try db.alter(table: "runs") { t in t.add(column: "data_preview", .text) }
+        }
+
+        // Where a script ran when it ran as a Slurm job: the job, its node, its end, its queue wait.
+        migrator.registerMigration(nodesSlurmJob) { db in
+            try db.alter(table: "nodes") { t in
+                t.add(column: "slurm_job_id", .text)
+                t.add(column: "slurm_node", .text)
+                t.add(column: "slurm_state", .text)
+                t.add(column: "queue_wait", .double)
+            }
         }
 
         // Later migrations go here, after the last one, never between.

@@ -424,9 +424,13 @@ public struct ExecSpec: Sendable, Codable, Hashable {
     public var tmpMB: Int = 1024
     /// Modules the scripts need (`pandas`, `sklearn`): the Python must import them, checked at load.
     public var packages: [String] = []
+    /// Where scripts run: here, or each as a Slurm job (`exec.slurm` says what the job asks for).
+    public var backend: ExecBackend = .local
+    /// Each script's Slurm job, when `backend` is `slurm`.
+    public var slurm: SlurmSpec = SlurmSpec()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case python, parallel, sandbox, network, gpus, packages
+        case python, parallel, sandbox, network, gpus, packages, backend, slurm
         case memoryLimitMB = "memory_limit_mb"
         case cpuLimit = "cpu_limit"
         case outputLimit = "output_limit"
@@ -447,11 +451,12 @@ public struct ExecSpec: Sendable, Codable, Hashable {
     }
 
     /// Scripts that may run at once.
-    public var scriptSlots: Int { parallel ?? ProcessInfo.processInfo.activeProcessorCount }
+    public var scriptSlots: Int { parallel ?? (backend == .slurm ? Int.max : ProcessInfo.processInfo.activeProcessorCount) }
 
     /// Threads per script for numeric libraries when `running` scripts share the machine's cores.
     public func threadsPerScript(running: Int) -> Int {
-        max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, min(running, scriptSlots)))
+        if backend == .slurm { return slurm.cpusPerTask ?? 1 }  // the job's own cores
+        return max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, min(running, scriptSlots)))
     }
 
     public init(from decoder: any Decoder) throws {
@@ -469,6 +474,8 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         maxFileMB = try c.decodeIfPresent(Int.self, forKey: .maxFileMB) ?? defaults.maxFileMB
         tmpMB = try c.decodeIfPresent(Int.self, forKey: .tmpMB) ?? defaults.tmpMB
         packages = try c.decodeIfPresent([String].self, forKey: .packages) ?? defaults.packages
+        backend = try c.decodeIfPresent(ExecBackend.self, forKey: .backend) ?? defaults.backend
+        slurm = try c.decodeIfPresent(SlurmSpec.self, forKey: .slurm) ?? defaults.slurm
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -485,6 +492,8 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         try c.encode(maxFileMB, forKey: .maxFileMB)
         try c.encode(tmpMB, forKey: .tmpMB)
         if !packages.isEmpty { try c.encode(packages, forKey: .packages) }
+        if backend != .local { try c.encode(backend, forKey: .backend) }
+        if slurm != SlurmSpec() { try c.encode(slurm, forKey: .slurm) }
     }
 }
 
