@@ -69,13 +69,13 @@ extension HTMLReport {
                 json.int(snapshot.nodes.count)
                 json.raw(",")
                 json.key("data")
-                writePageData(partial, metrics: snapshot.metrics.filter { steps.contains($0.step) }, to: &json)
+                try writePageData(partial, metrics: snapshot.metrics.filter { steps.contains($0.step) }, to: &json)
                 json.raw(",")
                 json.key("details")
                 json.raw("{")
                 let calls = callsByNode(snapshot)
                 for (index, node) in nodes.enumerated() {
-                    writeDetail(node, first: index == 0, runID: report.run.id, calls: calls[node.id] ?? [], to: &json)
+                    try writeDetail(node, first: index == 0, runID: report.run.id, calls: calls[node.id] ?? [], to: &json)
                 }
                 json.raw("}}")
             }

@@ -424,13 +424,15 @@ public struct ExecSpec: Sendable, Codable, Hashable {
     public var tmpMB: Int = 1024
     /// Modules the scripts need (`pandas`, `sklearn`): the Python must import them, checked at load.
     public var packages: [String] = []
+    /// How scripts get the task's data: shared read-only in the sandbox (`auto`), copied, or linked.
+    public var data: DataSharing = .auto
     /// Where scripts run: here, or each as a Slurm job (`exec.slurm` says what the job asks for).
     public var backend: ExecBackend = .local
     /// Each script's Slurm job, when `backend` is `slurm`.
     public var slurm: SlurmSpec = SlurmSpec()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case python, parallel, sandbox, network, gpus, packages, backend, slurm
+        case python, parallel, sandbox, network, gpus, packages, data, backend, slurm
         case memoryLimitMB = "memory_limit_mb"
         case cpuLimit = "cpu_limit"
         case outputLimit = "output_limit"
@@ -474,6 +476,7 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         maxFileMB = try c.decodeIfPresent(Int.self, forKey: .maxFileMB) ?? defaults.maxFileMB
         tmpMB = try c.decodeIfPresent(Int.self, forKey: .tmpMB) ?? defaults.tmpMB
         packages = try c.decodeIfPresent([String].self, forKey: .packages) ?? defaults.packages
+        data = try c.decodeIfPresent(DataSharing.self, forKey: .data) ?? defaults.data
         backend = try c.decodeIfPresent(ExecBackend.self, forKey: .backend) ?? defaults.backend
         slurm = try c.decodeIfPresent(SlurmSpec.self, forKey: .slurm) ?? defaults.slurm
     }
@@ -492,6 +495,7 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         try c.encode(maxFileMB, forKey: .maxFileMB)
         try c.encode(tmpMB, forKey: .tmpMB)
         if !packages.isEmpty { try c.encode(packages, forKey: .packages) }
+        if data != .auto { try c.encode(data, forKey: .data) }
         if backend != .local { try c.encode(backend, forKey: .backend) }
         if slurm != SlurmSpec() { try c.encode(slurm, forKey: .slurm) }
     }
