@@ -59,6 +59,12 @@ else
 fi
 [[ -x "$aide" ]] || die "$aide is not an executable aide"
 python=$(/usr/bin/env python3 -c 'import sys; print(sys.executable)')
+# q DB SQL: the rows, one a line, columns joined by | (Python's sqlite3: no sqlite3 CLI needed).
+q() {
+    python3 -c 'import sqlite3, sys
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+for row in db.execute(sys.argv[2]): print("|".join("" if v is None else str(v) for v in row))' "$1" "$2"
+}
 
 say "starting the cluster"
 bash scripts/slurm-cluster.sh status >/dev/null 2>&1 || cluster_started=1
@@ -112,7 +118,7 @@ for row in db.execute("select step, stage, parent_id, is_buggy, metric, exit_cod
     print(*row)
 PY
 }
-run_db() { find "$1" -name run.sqlite | head -n 1; }
+run_db() { find "$1" -name run.sqlite 2>/dev/null | head -n 1 || true; }
 run_jobs() { # the run's jobs in the queue (any state squeue shows)
     squeue -h --me -o "%i %j %T" | grep " aide-$1-s[0-9]* " || true
 }
@@ -134,7 +140,7 @@ $local_tree
 slurm:
 $slurm_tree"
 [[ $(wc -l <<<"$slurm_tree") == 6 ]] || die "6 nodes expected: $slurm_tree"
-placed=$(sqlite3 "$(run_db "$work/slurm")" "select count(*) from nodes where slurm_job_id is not null and slurm_node is not null and queue_wait >= 0 and slurm_state is not null")
+placed=$(q "$(run_db "$work/slurm")" "select count(*) from nodes where slurm_job_id is not null and slurm_node is not null and queue_wait >= 0 and slurm_state is not null")
 [[ $placed == 6 ]] || die "$placed of 6 nodes have a job id, node and queue wait"
 echo "same tree (6 nodes, 1 buggy), every node with its job; Slurm run ${slurm_seconds} s"
 
@@ -149,15 +155,15 @@ answers "$work/limits.jsonl" "$hog" 'import time; time.sleep(600)'
     --set exec.backend=slurm --set exec.slurm.shared_filesystem=true --set exec.slurm.mem=300M \
     --set exec.slurm.time=60 >"$work/limits.log" 2>&1 || die "the limits run failed"
 db=$(run_db "$work/limits")
-memory=$(sqlite3 "$db" "select is_buggy, slurm_state, bug_reasons from nodes where step = 0")
-time_limit=$(sqlite3 "$db" "select is_buggy, slurm_state, bug_reasons from nodes where step = 1")
+memory=$(q "$db" "select is_buggy, slurm_state, bug_reasons from nodes where step = 0")
+time_limit=$(q "$db" "select is_buggy, slurm_state, bug_reasons from nodes where step = 1")
 [[ $memory == 1\|OUT_OF_MEMORY\|*"ran out of memory: OUT_OF_MEMORY"* ]] || die "the memory hog's node: $memory"
 [[ $time_limit == 1\|TIMEOUT\|*"reached its time limit: TIMEOUT"* ]] || die "the sleeper's node: $time_limit"
 echo "memory: $memory"
 echo "time:   $time_limit"
 
 # Starts a run of 8 steps whose first 3 scripts end at once and the rest sleep; returns once 3 nodes
-# are committed and 3 jobs of the run are running. Sets run_dir, run_id, background.
+# are committed and 3 jobs of the run are in flight (running, or pending: the node has few cores). Sets run_dir, run_id, background.
 slow_run() {
     local name=$1
     answers "$work/$name.jsonl" "$(good 0.1)" "$(good 0.2)" "$(good 0.3)" "$(good 0.4 300)" "$(good 0.5 300)" \
@@ -172,17 +178,17 @@ slow_run() {
         if [[ -n $db ]]; then
             run_dir=$(dirname "$db")
             run_id=$(basename "$run_dir")
-            local nodes running
-            nodes=$(sqlite3 "$db" "select count(*) from nodes" 2>/dev/null || echo 0)
-            running=$(run_jobs "$run_id" | grep -c " RUNNING" || true)
-            ((nodes >= 3 && running == 3)) && return 0
+            local nodes queued
+            nodes=$(q "$db" "select count(*) from nodes" 2>/dev/null || echo 0)
+            queued=$(run_jobs "$run_id" | grep -c " RUNNING\| PENDING" || true)
+            ((nodes >= 3 && queued == 3)) && return 0
         fi
         kill -0 "$background" 2>/dev/null || die "the $name run ended early"
         sleep 0.5
     done
-    die "the $name run did not reach 3 nodes and 3 running jobs in 120 s"
+    die "the $name run did not reach 3 nodes and 3 jobs in flight in 120 s"
 }
-snapshot() { sqlite3 "$1" "select id, step, exit_code, length(output), is_buggy, metric, slurm_job_id from nodes where step < 3 order by step"; }
+snapshot() { q "$1" "select id, step, exit_code, length(output), is_buggy, metric, slurm_job_id from nodes where step < 3 order by step"; }
 gone() { # waits up to 30 s until squeue shows none of run $1's jobs
     local i
     for i in $(seq 60); do [[ -z "$(run_jobs "$1")" ]] && return 0; sleep 0.5; done
@@ -200,9 +206,9 @@ wait "$background" || true
 background=""
 gone "$run_id"
 [[ "$(snapshot "$db")" == "$before" ]] || die "committed nodes changed after Ctrl-C"
-status=$(sqlite3 "$db" "select status from runs")
+status=$(q "$db" "select status from runs")
 [[ $status == interrupted ]] || die "run is $status after Ctrl-C, not interrupted"
-[[ $(sqlite3 "$db" "pragma integrity_check") == ok ]] || die "run.sqlite is damaged"
+[[ $(q "$db" "pragma integrity_check") == ok ]] || die "run.sqlite is damaged"
 echo "squeue shows none of run $run_id's jobs; 3 committed nodes intact; run interrupted"
 
 # --- 4. kill -9 and resume
@@ -218,11 +224,11 @@ left=$(run_jobs "$run_id" | wc -l)
 answers "$work/resume.jsonl" "$(good 0.91)" "$(good 0.92)" "$(good 0.93)"
 "$aide" run --resume "$run_dir" --scripted "$work/resume.jsonl" --steps 6 >"$work/resume.log" 2>&1 \
     || die "the resumed run failed"
-grep -q "cancelling 3 job(s) a stopped aide left" "$work/resume.log" || die "the resumed run did not cancel the 3 leftover jobs"
+grep -q "cancelled 3 job(s) a stopped aide left" "$work/resume.log" || die "the resumed run did not cancel the 3 leftover jobs"
 gone "$run_id"
 [[ "$(snapshot "$db")" == "$before" ]] || die "committed nodes changed after kill -9 and resume"
-nodes=$(sqlite3 "$db" "select count(*) from nodes")
-status=$(sqlite3 "$db" "select status from runs")
+nodes=$(q "$db" "select count(*) from nodes")
+status=$(q "$db" "select status from runs")
 ((nodes == 6)) && [[ $status == finished ]] || die "resumed run: $nodes nodes, $status (want 6, finished)"
 echo "3 leftover jobs cancelled on resume; squeue shows none of run $run_id's jobs; 6 nodes, earlier 3 intact"
 echo "figures: 6-step Slurm run with 3 workers ${slurm_seconds} s"

@@ -76,6 +76,7 @@ extension SearchRun {
     ) throws -> SearchRun {
         try options.validate()
         if options.changesTask { throw RunOptionsError.resumeChangesTask }
+        try RunAssembly.cancelLeftoverJobs(runFolder: runFolder)
         return try resume(
             runFolder: runFolder,
             dependencies: { task in

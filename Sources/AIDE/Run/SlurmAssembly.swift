@@ -18,4 +18,17 @@ extension RunAssembly {
         guard spec.exec.backend == .slurm else { return }
         try SlurmCheck.check(spec.exec, runFolder: runFolder)
     }
+
+    /// Before a run in `runFolder` resumes: the Slurm jobs a stopped aide left for it are cancelled
+    /// (and gone) before the resume clears the unfinished node folders. Under the run's lock, so a
+    /// live aide's jobs are never touched. Nothing for a run that never ran jobs.
+    public static func cancelLeftoverJobs(runFolder: URL, warn: (String) -> Void = RunAssembly.standardError) throws {
+        guard FileManager.default.fileExists(atPath: runFolder.appendingPathComponent("slurm").path) else { return }
+        let lock = try RunLock(folder: runFolder)
+        let cancelled = SlurmLeftovers.cancel(runFolder: runFolder)
+        withExtendedLifetime(lock) {}
+        if !cancelled.isEmpty {
+            warn("[slurm] cancelled \(cancelled.count) job(s) a stopped aide left for this run: \(cancelled.joined(separator: " "))")
+        }
+    }
 }
