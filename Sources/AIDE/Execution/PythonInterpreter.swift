@@ -75,6 +75,9 @@ public struct PythonInterpreter: Interpreter {
     public var processLimit: Int?
     /// The GPUs to share among scripts running at once (`CUDA_VISIBLE_DEVICES`); nil leaves it unset.
     public var gpus: GPUPool?
+    /// The most a script may write to its folder in all; past it the script is stopped and what it
+    /// wrote removed. Nil for no cap.
+    public var diskCap: DiskCap?
     /// What `ScriptIsolation` decided, for the run's record.
     public var isolationSummary: String?
     public var isolation: String? { isolationSummary ?? (sandbox == nil ? "none" : "bwrap") }
@@ -88,8 +91,10 @@ public struct PythonInterpreter: Interpreter {
     public init(
         python: String = "python3", baseEnvironment: [String: String] = ProcessInfo.processInfo.environment,
         memoryLimitMB: Int? = nil, cpuLimit: Double? = nil, outputLimit: Int = 32_000, threadsPerScript: Int? = nil,
-        sandbox: Sandbox? = nil, fileSizeLimit: Int? = nil, processLimit: Int? = nil, gpus: GPUPool? = nil
+        sandbox: Sandbox? = nil, fileSizeLimit: Int? = nil, processLimit: Int? = nil, gpus: GPUPool? = nil,
+        diskCap: DiskCap? = nil
     ) {
+        self.diskCap = diskCap
         self.sandbox = sandbox
         self.fileSizeLimit = fileSizeLimit
         self.processLimit = processLimit
@@ -113,11 +118,7 @@ public struct PythonInterpreter: Interpreter {
         try write(script, in: directory)
         let (executable, arguments) = try command(python: pythonPath, in: directory)
 
-        var variables = ScriptEnvironment.allowed(baseEnvironment)
-        variables["PYTHONUNBUFFERED"] = "1"  // keeps prints and tracebacks in the order they happened
-        if let threadsPerScript {
-            for name in Self.threadVariables where variables[name] == nil { variables[name] = "\(threadsPerScript)" }
-        }
+        var variables = scriptVariables()
         let leased = gpus?.lease() ?? []
         defer { gpus?.release(leased) }
         if gpus != nil { variables["CUDA_VISIBLE_DEVICES"] = GPUPool.visibleDevices(leased) }
@@ -134,17 +135,31 @@ public struct PythonInterpreter: Interpreter {
 
         let control = RunControl()
         let outputLimit = outputLimit
+        let diskCap = diskCap
         let clock = ContinuousClock()
         let start = clock.now
         // Cancelled (the run is stopping at once: SIGTERM, a second Ctrl-C): everything it started dies now.
         let outcome = try await withTaskCancellationHandler {
           try await withThrowingTaskGroup(of: RunOutcome?.self) { group in
-            // Beyond ~30 years there is nothing to time, and Duration would overflow.
-            if timeout < 1e9 {
+            // One task keeps the time and watches the disk. Beyond ~30 years there is nothing to
+            // time, and Duration would overflow.
+            let deadline = timeout < 1e9 ? start + .seconds(timeout) : nil
+            if deadline != nil || diskCap != nil {
                 group.addTask {
-                    do { try await Task.sleep(for: .seconds(timeout)) } catch { return nil }
-                    control.timeOut()
-                    return nil
+                    var disk = diskCap.map { DiskCap.Watch(cap: $0, folder: directory) }
+                    while true {
+                        var wake = deadline ?? clock.now + DiskCap.tick
+                        if disk != nil { wake = min(wake, clock.now + DiskCap.tick) }
+                        do { try await Task.sleep(until: wake, clock: clock) } catch { return nil }
+                        if let deadline, clock.now >= deadline {
+                            control.timeOut()
+                            return nil
+                        }
+                        if let reason = await disk?.check() {
+                            control.stop(because: reason)
+                            return nil
+                        }
+                    }
                 }
             }
             group.addTask {
@@ -208,8 +223,24 @@ public struct PythonInterpreter: Interpreter {
         }
         try Task.checkCancellation()
         let elapsed = clock.now - start
-        return Self.result(
+        var result = Self.result(
             outcome, timedOut: control.timedOut, duration: elapsed, directory: directory, sandboxed: sandbox != nil)
+        if let reason = control.stoppedBecause {
+            result.stoppedBecause = reason
+            DiskCap.cleanUp(directory)
+        }
+        return result
+    }
+
+    /// The variables a script starts with, before GPUs and the sandbox's own: the allowed ones,
+    /// unbuffered output, and the thread counts chosen for it.
+    func scriptVariables() -> [String: String] {
+        var variables = ScriptEnvironment.allowed(baseEnvironment)
+        variables["PYTHONUNBUFFERED"] = "1"  // keeps prints and tracebacks in the order they happened
+        if let threadsPerScript {
+            for name in Self.threadVariables where variables[name] == nil { variables[name] = "\(threadsPerScript)" }
+        }
+        return variables
     }
 
     /// The interpreter's path: `python` itself when it names a path, else the first executable match on
@@ -292,7 +323,7 @@ public struct PythonInterpreter: Interpreter {
         return .custom(keyed)
     }
 
-    private func write(_ script: String, in directory: URL) throws {
+    func write(_ script: String, in directory: URL) throws {
         let file = directory.appendingPathComponent(Self.scriptName)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -346,13 +377,7 @@ public struct PythonInterpreter: Interpreter {
         // Python prints the script's absolute path in tracebacks (`File "/…/nodes/0003-1a2b3c4d/runfile.py"`);
         // it names the run, so it is cut to `runfile.py`: prompts then depend on the script alone,
         // and a recorded run replays.
-        var output = outcome.output.text
-        let folders = Set([directory.path, directory.resolvingSymlinksInPath().path]).map { $0.hasSuffix("/") ? $0 : $0 + "/" }
-        for folder in folders.sorted(by: { $0.count > $1.count }) {
-            output = output.replacingOccurrences(of: folder, with: "")
-        }
-        // A NUL would cut the text where it is stored or sent; it is shown, not dropped.
-        output = output.replacingOccurrences(of: "\0", with: "\u{2400}")
+        let output = cleanedOutput(outcome.output.text, directory: directory)
         var result = ExecutionResult(
             output: output, outputBytes: outcome.output.totalBytes, exitCode: nil, timedOut: timedOut,
             duration: Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
@@ -372,6 +397,17 @@ public struct PythonInterpreter: Interpreter {
         }
         return result
     }
+
+    /// Output as it is stored and shown: the node folder's path cut from it, NULs made visible.
+    static func cleanedOutput(_ text: String, directory: URL) -> String {
+        var output = text
+        let folders = Set([directory.path, directory.resolvingSymlinksInPath().path]).map { $0.hasSuffix("/") ? $0 : $0 + "/" }
+        for folder in folders.sorted(by: { $0.count > $1.count }) {
+            output = output.replacingOccurrences(of: folder, with: "")
+        }
+        // A NUL would cut the text where it is stored or sent; it is shown, not dropped.
+        return output.replacingOccurrences(of: "\0", with: "\u{2400}")
+    }
 }
 
 private struct RunOutcome: Sendable {
@@ -385,12 +421,14 @@ private final class RunControl: Sendable {
     private struct State {
         var processGroup: pid_t?
         var timedOut = false
+        var stoppedBecause: String?
         var finished = false
     }
 
     private let state = Mutex(State())
 
     var timedOut: Bool { state.withLock { $0.timedOut } }
+    var stoppedBecause: String? { state.withLock { $0.stoppedBecause } }
 
     /// The script started (as leader of its own group); kill it at once if the timer already fired.
     func started(processGroup: pid_t) {
@@ -402,8 +440,17 @@ private final class RunControl: Sendable {
 
     func timeOut() {
         state.withLock { state in
-            guard !state.finished else { return }
+            guard !state.finished, state.stoppedBecause == nil else { return }
             state.timedOut = true
+            if let group = state.processGroup { Self.kill(group) }
+        }
+    }
+
+    /// A limit the harness watches was passed: the script and everything in its group die now.
+    func stop(because reason: String) {
+        state.withLock { state in
+            guard !state.finished, !state.timedOut, state.stoppedBecause == nil else { return }
+            state.stoppedBecause = reason
             if let group = state.processGroup { Self.kill(group) }
         }
     }

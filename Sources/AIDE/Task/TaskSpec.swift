@@ -422,19 +422,26 @@ public struct ExecSpec: Sendable, Codable, Hashable {
     public var maxFileMB: Int = 4096
     /// Size of the sandbox's private /tmp (memory), in MiB.
     public var tmpMB: Int = 1024
+    /// The most a script may write to its node folder in all, in MiB; past it the script is stopped.
+    public var maxDiskMB: Int = 10240
     /// Modules the scripts need (`pandas`, `sklearn`): the Python must import them, checked at load.
     public var packages: [String] = []
     /// How scripts get the task's data: shared read-only in the sandbox (`auto`), copied, or linked.
     public var data: DataSharing = .auto
+    /// Where scripts run: here, or each as a Slurm job (`exec.slurm` says what the job asks for).
+    public var backend: ExecBackend = .local
+    /// Each script's Slurm job, when `backend` is `slurm`.
+    public var slurm: SlurmSpec = SlurmSpec()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case python, parallel, sandbox, network, gpus, packages, data
+        case python, parallel, sandbox, network, gpus, packages, data, backend, slurm
         case memoryLimitMB = "memory_limit_mb"
         case cpuLimit = "cpu_limit"
         case outputLimit = "output_limit"
         case maxProcesses = "max_processes"
         case maxFileMB = "max_file_mb"
         case tmpMB = "tmp_mb"
+        case maxDiskMB = "max_disk_mb"
     }
 
     public init(
@@ -449,11 +456,12 @@ public struct ExecSpec: Sendable, Codable, Hashable {
     }
 
     /// Scripts that may run at once.
-    public var scriptSlots: Int { parallel ?? ProcessInfo.processInfo.activeProcessorCount }
+    public var scriptSlots: Int { parallel ?? (backend == .slurm ? Int.max : ProcessInfo.processInfo.activeProcessorCount) }
 
     /// Threads per script for numeric libraries when `running` scripts share the machine's cores.
     public func threadsPerScript(running: Int) -> Int {
-        max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, min(running, scriptSlots)))
+        if backend == .slurm { return slurm.cpusPerTask ?? 1 }  // the job's own cores
+        return max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, min(running, scriptSlots)))
     }
 
     public init(from decoder: any Decoder) throws {
@@ -470,8 +478,11 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         maxProcesses = try c.decodeIfPresent(Int.self, forKey: .maxProcesses) ?? defaults.maxProcesses
         maxFileMB = try c.decodeIfPresent(Int.self, forKey: .maxFileMB) ?? defaults.maxFileMB
         tmpMB = try c.decodeIfPresent(Int.self, forKey: .tmpMB) ?? defaults.tmpMB
+        maxDiskMB = try c.decodeIfPresent(Int.self, forKey: .maxDiskMB) ?? defaults.maxDiskMB
         packages = try c.decodeIfPresent([String].self, forKey: .packages) ?? defaults.packages
         data = try c.decodeIfPresent(DataSharing.self, forKey: .data) ?? defaults.data
+        backend = try c.decodeIfPresent(ExecBackend.self, forKey: .backend) ?? defaults.backend
+        slurm = try c.decodeIfPresent(SlurmSpec.self, forKey: .slurm) ?? defaults.slurm
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -487,8 +498,11 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         try c.encode(maxProcesses, forKey: .maxProcesses)
         try c.encode(maxFileMB, forKey: .maxFileMB)
         try c.encode(tmpMB, forKey: .tmpMB)
+        try c.encode(maxDiskMB, forKey: .maxDiskMB)
         if !packages.isEmpty { try c.encode(packages, forKey: .packages) }
         if data != .auto { try c.encode(data, forKey: .data) }
+        if backend != .local { try c.encode(backend, forKey: .backend) }
+        if slurm != SlurmSpec() { try c.encode(slurm, forKey: .slurm) }
     }
 }
 
