@@ -12,6 +12,7 @@ enum RunMigrations {
     static let v3 = "v3-calls-provider-answer"
     static let v4 = "v4-runs-sandbox"
     static let v5 = "v5-runs-data-preview"
+    static let v6NodesPatch = "v6-nodes-patch"
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -141,6 +142,11 @@ enum RunMigrations {
         // The data preview the prompts show, built once when the run starts; a resume reuses it.
         migrator.registerMigration(v5) { db in
             try db.alter(table: "runs") { t in t.add(column: "data_preview", .text) }
+        }
+
+        // The SEARCH/REPLACE blocks a node's code was made with (agent.edit_format diff).
+        migrator.registerMigration(v6NodesPatch) { db in
+            try db.alter(table: "nodes") { t in t.add(column: "patch", .text) }
         }
 
         // Later migrations go here, after the last one, never between.

@@ -415,6 +415,8 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
     var error: String?
     var createdAt: Date
     var finishedAt: Date
+    /// Absent (nil) in files from before migration v6-nodes-patch.
+    var patch: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id
@@ -441,6 +443,7 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
         case error
         case createdAt = "created_at"
         case finishedAt = "finished_at"
+        case patch
     }
 
     enum Columns {
@@ -477,6 +480,7 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
         error = node.error
         createdAt = node.createdAt
         finishedAt = node.finishedAt
+        patch = node.patch
     }
 
     func node() throws -> Node {
@@ -500,7 +504,7 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
             review: review, metric: metric, metricSource: metricSource, testScore: testScore, isBuggy: isBuggy,
             bugReasons: bugReasons == "[]" ? [] : try JSONDecoder().decode([String].self, from: Data(bugReasons.utf8)),
             debugDepth: debugDepth, error: error, createdAt: createdAt, finishedAt: finishedAt,
-            otherParentID: otherParentID)
+            otherParentID: otherParentID, patch: patch)
     }
 
     static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
@@ -561,7 +565,7 @@ extension NodeRecord {
         try ColumnPositions<CodingKeys>.selection(db, table: databaseTableName, replacing: [
             .plan: "'' AS \"plan\"", .code: "'' AS \"code\"",
             .output: "CASE WHEN \"output\" IS NULL THEN NULL ELSE '' END AS \"output\"",
-            .traceback: "NULL AS \"traceback\"",
+            .traceback: "NULL AS \"traceback\"", .patch: "NULL AS \"patch\"",
         ])
     }
 
@@ -596,6 +600,7 @@ extension NodeRecord {
         error = try row.decode(atIndex: p[.error])
         createdAt = try storedDate(row, p[.createdAt], "nodes", "created_at")
         finishedAt = try storedDate(row, p[.finishedAt], "nodes", "finished_at")
+        patch = try row.decode(atIndex: p[.patch])
     }
 }
 

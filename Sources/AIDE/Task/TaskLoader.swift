@@ -104,6 +104,9 @@ enum TaskSchema {
             MetricDirection.allCases.map(\.rawValue),
         "\(TaskSpec.CodingKeys.search.stringValue).\(SearchSpec.CodingKeys.policy.stringValue)": SearchSpec.policies,
         "\(TaskSpec.CodingKeys.exec.stringValue).\(ExecSpec.CodingKeys.sandbox.stringValue)": SandboxMode.allCases.map(\.rawValue),
+        "\(TaskSpec.CodingKeys.agent.stringValue).\(AgentSpec.CodingKeys.editFormat.stringValue)": EditFormat.allCases.map(\.rawValue),
+        "\(TaskSpec.CodingKeys.agent.stringValue).\(AgentSpec.CodingKeys.promptCache.stringValue)":
+            PromptCacheSetting.allCases.map(\.rawValue),
     ]
 
     /// Keys whose value is a duration (`Seconds`).
