@@ -37,7 +37,8 @@ struct AidemlCommand: AsyncParsableCommand {
         do {
             config = try AidemlConfig(Array(settings))
         } catch let error as TaskInferenceError {
-            throw ValidationError(error.message)
+            FileHandle.standardError.write(Data("Error: \(error.message)\n".utf8))
+            throw ExitCode.failure
         }
         for item in config.ignored {
             FileHandle.standardError.write(Data("note: \(item) has no counterpart here; ignored\n".utf8))
@@ -49,6 +50,10 @@ struct AidemlCommand: AsyncParsableCommand {
         if let name = config.name { translated += ["--name", name] }
         for override in config.overrides { translated += ["--set", override] }
         let command = try RunCommand.parse(translated + flags)
-        try await command.run()
+        do {
+            try await command.search()
+        } catch let error as InferredTaskError {
+            throw error.exit(aidemlKeys: true)
+        }
     }
 }

@@ -40,10 +40,7 @@ struct InferredTaskOptions: ParsableArguments {
         // Only a metric the text names settles the direction; a default for the task kind is a guess.
         let named = draft.todos["metric.direction"] == nil
         if !named, !overrides.contains(where: { $0.hasPrefix("metric.direction=") }) {
-            let what = eval.map { "the eval text (\"\($0)\")" } ?? "the task"
-            throw ValidationError(
-                "cannot tell from \(what) whether a lower or a higher metric is better: "
-                    + "add metric.direction=minimize or metric.direction=maximize")
+            throw InferredTaskError.directionUnknown(eval: eval)
         }
         draft.directionKnown = true  // named, or an override sets it
         draft.todos["metric.direction"] = nil
@@ -58,6 +55,31 @@ struct InferredTaskOptions: ParsableArguments {
         let yaml = draft.yaml()
         FileHandle.standardError.write(Data("inferred task.yaml:\n\(yaml)\n".utf8))
         return InferredTask(task: task, yaml: yaml)
+    }
+}
+
+/// Why a task cannot be inferred from the command line; worded in the terms of the line it came from.
+enum InferredTaskError: Error {
+    /// Neither the eval text nor a description names a metric whose direction is known.
+    case directionUnknown(eval: String?)
+
+    /// The one line a user reads: with aideml's keys (`eval=`, `metric.direction=`) or `aide run`'s flags.
+    func message(aidemlKeys: Bool) -> String {
+        switch self {
+        case .directionUnknown(let eval):
+            let evalKey = aidemlKeys ? "eval=" : "--eval "
+            let directionKey = aidemlKeys ? "metric.direction=" : "--set metric.direction="
+            let why = eval.map { "the eval text \"\($0)\" names no metric aide knows" }
+                ?? "nothing names the metric (no \(aidemlKeys ? "eval=" : "--eval"), and no description names one)"
+            return "\(why), so aide cannot tell whether a lower or a higher score is better: add \(evalKey)\"…\" naming it "
+                + "(e.g. RMSE, MAE, log loss, accuracy, AUC, F1) or \(directionKey)minimize (or \(directionKey)maximize)"
+        }
+    }
+
+    /// Prints the error as `aide` prints its own and fails the command.
+    func exit(aidemlKeys: Bool) -> ExitCode {
+        FileHandle.standardError.write(Data("Error: \(message(aidemlKeys: aidemlKeys))\n".utf8))
+        return ExitCode.failure
     }
 }
 

@@ -73,7 +73,8 @@ struct InitCommand: ParsableCommand {
                     python: python)
             }
         } catch let error as TaskInferenceError {
-            throw ValidationError(error.message)
+            FileHandle.standardError.write(Data("Error: \(error.message)\n".utf8))
+            throw ExitCode.failure
         }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let yaml = draft.yaml()

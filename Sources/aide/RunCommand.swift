@@ -50,6 +50,15 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        do {
+            try await search()
+        } catch let error as InferredTaskError {
+            throw error.exit(aidemlKeys: false)
+        }
+    }
+
+    /// The search itself; `aide data_dir=…` calls it too, to word inference errors in its own keys.
+    func search() async throws {
         let options = runOptions.options
         let printer = ProgressPrinter()
         let progress: @Sendable (RunProgress) -> Void = { printer.handle($0) }

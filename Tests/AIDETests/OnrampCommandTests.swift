@@ -100,7 +100,9 @@ struct OnrampCommandTests {
         let vague = try await CommandRunner.run(
             ["data_dir=\(data.path)", "goal=Predict y", "eval=Be as close as you can.", "--runs-dir", runs.path])
         #expect(vague.status != 0)
-        #expect(vague.stderr.contains("add metric.direction=minimize or metric.direction=maximize"), "\(vague.stderr)")
+        #expect(vague.stderr.contains("the eval text \"Be as close as you can.\" names no metric aide knows"), "\(vague.stderr)")
+        #expect(vague.stderr.contains("add eval=\"…\" naming it"))
+        #expect(vague.stderr.contains("or metric.direction=minimize (or metric.direction=maximize)"))
         #expect(!FileManager.default.fileExists(atPath: runs.path), "nothing is created before the error")
         let unknown = try await CommandRunner.run(["data_dir=\(data.path)", "goal=Predict y", "agent.stepz=3"])
         #expect(unknown.status != 0)
@@ -115,6 +117,36 @@ struct OnrampCommandTests {
         #expect(given.status == 0, "\(given.stderr)")
         let kept = try TaskLoader.load(Self.onlyRun(in: runs).appendingPathComponent("task.yaml"))
         #expect(kept.spec.metric.direction == .maximize)
+    }
+
+    @Test func runWithDataButNoMetricSaysWhatToAddInOneLine() async throws {
+        let root = TaskTestSupport.temporaryDirectory("run-data-no-metric")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = try Self.dataFolder(root)
+        let runs = root.appendingPathComponent("runs")
+        // No --eval, no description: the regression default (RMSE) is a guess, not the task's metric.
+        let result = try await CommandRunner.run(["run", "--data", data.path, "--goal", "Predict y", "--runs-dir", runs.path])
+        #expect(result.status == 1)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "one line: \(result.stderr)")
+        #expect(result.stderr.hasPrefix("Error: nothing names the metric (no --eval, and no description names one)"))
+        #expect(result.stderr.contains("add --eval \"…\" naming it"))
+        #expect(result.stderr.contains("or --set metric.direction=minimize (or --set metric.direction=maximize)"))
+        #expect(!FileManager.default.fileExists(atPath: runs.path), "nothing is created before the error")
+        // A description.md beside the data whose Evaluation names the metric settles it.
+        try TaskTestSupport.write(
+            "# Predict y\n\n## Evaluation\n\nSubmissions are scored on the mean absolute error.\n",
+            to: root.appendingPathComponent("description.md"))
+        let answers = try Self.copySampleAnswers()
+        let described = try await CommandRunner.run(
+            [
+                "run", "--data", data.path, "--goal", "Predict y", "--steps", "1", "--set", "exec.python=\(TestPython.path)",
+                "--scripted", answers.path, "--runs-dir", runs.path,
+            ], timeout: 120)
+        #expect(described.status == 0, "\(described.stderr)")
+        let kept = try TaskLoader.load(Self.onlyRun(in: runs).appendingPathComponent("task.yaml"))
+        #expect(kept.spec.metric.direction == .minimize)
+        #expect(kept.spec.metric.name == "validation MAE")
     }
 
     @Test func runWithDataGoalAndEvalFlags() async throws {

@@ -43,8 +43,12 @@ public protocol Interpreter: Sendable {
     func run(script: String, in directory: URL, timeout: Double) async throws -> ExecutionResult
     /// How scripts are isolated, for the run's record (`bwrap`, `none (…)`); nil when unknown.
     var isolation: String? { get }
+    /// The sandbox scripts run in, which shows them the run's `input` read-only; nil when none
+    /// (the task's data is then copied, or linked unprotected, never mounted).
+    var sandbox: Sandbox? { get }
 }
 
 extension Interpreter {
     public var isolation: String? { nil }
+    public var sandbox: Sandbox? { nil }
 }

@@ -255,7 +255,7 @@ public struct PythonInterpreter: Interpreter {
             }
             return (sandbox.bwrap, sandbox.arguments(
                 command: [python, Self.scriptName], folder: directory,
-                readOnlyFolders: Self.linkedFolders(in: directory), limits: limits))
+                readOnlyMounts: Self.linkedFolders(in: directory), limits: limits))
         }
         var limits: [String] = []
         if let memoryLimitMB {
@@ -302,18 +302,23 @@ public struct PythonInterpreter: Interpreter {
         }
     }
 
-    /// The folders the harness linked into a node folder (`input -> ../../input`), resolved: bound
-    /// read-only into the sandbox so the links work there and nothing else of the run is seen.
-    static func linkedFolders(in directory: URL) -> [URL] {
+    /// The folders the harness linked into a node folder (`input -> ../../input`): each bound read-only
+    /// into the sandbox where the link leads, from where it finally resolves (the run's copy, or the
+    /// task's data itself through the run's `input` link), so the link works there and nothing else
+    /// of the run is seen.
+    static func linkedFolders(in directory: URL) -> [Sandbox.ReadOnlyMount] {
         let files = FileManager.default
         let names = (try? files.contentsOfDirectory(atPath: directory.path)) ?? []
         return names.sorted().compactMap { name in
             let link = directory.appendingPathComponent(name)
-            guard (try? files.destinationOfSymbolicLink(atPath: link.path)) != nil else { return nil }
+            guard let destination = try? files.destinationOfSymbolicLink(atPath: link.path) else { return nil }
             let target = link.resolvingSymlinksInPath()
             var isDirectory: ObjCBool = false
             guard files.fileExists(atPath: target.path, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
-            return target
+            // Where the link leads inside the sandbox, whose folders are only the mount points made there.
+            let at = destination.hasPrefix("/")
+                ? URL(fileURLWithPath: destination) : directory.standardizedFileURL.appendingPathComponent(destination)
+            return Sandbox.ReadOnlyMount(source: target.path, destination: at.standardized.path)
         }
     }
 

@@ -74,21 +74,21 @@ public enum AIDEJournalExport {
             node2parent[node.id] = .string(parentID)
         }
         return .object([
-            "nodes": .array(nodes.map { aideNode($0, maximize: direction == .maximize) }),
+            "nodes": .array(nodes.map { aideNode(NodeView($0, calls: [], onBestPath: false), maximize: direction == .maximize) }),
             "node2parent": .object(node2parent),
             "__version": .string(formatVersion),
         ])
     }
 
-    /// One node as AIDE's `Node.to_dict()` writes it once `dumps_json` has cut its links.
-    static func aideNode(_ node: Node, maximize: Bool) -> JSONValue {
-        let execution = node.execution
-        let excType = execution.flatMap(exceptionType)
+    /// One node (as every report reads it) as AIDE's `Node.to_dict()` writes it once `dumps_json`
+    /// has cut its links.
+    static func aideNode(_ node: NodeView, maximize: Bool) -> JSONValue {
+        let excType = exceptionType(node)
         var excInfo = JSONValue.null
         var excStack = JSONValue.null
-        if let excType, let execution {
-            let (message, frames) = parse(traceback: execution.traceback ?? "", type: execution.exceptionType)
-            if excType == "TimeoutError" && execution.exceptionType == nil {
+        if let excType {
+            let (message, frames) = parse(traceback: node.traceback ?? "", type: node.exceptionType)
+            if excType == "TimeoutError" && node.exceptionType == nil {
                 // AIDE's hard kill after the time limit: no exception object to describe.
                 excInfo = .object([:])
                 excStack = .array([])
@@ -106,8 +106,8 @@ public enum AIDEJournalExport {
             "ctime": number(node.createdAt.timeIntervalSince1970),
             "parent": .null,
             "children": .array([]),
-            "_term_out": .array(execution.map { lines(of: $0.output).map(JSONValue.string) } ?? []),
-            "exec_time": execution.map { number($0.duration) } ?? .null,
+            "_term_out": .array(node.output.map { lines(of: $0).map(JSONValue.string) } ?? []),
+            "exec_time": node.execTime.map(number) ?? .null,
             "exc_type": excType.map(JSONValue.string) ?? .null,
             "exc_info": excInfo,
             "exc_stack": excStack,
@@ -118,18 +118,19 @@ public enum AIDEJournalExport {
     }
 
     /// AIDE's `MetricValue`; `WorstMetricValue` (both fields null) for a buggy node.
-    static func metric(_ node: Node, maximize: Bool) -> JSONValue {
+    static func metric(_ node: NodeView, maximize: Bool) -> JSONValue {
         guard !node.isBuggy else { return .object(["value": .null, "maximize": .null]) }
         return .object(["value": node.metric.map(number) ?? .null, "maximize": .bool(maximize)])
     }
 
     /// AIDE's `exc_type`: the exception's class name, `TimeoutError` for a script stopped at its
     /// time limit (AIDE renames the `KeyboardInterrupt` it sends then).
-    static func exceptionType(_ execution: ExecutionResult) -> String? {
-        if execution.timedOut && (execution.exceptionType == nil || execution.exceptionType == "KeyboardInterrupt") {
+    /// Nil for a node that never ran.
+    static func exceptionType(_ node: NodeView) -> String? {
+        if node.timedOut == true && (node.exceptionType == nil || node.exceptionType == "KeyboardInterrupt") {
             return "TimeoutError"
         }
-        return execution.exceptionType
+        return node.exceptionType
     }
 
     /// `text` cut after each line end, so that joining the pieces gives `text` back.

@@ -4,8 +4,9 @@ import Foundation
 // with the summary, the tree (click a node for its plan, code, output and review) and charts of
 // the metrics journal. The page embeds two JSON blobs in `<script type="application/json">`:
 // `aide-report` (the run's aide.report/1 JSON plus a `steps` array of metrics rows) and
-// `aide-details` (plan, code, output cut to its head and tail, review and LLM calls per node,
-// parsed only when a node is first opened; written by `JSONWriter`, quick for megabytes).
+// `aide-details` (each node's `NodeView.Body`, its output cut to its head and tail, parsed only
+// when a node is first opened). Both are the Codable values of the JSON reports, written by
+// `JSONWriter.encode` (quick for tens of megabytes).
 // In both, every `<` is written `\u003c`, so no text from a run can close the script element.
 
 public enum HTMLReport {
@@ -37,9 +38,9 @@ public enum HTMLReport {
                 let report = try RunReport(snapshot: snapshot, path: store.path.path)
                 runID = report.run.id
                 calls = callsByNode(snapshot)
-                writeHead(report, metrics: snapshot.metrics, to: &page)
+                try writeHead(report, metrics: snapshot.metrics, to: &page)
             } thenEachNode: { node in
-                writeDetail(node, first: first, runID: runID, calls: calls[node.id] ?? [], to: &page)
+                try writeDetail(node, first: first, runID: runID, calls: calls[node.id] ?? [], to: &page)
                 first = false
             }
         } catch let error as ReportError {
@@ -55,11 +56,11 @@ public enum HTMLReport {
     /// journal are embedded too (without, the page shows the tree and summary only).
     public static func render(_ report: RunReport, snapshot: RunSnapshot? = nil) throws -> String {
         var page = JSONWriter(scriptSafe: true)
-        writeHead(report, metrics: snapshot?.metrics ?? [], to: &page)
+        try writeHead(report, metrics: snapshot?.metrics ?? [], to: &page)
         if let snapshot {
             let calls = callsByNode(snapshot)
             for (index, node) in snapshot.nodes.enumerated() {
-                writeDetail(node, first: index == 0, runID: report.run.id, calls: calls[node.id] ?? [], to: &page)
+                try writeDetail(node, first: index == 0, runID: report.run.id, calls: calls[node.id] ?? [], to: &page)
             }
         }
         writeTail(to: &page)
@@ -72,113 +73,41 @@ public enum HTMLReport {
         return calls
     }
 
-    /// `"id":{…}` (after a comma unless first): the node's plan, code, output (head and tail),
-    /// execution facts, review and LLM calls. Optional fields are left out when absent.
-    static func writeDetail(_ node: Node, first: Bool, runID: String, calls: [LLMCallRecord], to json: inout JSONWriter) {
+    /// What the page embeds for one node besides its row: its `NodeView.Body` with the output cut
+    /// to its head and tail (`outputCut` bytes cut between, nil when whole) and no traceback (the
+    /// output holds it). Encoded flat.
+    struct PageDetail: Encodable {
+        var outputCut: Int?
+        var body: NodeView.Body
+
+        enum CodingKeys: String, CodingKey {
+            case outputCut = "output_cut"
+        }
+
+        init(_ node: Node, runID: String, calls: [LLMCallRecord]) {
+            var body = NodeView.Body(node, calls: calls)
+            body.traceback = nil
+            if let output = body.output {
+                let (text, cut) = bounded(output, command: "aide report \(runID) --node \(node.id)")
+                body.output = text
+                outputCut = cut > 0 ? cut : nil
+            }
+            self.body = body
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encodeIfPresent(outputCut, forKey: .outputCut)
+            try body.encode(to: encoder)
+        }
+    }
+
+    /// `"id":{…}` (after a comma unless first): the node's `PageDetail`.
+    static func writeDetail(_ node: Node, first: Bool, runID: String, calls: [LLMCallRecord], to json: inout JSONWriter) throws {
         if !first { json.raw(",") }
         json.string(node.id)
-        json.raw(":{")
-        json.key("plan")
-        json.string(node.plan)
-        json.raw(",")
-        json.key("code")
-        json.string(node.code)
-        if let execution = node.execution {
-            let (output, cut) = bounded(execution.output, command: "aide report \(runID) --node \(node.id)")
-            json.raw(",")
-            json.key("output")
-            json.string(output)
-            if cut > 0 {
-                json.raw(",")
-                json.key("output_cut")
-                json.int(cut)
-            }
-            if let exitCode = execution.exitCode {
-                json.raw(",")
-                json.key("exit_code")
-                json.int(exitCode)
-            }
-            if let signal = execution.signal {
-                json.raw(",")
-                json.key("signal")
-                json.int(signal)
-            }
-            json.raw(",")
-            json.key("timed_out")
-            json.bool(execution.timedOut)
-            if let exception = execution.exceptionType {
-                json.raw(",")
-                json.key("exception_type")
-                json.string(exception)
-            }
-        }
-        if let review = node.review {
-            json.raw(",")
-            json.key("review")
-            json.raw("{")
-            json.key("is_bug")
-            json.bool(review.isBug)
-            json.raw(",")
-            json.key("summary")
-            json.string(review.summary)
-            if let metric = finite(review.metric) {
-                json.raw(",")
-                json.key("metric")
-                json.double(metric)
-            }
-            json.raw("}")
-        }
-        if let source = node.metricSource {
-            json.raw(",")
-            json.key("metric_source")
-            json.string(source)
-        }
-        json.raw(",")
-        json.key("debug_depth")
-        json.int(node.debugDepth)
-        if let error = node.error {
-            json.raw(",")
-            json.key("error")
-            json.string(error)
-        }
-        if !calls.isEmpty {
-            json.raw(",")
-            json.key("calls")
-            json.raw("[")
-            for (index, call) in calls.enumerated() {
-                json.raw(index == 0 ? "{" : ",{")
-                json.key("purpose")
-                json.string(call.purpose)
-                json.raw(",")
-                json.key("model")
-                json.string(call.model)
-                json.raw(",")
-                json.key("input_tokens")
-                json.int(call.inputTokens)
-                json.raw(",")
-                json.key("output_tokens")
-                json.int(call.outputTokens)
-                json.raw(",")
-                json.key("latency")
-                json.double(call.latency)
-                json.raw(",")
-                json.key("cost_usd")
-                if let cost = finite(call.costUSD) { json.double(cost) } else { json.null() }
-                if call.attempts > 1 {
-                    json.raw(",")
-                    json.key("attempts")
-                    json.int(call.attempts)
-                }
-                if let error = call.error {
-                    json.raw(",")
-                    json.key("error")
-                    json.string(error)
-                }
-                json.raw("}")
-            }
-            json.raw("]")
-        }
-        json.raw("}")
+        json.raw(":")
+        try json.encode(PageDetail(node, runID: runID, calls: calls))
     }
 
     /// `output` whole when short; else its first `outputHead` and last `outputTail` bytes (cut
@@ -200,112 +129,19 @@ public enum HTMLReport {
         return (head + (head.hasSuffix("\n") ? String(marker.dropFirst()) : marker) + tail, cut)
     }
 
-    /// `{"report": <the aide.report/1 JSON>, "steps": [metrics rows]}`, script-safe. The nodes and
-    /// steps (10,000 rows each in a large run) are written by hand; the rest of the report goes
-    /// through its Codable encoding, with the hand-written nodes put in place of its empty ones.
-    static func writePageData(_ report: RunReport, metrics: [MetricsRecord], to json: inout JSONWriter) {
-        json.raw("{")
-        json.key("report")
-        var summary = report
-        summary.nodes = []
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        // Encoding the report's own types cannot fail (every value is finite or null).
-        let encoded = Array(scriptSafe((try? encoder.encode(summary)) ?? Data("{}".utf8)).utf8)
-        // Only the top-level key is `"nodes"` with an array value: inside strings a quote is `\"`.
-        let marker = Array(#""nodes":[]"#.utf8)
-        let found = encoded.indices.filter { encoded[$0...].starts(with: marker) }
-        if found.count == 1, let at = found.first {
-            json.raw(json: encoded[..<(at + marker.count - 1)])
-            for (index, node) in report.nodes.enumerated() {
-                if index > 0 { json.raw(",") }
-                writeRow(node, to: &json)
-            }
-            json.raw(json: encoded[(at + marker.count - 1)...])
-        } else {
-            json.raw(json: Array(scriptSafe((try? encoder.encode(report)) ?? Data("{}".utf8)).utf8))
-        }
-        json.raw(",")
-        json.key("steps")
-        json.raw("[")
-        for (index, row) in metrics.enumerated() {
-            json.raw(index == 0 ? "{" : ",{")
-            json.key("step")
-            json.int(row.step)
-            json.raw(",")
-            json.key("best_metric")
-            if let metric = finite(row.bestMetric) { json.double(metric) } else { json.null() }
-            json.raw(",")
-            json.key("best_test_score")
-            if let score = finite(row.bestTestScore) { json.double(score) } else { json.null() }
-            json.raw(",")
-            json.key("input_tokens")
-            json.int(row.inputTokens)
-            json.raw(",")
-            json.key("output_tokens")
-            json.int(row.outputTokens)
-            json.raw(",")
-            json.key("cost_usd")
-            json.double(finite(row.costUSD) ?? 0)
-            json.raw(",")
-            json.key("elapsed")
-            json.double(finite(row.elapsed) ?? 0)
-            json.raw(",")
-            json.key("nodes")
-            json.int(row.nodes)
-            json.raw(",")
-            json.key("buggy_nodes")
-            json.int(row.buggyNodes)
-            json.raw("}")
-        }
-        json.raw("]}")
+    /// The page's data: the run's aide.report/1 JSON and its metrics rows.
+    struct PageData: Encodable {
+        var report: RunReport
+        var steps: [MetricsRecord]
     }
 
-    /// One `RunReport.NodeRow` with the keys of its Codable encoding (docs/REPORT_JSON.md).
-    static func writeRow(_ node: RunReport.NodeRow, to json: inout JSONWriter) {
-        json.raw("{")
-        json.key("bug_reasons")
-        json.raw("[")
-        for (index, reason) in node.bugReasons.enumerated() {
-            if index > 0 { json.raw(",") }
-            json.string(reason)
-        }
-        json.raw("],")
-        json.key("exec_time")
-        if let time = node.execTime { json.double(time) } else { json.null() }
-        json.raw(",")
-        json.key("id")
-        json.string(node.id)
-        json.raw(",")
-        json.key("is_buggy")
-        json.bool(node.isBuggy)
-        json.raw(",")
-        json.key("metric")
-        if let metric = node.metric { json.double(metric) } else { json.null() }
-        json.raw(",")
-        json.key("on_best_path")
-        json.bool(node.onBestPath)
-        json.raw(",")
-        json.key("other_parent_id")
-        if let other = node.otherParentID { json.string(other) } else { json.null() }
-        json.raw(",")
-        json.key("parent_id")
-        if let parent = node.parentID { json.string(parent) } else { json.null() }
-        json.raw(",")
-        json.key("stage")
-        json.string(node.stage.rawValue)
-        json.raw(",")
-        json.key("step")
-        json.int(node.step)
-        json.raw(",")
-        json.key("test_score")
-        if let score = node.testScore { json.double(score) } else { json.null() }
-        json.raw("}")
+    /// `{"report": <the aide.report/1 JSON>, "steps": [metrics rows]}`, script-safe.
+    static func writePageData(_ report: RunReport, metrics: [MetricsRecord], to json: inout JSONWriter) throws {
+        try json.encode(PageData(report: report, steps: metrics))
     }
 
     /// The page up to the opening `{` of the details object: markup, CSS and the page data.
-    static func writeHead(_ report: RunReport, metrics: [MetricsRecord], to page: inout JSONWriter) {
+    static func writeHead(_ report: RunReport, metrics: [MetricsRecord], to page: inout JSONWriter) throws {
         let title = escape("aide · \(report.run.task) · \(report.run.id)")
         // Concatenated, not substituted, so no text from the run is ever read as a placeholder.
         for part in [
@@ -316,7 +152,7 @@ public enum HTMLReport {
         ] {
             page.raw(json: part.utf8)
         }
-        writePageData(report, metrics: metrics, to: &page)
+        try writePageData(report, metrics: metrics, to: &page)
         page.raw(json: "</script>\n<script type=\"application/json\" id=\"aide-details\">{".utf8)
     }
 

@@ -405,8 +405,8 @@ function renderDetail(i) {
   row("metric", num(node.metric) + (d && d.metric_source ? " (from the " + d.metric_source + ")" : ""));
   row("test score", num(node.test_score));
   row("execution", node.exec_time === null ? "never ran" : dur(node.exec_time) +
-    (d ? (d.timed_out ? " · timed out" : "") + (d.exit_code !== undefined ? " · exit " + d.exit_code : "") +
-      (d.signal !== undefined ? " · signal " + d.signal : "") + (d.exception_type ? " · " + d.exception_type : "") : ""));
+    (d ? (d.timed_out ? " · timed out" : "") + (d.exit_code != null ? " · exit " + d.exit_code : "") +
+      (d.signal != null ? " · signal " + d.signal : "") + (d.exception_type ? " · " + d.exception_type : "") : ""));
   if (d && d.debug_depth) row("debug depth", String(d.debug_depth));
   if (d && d.error) row("error", d.error);
   box.appendChild(table);
@@ -423,7 +423,7 @@ function renderDetail(i) {
   box.appendChild(el("h4", null, "Output"));
   if (d.output_cut) box.appendChild(el("p", "note", "Long output: its first and last 2 KB are shown, " +
     int(d.output_cut) + " bytes between are cut. The whole output: aide report " + R.run.id + " --node " + node.id));
-  box.appendChild(d.output === undefined ? el("p", null, "Never ran.") : el("pre", "out", d.output));
+  box.appendChild(d.output == null ? el("p", null, "Never ran.") : el("pre", "out", d.output));
   box.appendChild(el("h4", null, "Review"));
   box.appendChild(el("p", "plan", d.review ? (d.review.is_bug ? "Bug" : "No bug") +
     (d.review.metric !== null && d.review.metric !== undefined ? ", metric " + num(d.review.metric) : "") + ": " +

@@ -89,10 +89,10 @@ public enum ReportRenderer {
     }
 
     /// Nodes in tree order (each followed by its children, by step) with their depth.
-    static func treeOrder(_ nodes: [RunReport.NodeRow]) -> [(node: RunReport.NodeRow, depth: Int)] {
+    static func treeOrder(_ nodes: [NodeView.Row]) -> [(node: NodeView.Row, depth: Int)] {
         let ids = Set(nodes.map(\.id))
-        var children: [String: [RunReport.NodeRow]] = [:]
-        var roots: [RunReport.NodeRow] = []
+        var children: [String: [NodeView.Row]] = [:]
+        var roots: [NodeView.Row] = []
         for node in nodes.sorted(by: { $0.step < $1.step }) {
             if let parent = node.parentID, ids.contains(parent), parent != node.id {
                 children[parent, default: []].append(node)
@@ -100,9 +100,9 @@ public enum ReportRenderer {
                 roots.append(node)
             }
         }
-        var ordered: [(node: RunReport.NodeRow, depth: Int)] = []
+        var ordered: [(node: NodeView.Row, depth: Int)] = []
         var seen: Set<String> = []
-        func visit(_ node: RunReport.NodeRow, _ depth: Int) {
+        func visit(_ node: NodeView.Row, _ depth: Int) {
             guard seen.insert(node.id).inserted else { return }
             ordered.append((node, depth))
             for child in children[node.id] ?? [] { visit(child, depth + 1) }
@@ -115,7 +115,7 @@ public enum ReportRenderer {
 
     /// `* 3 improve d9a2b6c7  metric 0.1268  test 0.129  51.7s  ← best`: `*` marks the best path,
     /// children are indented two spaces under their parent.
-    static func treeLine(_ node: RunReport.NodeRow, depth: Int, isBest: Bool, color: Bool) -> String {
+    static func treeLine(_ node: NodeView.Row, depth: Int, isBest: Bool, color: Bool) -> String {
         var line = (node.onBestPath ? "* " : "  ") + String(repeating: "  ", count: depth)
         line += "\(node.step) \(node.stage.rawValue) \(node.id)"
         if let other = node.otherParentID { line += " × \(other)" }
@@ -234,7 +234,7 @@ public enum ReportRenderer {
         paint("── \(title) ──", .dim, color)
     }
 
-    static func callLine(_ call: NodeDetail.Call) -> String {
+    static func callLine(_ call: NodeView.Call) -> String {
         var line = "\(call.purpose) · \(call.model) · \(String(format: "%.1fs", call.latency))"
         line += " · \(call.inputTokens) in / \(call.outputTokens) out · \(usd(call.costUSD))"
         if call.attempts > 1 { line += " · \(call.attempts) attempts" }

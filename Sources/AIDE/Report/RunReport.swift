@@ -81,7 +81,7 @@ public struct RunReport: Sendable, Codable, Hashable {
     public var totals: Totals
     public var time: TimeSplit
     /// Ordered by step.
-    public var nodes: [NodeRow]
+    public var nodes: [NodeView.Row]
 
     enum CodingKeys: String, CodingKey {
         case schema, kind, run, counts, best, models, totals, time, nodes
@@ -185,33 +185,6 @@ public struct RunReport: Sendable, Codable, Hashable {
         public var execution: Double
     }
 
-    public struct NodeRow: Sendable, Codable, Hashable {
-        public var id: String
-        @Nullable public var parentID: String?
-        /// A crossover's second parent.
-        @Nullable public var otherParentID: String?
-        public var step: Int
-        public var stage: Stage
-        @Nullable public var metric: Double?
-        @Nullable public var testScore: Double?
-        public var isBuggy: Bool
-        public var bugReasons: [String]
-        /// Nil when the code never ran.
-        @Nullable public var execTime: Double?
-        public var onBestPath: Bool
-
-        enum CodingKeys: String, CodingKey {
-            case id, step, stage, metric
-            case parentID = "parent_id"
-            case otherParentID = "other_parent_id"
-            case testScore = "test_score"
-            case isBuggy = "is_buggy"
-            case bugReasons = "bug_reasons"
-            case execTime = "exec_time"
-            case onBestPath = "on_best_path"
-        }
-    }
-
     /// Reads the store in one transaction (never holding up a writer) and builds the report. The
     /// report shows no plan, code or output, so it reads none.
     public static func load(_ store: RunStore) throws -> RunReport {
@@ -277,13 +250,7 @@ public struct RunReport: Sendable, Codable, Hashable {
             outputTokens: models.reduce(0) { $0 + $1.outputTokens },
             costUSD: models.reduce(0) { $0 + ($1.costUSD ?? 0) })
         time = TimeSplit(wall: max(0, wall), llm: llm, execution: execution)
-        self.nodes = nodes.map { node in
-            NodeRow(
-                id: node.id, parentID: node.parentID, otherParentID: node.otherParentID, step: node.step,
-                stage: node.stage, metric: finite(node.metric),
-                testScore: finite(node.testScore), isBuggy: node.isBuggy, bugReasons: node.bugReasons,
-                execTime: node.execution.map(\.duration), onBestPath: onPath.contains(node.id))
-        }
+        self.nodes = nodes.map { NodeView.Row($0, onBestPath: onPath.contains($0.id)) }
     }
 
     /// Steps run until the best node was made (its step + 1); nil without a good node.
@@ -327,96 +294,52 @@ extension RunReport {
 
 // MARK: - One node
 
-/// Everything about one node: plan, code, output, review, metrics and its LLM calls.
+/// Everything about one node (`aide report --node`): its `NodeView` and its place in the run.
+/// Encoded flat: the envelope's keys beside the view's.
+@dynamicMemberLookup
 public struct NodeDetail: Sendable, Codable, Hashable {
     public var schema: String = ReportSchema.name
     public var kind: String = "node"
     public var runID: String
-    public var id: String
-    @Nullable public var parentID: String?
-    /// A crossover's second parent.
-    @Nullable public var otherParentID: String?
     /// Ids of the nodes made from this one, by step.
     public var children: [String]
-    public var step: Int
-    public var stage: Stage
-    public var plan: String
-    public var code: String
-    /// Nil when the code never ran; then every execution field is nil.
-    @Nullable public var output: String?
-    @Nullable public var execTime: Double?
-    @Nullable public var exitCode: Int32?
-    @Nullable public var signal: Int32?
-    @Nullable public var timedOut: Bool?
-    @Nullable public var exceptionType: String?
-    @Nullable public var traceback: String?
-    @Nullable public var review: ReviewInfo?
-    @Nullable public var metric: Double?
-    @Nullable public var metricSource: String?
-    @Nullable public var testScore: Double?
-    public var isBuggy: Bool
-    public var bugReasons: [String]
-    public var debugDepth: Int
-    @Nullable public var error: String?
-    public var onBestPath: Bool
     public var isBest: Bool
-    public var createdAt: Date
-    public var finishedAt: Date
-    public var calls: [Call]
+    public var node: NodeView
 
     enum CodingKeys: String, CodingKey {
-        case schema, kind, id, children, step, stage, plan, code, output, signal, traceback, review, metric, error
-        case calls
+        case schema, kind, children
         case runID = "run_id"
-        case parentID = "parent_id"
-        case otherParentID = "other_parent_id"
-        case execTime = "exec_time"
-        case exitCode = "exit_code"
-        case timedOut = "timed_out"
-        case exceptionType = "exception_type"
-        case metricSource = "metric_source"
-        case testScore = "test_score"
-        case isBuggy = "is_buggy"
-        case bugReasons = "bug_reasons"
-        case debugDepth = "debug_depth"
-        case onBestPath = "on_best_path"
         case isBest = "is_best"
-        case createdAt = "created_at"
-        case finishedAt = "finished_at"
     }
 
-    public struct ReviewInfo: Sendable, Codable, Hashable {
-        public var isBug: Bool
-        public var summary: String
-        @Nullable public var metric: Double?
-
-        enum CodingKeys: String, CodingKey {
-            case summary, metric
-            case isBug = "is_bug"
-        }
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        schema = try container.decode(String.self, forKey: .schema)
+        kind = try container.decode(String.self, forKey: .kind)
+        runID = try container.decode(String.self, forKey: .runID)
+        children = try container.decode([String].self, forKey: .children)
+        isBest = try container.decode(Bool.self, forKey: .isBest)
+        node = try NodeView(from: decoder)
     }
 
-    public struct Call: Sendable, Codable, Hashable {
-        public var purpose: String
-        public var model: String
-        public var provider: String
-        public var latency: Double
-        public var inputTokens: Int
-        public var outputTokens: Int
-        @Nullable public var costUSD: Double?
-        public var attempts: Int
-        @Nullable public var finishReason: String?
-        @Nullable public var error: String?
-        public var createdAt: Date
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(schema, forKey: .schema)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(runID, forKey: .runID)
+        try container.encode(children, forKey: .children)
+        try container.encode(isBest, forKey: .isBest)
+        try node.encode(to: encoder)
+    }
 
-        enum CodingKeys: String, CodingKey {
-            case purpose, model, provider, latency, attempts, error
-            case inputTokens = "input_tokens"
-            case outputTokens = "output_tokens"
-            case costUSD = "cost_usd"
-            case finishReason = "finish_reason"
-            case createdAt = "created_at"
-        }
+    public subscript<Value>(dynamicMember path: WritableKeyPath<NodeView.Row, Value>) -> Value {
+        get { node.row[keyPath: path] }
+        set { node.row[keyPath: path] = newValue }
+    }
+
+    public subscript<Value>(dynamicMember path: WritableKeyPath<NodeView.Body, Value>) -> Value {
+        get { node.body[keyPath: path] }
+        set { node.body[keyPath: path] = newValue }
     }
 
     /// The node `reference` names in the store's run: its whole id, or a prefix of exactly one id.
@@ -445,39 +368,11 @@ public struct NodeDetail: Sendable, Codable, Hashable {
                     + matches.map(\.id).joined(separator: ", "))
         }
         runID = report.run.id
-        id = node.id
-        parentID = node.parentID
-        otherParentID = node.otherParentID
         children = nodes.filter { $0.parentID == node.id }.map(\.id)
-        step = node.step
-        stage = node.stage
-        plan = node.plan
-        code = node.code
-        output = node.execution?.output
-        execTime = node.execution?.duration
-        exitCode = node.execution?.exitCode
-        signal = node.execution?.signal
-        timedOut = node.execution?.timedOut
-        exceptionType = node.execution?.exceptionType
-        traceback = node.execution?.traceback
-        review = node.review.map { ReviewInfo(isBug: $0.isBug, summary: $0.summary, metric: finite($0.metric)) }
-        metric = finite(node.metric)
-        metricSource = node.metricSource
-        testScore = finite(node.testScore)
-        isBuggy = node.isBuggy
-        bugReasons = node.bugReasons
-        debugDepth = node.debugDepth
-        error = node.error
-        onBestPath = report.bestPath.contains(node.id)
         isBest = report.best?.id == node.id
-        createdAt = node.createdAt
-        finishedAt = node.finishedAt
-        calls = snapshot.calls.filter { $0.nodeID == node.id }.map { call in
-            Call(
-                purpose: call.purpose, model: call.model, provider: call.provider, latency: call.latency,
-                inputTokens: call.inputTokens, outputTokens: call.outputTokens, costUSD: finite(call.costUSD),
-                attempts: call.attempts, finishReason: call.finishReason, error: call.error, createdAt: call.createdAt)
-        }
+        self.node = NodeView(
+            node, calls: snapshot.calls.filter { $0.nodeID == node.id },
+            onBestPath: report.bestPath.contains(node.id))
     }
 }
 

@@ -34,14 +34,14 @@ extension NodeDetail {
     /// Every field a script or a model wrote, through `TerminalText.harmless`.
     public func harmlessForTerminal() -> NodeDetail {
         var copy = self
-        copy.plan = TerminalText.harmless(plan)
-        copy.code = TerminalText.harmless(code)
-        copy.output = output.map(TerminalText.harmless)
-        copy.traceback = traceback.map(TerminalText.harmless)
-        copy.exceptionType = exceptionType.map(TerminalText.harmless)
-        copy.bugReasons = bugReasons.map(TerminalText.harmless)
-        copy.error = error.map(TerminalText.harmless)
-        copy.review?.summary = TerminalText.harmless(review?.summary ?? "")
+        copy.node.body.plan = TerminalText.harmless(node.body.plan)
+        copy.node.body.code = TerminalText.harmless(node.body.code)
+        copy.node.body.output = node.body.output.map(TerminalText.harmless)
+        copy.node.body.traceback = node.body.traceback.map(TerminalText.harmless)
+        copy.node.body.exceptionType = node.body.exceptionType.map(TerminalText.harmless)
+        copy.node.row.bugReasons = node.row.bugReasons.map(TerminalText.harmless)
+        copy.node.body.error = node.body.error.map(TerminalText.harmless)
+        copy.node.body.review?.summary = TerminalText.harmless(node.body.review?.summary ?? "")
         return copy
     }
 }

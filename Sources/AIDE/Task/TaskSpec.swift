@@ -432,9 +432,11 @@ public struct ExecSpec: Sendable, Codable, Hashable {
     public var tmpMB: Int = 1024
     /// Modules the scripts need (`pandas`, `sklearn`): the Python must import them, checked at load.
     public var packages: [String] = []
+    /// How scripts get the task's data: shared read-only in the sandbox (`auto`), copied, or linked.
+    public var data: DataSharing = .auto
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case python, parallel, sandbox, network, gpus, packages
+        case python, parallel, sandbox, network, gpus, packages, data
         case memoryLimitMB = "memory_limit_mb"
         case cpuLimit = "cpu_limit"
         case outputLimit = "output_limit"
@@ -477,6 +479,7 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         maxFileMB = try c.decodeIfPresent(Int.self, forKey: .maxFileMB) ?? defaults.maxFileMB
         tmpMB = try c.decodeIfPresent(Int.self, forKey: .tmpMB) ?? defaults.tmpMB
         packages = try c.decodeIfPresent([String].self, forKey: .packages) ?? defaults.packages
+        data = try c.decodeIfPresent(DataSharing.self, forKey: .data) ?? defaults.data
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -493,6 +496,7 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         try c.encode(maxFileMB, forKey: .maxFileMB)
         try c.encode(tmpMB, forKey: .tmpMB)
         if !packages.isEmpty { try c.encode(packages, forKey: .packages) }
+        if data != .auto { try c.encode(data, forKey: .data) }
     }
 }
 

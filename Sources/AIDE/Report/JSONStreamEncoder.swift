@@ -1,0 +1,234 @@
+import Foundation
+
+// `Encodable` values written straight into a `JSONWriter`: compact, keys in the order the value
+// encodes them, dates as ISO 8601 (whole seconds, UTC, as `ReportSchema.encoder`), NaN and
+// infinities as `null`. For documents too large for `JSONEncoder` to be quick (an HTML page embeds
+// 10,000 nodes with their code and output); `ReportSchema.encoder` stays the encoder of
+// `--format json`, whose keys are sorted and indented.
+//
+// A value that asks its encoder for a keyed container twice gets the same object both times, so a
+// type can encode two parts flat (`NodeView`, as `JSONEncoder` allows too).
+
+extension JSONWriter {
+    /// Appends `value`'s JSON.
+    mutating func encode<Value: Encodable>(_ value: Value) throws {
+        let sink = Sink(self)
+        self = JSONWriter(scriptSafe: scriptSafe)  // the sink holds the only reference to the bytes meanwhile
+        defer { self = sink.writer }
+        try sink.encode(value, path: [])
+    }
+}
+
+/// The shared state of one encoding: the bytes, and the containers still open, innermost last.
+private final class Sink {
+    var writer: JSONWriter
+    var open: [Frame] = []
+
+    init(_ writer: JSONWriter) {
+        self.writer = writer
+    }
+
+    /// One value being written: what it opened (an object, an array or nothing yet) and how many
+    /// members it has written.
+    final class Frame {
+        enum Kind { case none, object, array, single }
+        var kind = Kind.none
+        var count = 0
+    }
+
+    /// Closes the containers opened after `frame` (nested containers the value left open), so
+    /// the next write goes into `frame`.
+    func focus(_ frame: Frame) {
+        while let last = open.last, last !== frame { close(open.removeLast()) }
+    }
+
+    func close(_ frame: Frame) {
+        switch frame.kind {
+        case .object: writer.raw("}")
+        case .array: writer.raw("]")
+        case .none: writer.raw("{}")  // encoded nothing, as JSONEncoder writes it
+        case .single: break
+        }
+    }
+
+    /// Writes `value` in a frame of its own, closed when its `encode(to:)` returns.
+    func encode<Value: Encodable>(_ value: Value, path: [any CodingKey]) throws {
+        switch value {
+        case let text as String: return writer.string(text)
+        case let number as Double: return writer.double(number)
+        case let flag as Bool: return writer.bool(flag)
+        case let number as any BinaryInteger: return writer.int(number)
+        case let number as Float: return writer.double(Double(number))
+        case let date as Date: return writeDate(date)
+        default: break
+        }
+        let frame = Frame()
+        open.append(frame)
+        try value.encode(to: StreamEncoder(sink: self, frame: frame, codingPath: path))
+        focus(frame)
+        close(open.removeLast())
+    }
+
+    /// ISO 8601 in UTC to the second (`2026-12-01T14:41:12Z`).
+    func writeDate(_ date: Date) {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var text: [UInt8] = Array("0000-00-00T00:00:00Z".utf8)
+        func put(_ value: Int32, at index: Int, digits: Int) {
+            var value = Int(value)
+            for offset in stride(from: digits - 1, through: 0, by: -1) {
+                text[index + offset] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+        }
+        put(parts.tm_year + 1900, at: 0, digits: 4)
+        put(parts.tm_mon + 1, at: 5, digits: 2)
+        put(parts.tm_mday, at: 8, digits: 2)
+        put(parts.tm_hour, at: 11, digits: 2)
+        put(parts.tm_min, at: 14, digits: 2)
+        put(parts.tm_sec, at: 17, digits: 2)
+        writer.raw("\"")
+        writer.raw(json: text)
+        writer.raw("\"")
+    }
+
+    /// Opens `frame` as `kind` unless it already is (a second keyed container: same object).
+    func begin(_ frame: Frame, as kind: Frame.Kind) {
+        focus(frame)
+        guard frame.kind != kind else { return }
+        frame.kind = kind
+        switch kind {
+        case .object: writer.raw("{")
+        case .array: writer.raw("[")
+        case .none, .single: break
+        }
+    }
+
+    /// The separator and, in an object, the key before a member of `frame`.
+    func member(of frame: Frame, key: (any CodingKey)?) {
+        focus(frame)
+        if frame.count > 0 { writer.raw(",") }
+        frame.count += 1
+        if let key {
+            writer.string(key.stringValue)
+            writer.raw(":")
+        }
+    }
+
+    /// A nested container's frame, opened in place of a member.
+    func nested(in frame: Frame, key: (any CodingKey)?, as kind: Frame.Kind) -> Frame {
+        member(of: frame, key: key)
+        let child = Frame()
+        open.append(child)
+        begin(child, as: kind)
+        return child
+    }
+}
+
+private struct StreamEncoder: Encoder {
+    let sink: Sink
+    let frame: Sink.Frame
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        sink.begin(frame, as: .object)
+        return KeyedEncodingContainer(KeyedStream<Key>(sink: sink, frame: frame, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer {
+        sink.begin(frame, as: .array)
+        return UnkeyedStream(sink: sink, frame: frame, codingPath: codingPath)
+    }
+
+    func singleValueContainer() -> any SingleValueEncodingContainer {
+        sink.begin(frame, as: .single)
+        return SingleStream(sink: sink, frame: frame, codingPath: codingPath)
+    }
+}
+
+private struct KeyedStream<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let sink: Sink
+    let frame: Sink.Frame
+    let codingPath: [any CodingKey]
+
+    mutating func encodeNil(forKey key: Key) throws {
+        sink.member(of: frame, key: key)
+        sink.writer.null()
+    }
+
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        sink.member(of: frame, key: key)
+        try sink.encode(value, path: codingPath + [key])
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type, forKey key: Key
+    ) -> KeyedEncodingContainer<NestedKey> {
+        let child = sink.nested(in: frame, key: key, as: .object)
+        return KeyedEncodingContainer(KeyedStream<NestedKey>(sink: sink, frame: child, codingPath: codingPath + [key]))
+    }
+
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+        let child = sink.nested(in: frame, key: key, as: .array)
+        return UnkeyedStream(sink: sink, frame: child, codingPath: codingPath + [key])
+    }
+
+    mutating func superEncoder() -> any Encoder {
+        superEncoder(forKey: Key(stringValue: "super")!)
+    }
+
+    mutating func superEncoder(forKey key: Key) -> any Encoder {
+        let child = sink.nested(in: frame, key: key, as: .none)
+        return StreamEncoder(sink: sink, frame: child, codingPath: codingPath + [key])
+    }
+}
+
+private struct UnkeyedStream: UnkeyedEncodingContainer {
+    let sink: Sink
+    let frame: Sink.Frame
+    let codingPath: [any CodingKey]
+    var count: Int { frame.count }
+
+    mutating func encodeNil() throws {
+        sink.member(of: frame, key: nil)
+        sink.writer.null()
+    }
+
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        sink.member(of: frame, key: nil)
+        try sink.encode(value, path: codingPath)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+        let child = sink.nested(in: frame, key: nil, as: .object)
+        return KeyedEncodingContainer(KeyedStream<NestedKey>(sink: sink, frame: child, codingPath: codingPath))
+    }
+
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+        let child = sink.nested(in: frame, key: nil, as: .array)
+        return UnkeyedStream(sink: sink, frame: child, codingPath: codingPath)
+    }
+
+    mutating func superEncoder() -> any Encoder {
+        let child = sink.nested(in: frame, key: nil, as: .none)
+        return StreamEncoder(sink: sink, frame: child, codingPath: codingPath)
+    }
+}
+
+private struct SingleStream: SingleValueEncodingContainer {
+    let sink: Sink
+    let frame: Sink.Frame
+    let codingPath: [any CodingKey]
+
+    mutating func encodeNil() throws {
+        sink.focus(frame)
+        sink.writer.null()
+    }
+
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        sink.focus(frame)
+        try sink.encode(value, path: codingPath)
+    }
+}
