@@ -66,6 +66,15 @@ struct DiffSearchTests {
         #expect(run.prompts(containing: "Improve the working solution").filter { $0.contains("\n<<<<<<< SEARCH\n") }.count == 3)
         let systems = Set(run.requests().compactMap { $0["system"] as? String })
         #expect(systems.count == 1)
+
+        // `aide report --node` shows the change against the parent; JSON carries it as `diff`.
+        let detail = try NodeDetail.load(store, node: first.id)
+        let text = try ReportRenderer.render(detail, format: .text)
+        #expect(text.contains("── change against the parent (patch) ──\n@@ block 1 @@\n-    return 2.0 * x + 1.0\n+    return 2.0 * x + 1.1\n"))
+        #expect(try ReportRenderer.render(detail, format: .json).contains("\"diff\" : \"@@ block 1 @@"))
+        #expect(try NodeDetail.load(store, node: bad.id).diff == nil)
+        let page = try HTMLReport.load(store)
+        #expect(page.contains("Change against the parent (patch)") && page.contains("@@ block 1 @@"))
     }
 }
 

@@ -112,6 +112,31 @@ private func longTask(steps: Int, extraYAML: String) throws -> SyntheticTask {
             #expect(abs((call.costUSD ?? 0) - spec.cost(of: usage)) < 1e-12)
             #expect(spec.cacheSavings(of: usage) > 0)
         }
+
+        // The report: cached tokens and the USD saved, per run and per call, in text, JSON and HTML.
+        let report = try RunReport.load(store)
+        let read = calls.reduce(0) { $0 + ($1.cacheReadTokens ?? 0) }
+        #expect(report.totals.cachedInputTokens == read && read > 0)
+        let saved = calls.compactMap(\.cacheSavingsUSD).reduce(0, +)
+        #expect(abs(report.totals.cacheSavingsUSD - saved) < 1e-12)
+        #expect(saved > 0, "four reads save more than two writes cost")
+        let text = try ReportRenderer.render(report, format: .text)
+        #expect(text.contains("prompt cache: \(read) input tokens read ("))
+        let json = try ReportRenderer.render(report, format: .json)
+        #expect(json.contains("\"cached_input_tokens\" : \(read)") && json.contains("\"cache_savings_usd\""))
+        let detail = try NodeDetail.load(store, node: nodes[2].id)
+        #expect(try ReportRenderer.render(detail, format: .text).contains(" cached · cache saved $"))
+        let page = try HTMLReport.load(store)
+        #expect(page.contains("\"cache_savings_usd\"") && page.contains("input tokens cached · saved "))
+
+        // A bench case reads the same figures from its run (BENCH_JSON's cached_input_tokens, cache_savings_usd).
+        var result = BenchSummary.CaseResult(
+            index: 0, task: "synthetic", seed: 7, status: .finished, attempts: 1, exitStatus: 0, message: nil, runID: nil,
+            runFolder: nil, runStatus: nil, validSubmission: false, bestMetric: nil, bestTestScore: nil, steps: 0,
+            goodNodes: 0, stepsToBest: nil, secondsToBest: nil, inputTokens: 0, outputTokens: 0, costUSD: 0,
+            wallSeconds: 0, thresholdsReached: [])
+        result.fill(report, snapshot: try store.snapshot(), graded: false, thresholds: nil)
+        #expect(result.cachedInputTokens == read && abs(result.cacheSavingsUSD - saved) < 1e-12)
     }
 
     @Test func aShortPrefixGetsNoBreakpointAndOffSendsNone() throws {

@@ -125,6 +125,16 @@ public enum Patch {
         }.joined(separator: "\n")
     }
 
+    /// A stored patch as a diff against the parent's script: per block, its SEARCH lines as `-`
+    /// lines and its REPLACE lines as `+` lines (the patch text itself when it cannot be read).
+    public static func diff(_ patch: String) -> String {
+        guard let blocks = try? blocks(in: patch) else { return patch }
+        return blocks.map { block in
+            (["@@ block \(block.number) @@"] + block.search.map { "-" + $0 } + block.replace.map { "+" + $0 })
+                .joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+
     /// The plan of an answer in diff form: the prose before its first block (and before a fence
     /// that opens it).
     public static func plan(of answer: String) -> String {

@@ -122,6 +122,18 @@ public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
     }
 }
 
+extension LLMCallRecord {
+    /// USD the provider's prompt cache saved on this call, at the model table's rates: its cached
+    /// reads at the input rate less what they cost, less the premium of its cache writes. Nil when
+    /// the call used no cache or the model's price is unknown. (One-hour writes are not told apart
+    /// in the store and count at the five-minute rate.)
+    public var cacheSavingsUSD: Double? {
+        guard (cacheReadTokens ?? 0) > 0 || (cacheWriteTokens ?? 0) > 0, let spec = ModelTable.spec(for: model) else { return nil }
+        return spec.cacheSavings(of: TokenUsage(
+            input: inputTokens, output: outputTokens, cacheRead: cacheReadTokens, cacheWrite: cacheWriteTokens))
+    }
+}
+
 /// An `llm_calls` row: one call to a model, successful or not.
 public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "llm_calls"
