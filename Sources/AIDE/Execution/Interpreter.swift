@@ -18,6 +18,9 @@ public struct ExecutionResult: Sendable, Codable, Hashable {
     public var exceptionType: String?
     /// The traceback, when the script raised.
     public var traceback: String?
+    /// Why the harness stopped the script early, when a limit it watches was passed ("wrote more
+    /// than 64 MB to its folder (exec.max_disk_mb)"); kept in the node's bug reasons.
+    public var stoppedBecause: String?
 
     public init(
         output: String, outputBytes: Int, exitCode: Int32?, signal: Int32? = nil, timedOut: Bool = false,

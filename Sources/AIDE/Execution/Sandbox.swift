@@ -123,7 +123,10 @@ public struct Sandbox: Sendable, Hashable {
         // The sandbox dies with the harness; its own session keeps it from the harness's terminal.
         args += ["--die-with-parent", "--new-session"]
         for (path, target) in symlinks.sorted(by: { $0.key < $1.key }) { args += ["--symlink", target, path] }
-        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm"]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        // Shared memory is a tmpfs too, and bounded like /tmp (unbounded it takes half the RAM).
+        if let tmpBytes { args += ["--size", "\(tmpBytes)"] }
+        args += ["--perms", "1777", "--tmpfs", "/dev/shm"]
         for device in devices { args += ["--dev-bind", device, device] }
         if !devices.isEmpty {
             // What CUDA reads besides the device nodes.
@@ -264,7 +267,9 @@ extension Sandbox {
                      os.path.dirname(os.path.realpath(sys.executable))] + [p for p in sys.path if p]
             print(json.dumps({"executable": sys.executable, "paths": paths}))
             """
-        let (status, output) = try capture(python, ["-I", "-c", code], environment: environment)
+        // A bare name (`python3`, as `aide init` writes) is looked up on PATH, as the shell would.
+        let program = python.contains("/") ? python : findExecutable(python, path: environment["PATH"]) ?? python
+        let (status, output) = try capture(program, ["-I", "-c", code], environment: environment)
         struct Answer: Decodable {
             var executable: String
             var paths: [String]
