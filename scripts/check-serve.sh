@@ -3,7 +3,8 @@
 # (tasks/house-prices, a quick script of its demo answers, with a delay before each) writing into it, and
 # drives headless Chromium (scripts/check_serve.py, selenium + chromium-driver): the runs list shows
 # the run, its page's tree grows as nodes are committed without a reload, the node the user opened
-# stays open, and no JavaScript error is raised. Saves screenshots.
+# stays open, and no JavaScript error is raised; then a bench of two one-step cases (the same script)
+# starts, and its page shows the summary and cases and counts them done as they finish. Saves screenshots.
 #
 #   scripts/check-serve.sh [-o DIR]
 #
@@ -41,7 +42,7 @@ trap cleanup EXIT
 
 # Answers for the search: the demo's first (quick) script and its review, four times over, each code
 # answer after a pause, so the nodes land one by one while the page is open.
-/usr/bin/python3 - tasks/house-prices/demo-answers.jsonl "$out/answers.jsonl" <<'PY'
+/usr/bin/python3 - tasks/house-prices/demo-answers.jsonl "$out/answers.jsonl" "$out/bench-answers.jsonl" <<'PY'
 import json, sys
 answers = [json.loads(line) for line in open(sys.argv[1]) if line.strip() and not line.startswith("#")]
 code = next(a for a in answers if a["kind"] == "code")
@@ -50,6 +51,10 @@ with open(sys.argv[2], "w") as target:
     for _ in range(4):
         target.write(json.dumps(dict(code, delay=3)) + "\n")
         target.write(json.dumps(review) + "\n")
+# Each bench case reads the answers afresh: one step, after a pause long enough to see it running.
+with open(sys.argv[3], "w") as target:
+    target.write(json.dumps(dict(code, delay=4)) + "\n")
+    target.write(json.dumps(review) + "\n")
 PY
 
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -65,6 +70,8 @@ run_pid=$!
 pids+=("$run_pid")
 
 status=0
-/usr/bin/python3 scripts/check_serve.py --url "http://127.0.0.1:$port/" --out "$out" --nodes 4 || status=$?
+/usr/bin/python3 scripts/check_serve.py --url "http://127.0.0.1:$port/" --out "$out" --nodes 4 \
+    --bench "$aide bench tasks/house-prices/task.yaml --seeds 2 --steps 1 --jobs 1 --name check \
+        --scripted $out/bench-answers.jsonl --runs-dir $out/runs --set search.num_drafts=1" || status=$?
 wait "$run_pid" || { echo "FAIL: the scripted run failed; see $out/run.log" >&2; tail -5 "$out/run.log" >&2; status=1; }
 exit "$status"

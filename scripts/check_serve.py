@@ -2,11 +2,15 @@
 
 Checks: the runs list shows the run; on the run's page the tree grows to --nodes nodes without a
 reload (a marker set on `window` survives); the node opened before the growth stays open; no
-JavaScript error (the page's own `data-error`, and the browser's console log at SEVERE). Saves
-index.png and run.png in --out.
+JavaScript error (the page's own `data-error`, and the browser's console log at SEVERE). Then, with
+--bench, starts that bench command and checks its page: the summary shows its task, the cases are
+listed, and the count of done cases rises as cases finish, without a reload. Saves index.png,
+run.png (and bench.png) in --out.
 """
 import argparse
 import json
+import shlex
+import subprocess
 import sys
 import time
 
@@ -28,6 +32,7 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--nodes", type=int, required=True)
     parser.add_argument("--timeout", type=float, default=240)
+    parser.add_argument("--bench", help="an `aide bench` command (shell words) whose page is checked after the run's")
     args = parser.parse_args()
 
     options = Options()
@@ -39,6 +44,8 @@ def main():
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     try:
         check(driver, args)
+        if args.bench:
+            check_bench(driver, args)
     finally:
         driver.quit()
 
@@ -107,6 +114,48 @@ def check(driver, args):
     driver.save_screenshot(args.out + "/run.png")
     print("ok   the tree grew %s without a reload; %r still open; status: %s; screenshots in %s"
           % (" -> ".join(map(str, counts)), opened, state, args.out))
+
+
+def check_bench(driver, args):
+    wait = WebDriverWait(driver, args.timeout)
+    with open(args.out + "/bench.log", "w") as log:
+        bench = subprocess.Popen(shlex.split(args.bench), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        driver.get(args.url)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#benches a"))
+        driver.get(driver.find_element(By.CSS_SELECTOR, "#benches a").get_attribute("href"))
+        wait.until(lambda d: int(d.execute_script("return document.body.dataset.cases || 0")) > 0)
+        cases = int(driver.execute_script("return document.body.dataset.cases"))
+        first = int(driver.execute_script("return document.body.dataset.done"))
+        if first >= cases:
+            fail("the bench was already done (%d of %d cases) when its page opened" % (first, cases))
+        driver.execute_script("window.__noReload = true;")
+        rows = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#tasks tr") if r.find_elements(By.TAG_NAME, "td")]
+        if not rows or not rows[0].startswith("house-prices"):
+            fail("the bench's summary shows no task row: %r" % rows)
+        print("ok   the bench page opened with %d of %d cases done; summary: %r" % (first, cases, rows[0]))
+        done = [first]
+        deadline = time.time() + args.timeout
+        while time.time() < deadline and done[-1] < cases:
+            count = int(driver.execute_script("return document.body.dataset.done"))
+            if count != done[-1]:
+                done.append(count)
+            page_error(driver)
+            time.sleep(0.2)
+        if done[-1] < cases:
+            fail("the bench page did not reach %d done cases: %s" % (cases, done))
+        if not driver.execute_script("return window.__noReload === true"):
+            fail("the bench page was reloaded")
+        badges = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "#cases td .badge")]
+        if badges != ["finished"] * cases:
+            fail("the cases are not all shown finished: %r" % badges)
+        page_error(driver)
+        driver.save_screenshot(args.out + "/bench.png")
+        print("ok   the bench page went %s of %d cases done without a reload; cases: %s"
+              % (" -> ".join(map(str, done)), cases, ", ".join(badges)))
+    finally:
+        if bench.wait(timeout=args.timeout) != 0:
+            fail("the bench failed; see %s/bench.log" % args.out)
 
 
 if __name__ == "__main__":

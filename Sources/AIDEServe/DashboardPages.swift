@@ -119,9 +119,10 @@ function lineChart(box, series, empty) {
     add("line", { x1: L, x2: W - R, y1: Y(v), y2: Y(v), "class": "grid" });
     add("text", { x: L - 6, y: Y(v) + 4, "text-anchor": "end" }, num(v));
   }
-  for (i = 0; i <= 5; i++) {
-    var s = Math.round(x0 + (x1 - x0) * i / 5);
-    add("text", { x: X(s), y: H - B + 16, "text-anchor": "middle" }, String(s));
+  // Steps are whole: at most six ticks a whole number of steps apart, so a short run repeats none.
+  var every = Math.max(1, Math.ceil((x1 - x0) / 5));
+  for (var s = Math.ceil(x0); s <= x1; s += every) {
+    add("text", { x: X(s), y: H - B + 16, "text-anchor": "middle", "class": "tick" }, String(s));
   }
   add("text", { x: (L + W - R) / 2, y: H - 4, "text-anchor": "middle" }, "step");
   var lx = L;
@@ -289,6 +290,7 @@ function refresh() {
     tasks.draw(s.tasks);
     cases.draw(s.cases);
     document.body.dataset.cases = String(s.cases.length);
+    document.body.dataset.done = String(t.completed);
   }, function (message) { $("subtitle").textContent = message; });
 }
 refresh();

@@ -1,17 +1,18 @@
 import AIDE
 import Foundation
 
-/// Follows one run for every page that watches it: one reader polls the run's change mark (a
-/// read-only connection in WAL mode never holds up the writer), and when it moves, the update is
-/// read once and handed to every watcher. Each watcher gets Server-Sent Events: `status` (the run's
-/// state, heartbeat and workers) whenever the run's row changes, and `nodes` (the nodes committed
-/// since it last got some, as `HTMLReport.update`) whenever nodes are committed.
+/// Follows one run for every page that watches it. One reader (a read-only connection in WAL
+/// mode, which never holds up the writer) looks every `interval` for rows inserted since it last
+/// looked (`LiveRun`: a read of what changed, not of the run); when there are any, the update is
+/// made once per distinct page position and handed to every watcher there. Each watcher gets
+/// Server-Sent Events: `status` (the run's state, heartbeat and workers) whenever the run changes,
+/// and `nodes` (the nodes committed since it last got some, as `HTMLReport.update`) whenever nodes
+/// are committed.
 actor RunFeed {
-    let store: RunStore
     let key: String
-    /// How often the change mark is read while anyone watches.
+    /// How often the run is looked at while anyone watches.
     let interval: Duration
-    private var mark: RunChangeMark?
+    private var live: LiveRun
     private var workers = 1
     private var watchers: [UUID: Watcher] = [:]
     private var polling: Task<Void, Never>?
@@ -23,7 +24,7 @@ actor RunFeed {
     }
 
     init(store: RunStore, key: String, interval: Duration = .milliseconds(200)) {
-        self.store = store
+        self.live = LiveRun(store: store)
         self.key = key
         self.interval = interval
         if let spec = try? store.run()?.spec() { workers = spec.search.workers }
@@ -35,20 +36,18 @@ actor RunFeed {
         let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self, bufferingPolicy: .bufferingNewest(256))
         let id = UUID()
         continuation.onTermination = { _ in Task { await self.drop(id) } }
-        let current = (try? store.changeMark()) ?? mark
+        // Brings the others up to date first, so every watcher is at the latest commit after this.
+        refresh()
         var watcher = Watcher(continuation: continuation, commits: max(0, commits))
-        if let current {
-            continuation.yield(event("status", statusJSON(current)))
-            if current.nodes > watcher.commits, let update = try? HTMLReport.update(store, range: LiveRange(afterCommits: watcher.commits)) {
+        if live.report != nil {
+            continuation.yield(event("status", statusJSON()))
+            if live.commits > watcher.commits, let update = try? live.update(afterCommits: watcher.commits) {
                 continuation.yield(event("nodes", update))
-                watcher.commits = current.nodes
+                watcher.commits = live.commits
             }
         }
         watchers[id] = watcher
-        if polling == nil {
-            mark = current
-            polling = Task { await self.poll() }
-        }
+        if polling == nil { polling = Task { await self.poll() } }
         return stream
     }
 
@@ -68,11 +67,8 @@ actor RunFeed {
         var quiet = 0
         while !Task.isCancelled, !watchers.isEmpty {
             try? await Task.sleep(for: interval)
-            guard let current = try? store.changeMark() else { continue }
-            if current != mark {
-                mark = current
+            if refresh() {
                 quiet = 0
-                publish(current)
             } else {
                 quiet += 1
                 // A comment now and then: a closed connection is noticed when writing to it.
@@ -82,31 +78,35 @@ actor RunFeed {
         polling = nil
     }
 
-    private func publish(_ current: RunChangeMark) {
-        broadcast(event("status", statusJSON(current)))
-        // Watchers behind by the same number of nodes share one read.
+    /// Reads what the run committed since the last look; when anything changed, every watcher gets
+    /// the status and the nodes it lacks. Returns whether anything changed.
+    @discardableResult
+    private func refresh() -> Bool {
+        guard (try? live.advance()) == true, live.report != nil else { return false }
+        broadcast(event("status", statusJSON()))
+        // Watchers at the same position share one update.
         var updates: [Int: [UInt8]] = [:]
-        for (id, watcher) in watchers where watcher.commits < current.nodes {
+        for (id, watcher) in watchers where watcher.commits < live.commits {
             if updates[watcher.commits] == nil {
-                updates[watcher.commits] = (try? HTMLReport.update(store, range: LiveRange(afterCommits: watcher.commits))).map {
-                    event("nodes", $0)
-                }
+                updates[watcher.commits] = (try? live.update(afterCommits: watcher.commits)).map { event("nodes", $0) }
             }
             guard let update = updates[watcher.commits] else { continue }
             watcher.continuation.yield(update)
-            watchers[id]?.commits = current.nodes
+            watchers[id]?.commits = live.commits
         }
+        return true
     }
 
     private func broadcast(_ bytes: [UInt8]) {
         for watcher in watchers.values { watcher.continuation.yield(bytes) }
     }
 
-    private func statusJSON(_ mark: RunChangeMark) -> [UInt8] {
+    private func statusJSON() -> [UInt8] {
         let now = Date()
+        let run = live.snapshot.run
         let status = LiveStatus(
-            state: mark.status.map { RunState(status: $0, updatedAt: mark.updatedAt, now: now) }, commits: mark.nodes,
-            updatedAt: mark.updatedAt, now: now, workers: workers)
+            state: run.map { RunState(status: $0.status, updatedAt: $0.updatedAt, now: now) }, commits: live.commits,
+            updatedAt: run?.updatedAt, now: now, workers: workers)
         return (try? LiveStatus.encoder.encode(status)).map(Array.init) ?? Array("{}".utf8)
     }
 

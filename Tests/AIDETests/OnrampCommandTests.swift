@@ -212,6 +212,27 @@ struct OnrampCommandTests {
         }
     }
 
+    /// `aide init` writes `exec.python: python3`, a bare name: the sandbox finds it on PATH as the
+    /// shell would, rather than giving up and running scripts unsandboxed.
+    @Test func initsDefaultPythonRunsInTheSandbox() async throws {
+        let root = TaskTestSupport.temporaryDirectory("init-python3")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = try Self.dataFolder(root)
+        let output = root.appendingPathComponent("task.yaml")
+        let initialized = try await CommandRunner.run(["init", data.path, "--eval", "RMSE", "--output", output.path])
+        #expect(initialized.status == 0, "\(initialized.stderr)")
+        #expect(try TaskLoader.load(output).spec.exec.python == "python3")
+        let runs = root.appendingPathComponent("runs")
+        let search = try await CommandRunner.run(
+            ["run", output.path, "--scripted", Self.copySampleAnswers(steps: 1).path, "--steps", "1", "--runs-dir", runs.path],
+            environment: ["PATH": "/usr/bin:/bin"], timeout: 120)
+        #expect(search.status == 0, "\(search.stderr)")
+        #expect(!search.stderr.contains("python3:"), "\(search.stderr)")
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/bwrap") {
+            #expect(search.stderr.contains("scripts run in sandbox: bwrap"), "\(search.stderr)")
+        }
+    }
+
     @Test func initLeavesTODOsWhereItCannotInferAndRefusesToOverwrite() async throws {
         let root = TaskTestSupport.temporaryDirectory("init-todo")
         defer { try? FileManager.default.removeItem(at: root) }

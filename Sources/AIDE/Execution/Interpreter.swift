@@ -18,6 +18,9 @@ public struct ExecutionResult: Sendable, Codable, Hashable {
     public var exceptionType: String?
     /// The traceback, when the script raised.
     public var traceback: String?
+    /// Why the harness stopped the script early, when a limit it watches was passed ("wrote more
+    /// than 64 MB to its folder (exec.max_disk_mb)"); kept in the node's bug reasons.
+    public var stoppedBecause: String?
 
     public init(
         output: String, outputBytes: Int, exitCode: Int32?, signal: Int32? = nil, timedOut: Bool = false,
@@ -43,8 +46,12 @@ public protocol Interpreter: Sendable {
     func run(script: String, in directory: URL, timeout: Double) async throws -> ExecutionResult
     /// How scripts are isolated, for the run's record (`bwrap`, `none (…)`); nil when unknown.
     var isolation: String? { get }
+    /// The sandbox scripts run in, which shows them the run's `input` read-only; nil when none
+    /// (the task's data is then copied, or linked unprotected, never mounted).
+    var sandbox: Sandbox? { get }
 }
 
 extension Interpreter {
     public var isolation: String? { nil }
+    public var sandbox: Sandbox? { nil }
 }

@@ -75,6 +75,9 @@ public struct PythonInterpreter: Interpreter {
     public var processLimit: Int?
     /// The GPUs to share among scripts running at once (`CUDA_VISIBLE_DEVICES`); nil leaves it unset.
     public var gpus: GPUPool?
+    /// The most a script may write to its folder in all; past it the script is stopped and what it
+    /// wrote removed. Nil for no cap.
+    public var diskCap: DiskCap?
     /// What `ScriptIsolation` decided, for the run's record.
     public var isolationSummary: String?
     public var isolation: String? { isolationSummary ?? (sandbox == nil ? "none" : "bwrap") }
@@ -88,8 +91,10 @@ public struct PythonInterpreter: Interpreter {
     public init(
         python: String = "python3", baseEnvironment: [String: String] = ProcessInfo.processInfo.environment,
         memoryLimitMB: Int? = nil, cpuLimit: Double? = nil, outputLimit: Int = 32_000, threadsPerScript: Int? = nil,
-        sandbox: Sandbox? = nil, fileSizeLimit: Int? = nil, processLimit: Int? = nil, gpus: GPUPool? = nil
+        sandbox: Sandbox? = nil, fileSizeLimit: Int? = nil, processLimit: Int? = nil, gpus: GPUPool? = nil,
+        diskCap: DiskCap? = nil
     ) {
+        self.diskCap = diskCap
         self.sandbox = sandbox
         self.fileSizeLimit = fileSizeLimit
         self.processLimit = processLimit
@@ -134,17 +139,31 @@ public struct PythonInterpreter: Interpreter {
 
         let control = RunControl()
         let outputLimit = outputLimit
+        let diskCap = diskCap
         let clock = ContinuousClock()
         let start = clock.now
         // Cancelled (the run is stopping at once: SIGTERM, a second Ctrl-C): everything it started dies now.
         let outcome = try await withTaskCancellationHandler {
           try await withThrowingTaskGroup(of: RunOutcome?.self) { group in
-            // Beyond ~30 years there is nothing to time, and Duration would overflow.
-            if timeout < 1e9 {
+            // One task keeps the time and watches the disk. Beyond ~30 years there is nothing to
+            // time, and Duration would overflow.
+            let deadline = timeout < 1e9 ? start + .seconds(timeout) : nil
+            if deadline != nil || diskCap != nil {
                 group.addTask {
-                    do { try await Task.sleep(for: .seconds(timeout)) } catch { return nil }
-                    control.timeOut()
-                    return nil
+                    var disk = diskCap.map { DiskCap.Watch(cap: $0, folder: directory) }
+                    while true {
+                        var wake = deadline ?? clock.now + DiskCap.tick
+                        if disk != nil { wake = min(wake, clock.now + DiskCap.tick) }
+                        do { try await Task.sleep(until: wake, clock: clock) } catch { return nil }
+                        if let deadline, clock.now >= deadline {
+                            control.timeOut()
+                            return nil
+                        }
+                        if let reason = await disk?.check() {
+                            control.stop(because: reason)
+                            return nil
+                        }
+                    }
                 }
             }
             group.addTask {
@@ -208,8 +227,13 @@ public struct PythonInterpreter: Interpreter {
         }
         try Task.checkCancellation()
         let elapsed = clock.now - start
-        return Self.result(
+        var result = Self.result(
             outcome, timedOut: control.timedOut, duration: elapsed, directory: directory, sandboxed: sandbox != nil)
+        if let reason = control.stoppedBecause {
+            result.stoppedBecause = reason
+            DiskCap.cleanUp(directory)
+        }
+        return result
     }
 
     /// The interpreter's path: `python` itself when it names a path, else the first executable match on
@@ -255,7 +279,7 @@ public struct PythonInterpreter: Interpreter {
             }
             return (sandbox.bwrap, sandbox.arguments(
                 command: [python, Self.scriptName], folder: directory,
-                readOnlyFolders: Self.linkedFolders(in: directory), limits: limits))
+                readOnlyMounts: Self.linkedFolders(in: directory), limits: limits))
         }
         var limits: [String] = []
         if let memoryLimitMB {
@@ -302,18 +326,23 @@ public struct PythonInterpreter: Interpreter {
         }
     }
 
-    /// The folders the harness linked into a node folder (`input -> ../../input`), resolved: bound
-    /// read-only into the sandbox so the links work there and nothing else of the run is seen.
-    static func linkedFolders(in directory: URL) -> [URL] {
+    /// The folders the harness linked into a node folder (`input -> ../../input`): each bound read-only
+    /// into the sandbox where the link leads, from where it finally resolves (the run's copy, or the
+    /// task's data itself through the run's `input` link), so the link works there and nothing else
+    /// of the run is seen.
+    static func linkedFolders(in directory: URL) -> [Sandbox.ReadOnlyMount] {
         let files = FileManager.default
         let names = (try? files.contentsOfDirectory(atPath: directory.path)) ?? []
         return names.sorted().compactMap { name in
             let link = directory.appendingPathComponent(name)
-            guard (try? files.destinationOfSymbolicLink(atPath: link.path)) != nil else { return nil }
+            guard let destination = try? files.destinationOfSymbolicLink(atPath: link.path) else { return nil }
             let target = link.resolvingSymlinksInPath()
             var isDirectory: ObjCBool = false
             guard files.fileExists(atPath: target.path, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
-            return target
+            // Where the link leads inside the sandbox, whose folders are only the mount points made there.
+            let at = destination.hasPrefix("/")
+                ? URL(fileURLWithPath: destination) : directory.standardizedFileURL.appendingPathComponent(destination)
+            return Sandbox.ReadOnlyMount(source: target.path, destination: at.standardized.path)
         }
     }
 
@@ -380,12 +409,14 @@ private final class RunControl: Sendable {
     private struct State {
         var processGroup: pid_t?
         var timedOut = false
+        var stoppedBecause: String?
         var finished = false
     }
 
     private let state = Mutex(State())
 
     var timedOut: Bool { state.withLock { $0.timedOut } }
+    var stoppedBecause: String? { state.withLock { $0.stoppedBecause } }
 
     /// The script started (as leader of its own group); kill it at once if the timer already fired.
     func started(processGroup: pid_t) {
@@ -397,8 +428,17 @@ private final class RunControl: Sendable {
 
     func timeOut() {
         state.withLock { state in
-            guard !state.finished else { return }
+            guard !state.finished, state.stoppedBecause == nil else { return }
             state.timedOut = true
+            if let group = state.processGroup { Self.kill(group) }
+        }
+    }
+
+    /// A limit the harness watches was passed: the script and everything in its group die now.
+    func stop(because reason: String) {
+        state.withLock { state in
+            guard !state.finished, !state.timedOut, state.stoppedBecause == nil else { return }
+            state.stoppedBecause = reason
             if let group = state.processGroup { Self.kill(group) }
         }
     }

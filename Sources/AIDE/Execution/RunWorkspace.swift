@@ -1,10 +1,11 @@
 import Foundation
 
-/// The folder of one run: `run.sqlite`, a read-only copy of the data in `input/`, one folder per
-/// node (its script, output and `working/` with the submission), and the best solution at the end.
+/// The folder of one run: `run.sqlite`, the data at `input` (a link to the task's data, or a
+/// read-only copy: see `RunData`), one folder per node (its script, output and `working/` with the
+/// submission), and the best solution at the end.
 ///
 ///     runs/<run-id>/run.sqlite
-///     runs/<run-id>/input/                      read-only copy of the task's data
+///     runs/<run-id>/input                       -> the task's data, or a read-only copy of it
 ///     runs/<run-id>/nodes/0003-1a2b3c4d/        runfile.py, output.txt, input -> ../../input, working/
 ///     runs/<run-id>/best_solution.py            and best_submission.csv
 ///

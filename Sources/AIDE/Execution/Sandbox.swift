@@ -111,9 +111,11 @@ public struct Sandbox: Sendable, Hashable {
 
     /// The argument list that runs `command` in `folder`: bwrap's options, then the limits (prlimit),
     /// then dropping to `user` (setpriv), then the command. `readOnlyFolders` are bound read-only at
-    /// their own paths (the run's `input/`, which the node folder links to).
+    /// their own paths; `readOnlyMounts` each at its destination (the task's data where the node
+    /// folder's `input` link leads).
     public func arguments(
-        command: [String], folder: URL, readOnlyFolders: [URL] = [], limits: ScriptLimits = ScriptLimits()
+        command: [String], folder: URL, readOnlyFolders: [URL] = [], readOnlyMounts: [ReadOnlyMount] = [],
+        limits: ScriptLimits = ScriptLimits()
     ) -> [String] {
         var args = ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
         if !network { args.append("--unshare-net") }
@@ -121,7 +123,10 @@ public struct Sandbox: Sendable, Hashable {
         // The sandbox dies with the harness; its own session keeps it from the harness's terminal.
         args += ["--die-with-parent", "--new-session"]
         for (path, target) in symlinks.sorted(by: { $0.key < $1.key }) { args += ["--symlink", target, path] }
-        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm"]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        // Shared memory is a tmpfs too, and bounded like /tmp (unbounded it takes half the RAM).
+        if let tmpBytes { args += ["--size", "\(tmpBytes)"] }
+        args += ["--perms", "1777", "--tmpfs", "/dev/shm"]
         for device in devices { args += ["--dev-bind", device, device] }
         if !devices.isEmpty {
             // What CUDA reads besides the device nodes.
@@ -135,9 +140,10 @@ public struct Sandbox: Sendable, Hashable {
         let system = readOnly.filter { path in
             path != "/" && !(folderPath + "/").hasPrefix(path.hasSuffix("/") ? path : path + "/")
         }
-        let extras = readOnlyFolders.map { $0.standardizedFileURL.path }
-        let binds: [(option: String, path: String)] =
-            system.map { ("--ro-bind", $0) } + [("--bind", folderPath)] + extras.map { ("--ro-bind", $0) }
+        let extras = readOnlyFolders.map { ReadOnlyMount(source: $0.standardizedFileURL.path) } + readOnlyMounts
+        let binds: [(option: String, source: String, path: String)] =
+            system.map { ("--ro-bind", $0, $0) } + [("--bind", folderPath, folderPath)]
+            + extras.map { ("--ro-bind", $0.source, $0.destination) }
         // The folders leading to each mount point, made searchable (bwrap would make them 0700, which
         // the unprivileged sandbox user could not enter).
         let mountPoints = Set(binds.map(\.path))
@@ -152,7 +158,7 @@ public struct Sandbox: Sendable, Hashable {
         for parent in parents.sorted(by: { $0.count < $1.count }) { args += ["--perms", "0755", "--dir", parent] }
         // Parents before children, so a later bind is not hidden by an earlier one.
         for bind in binds.enumerated().sorted(by: { ($0.element.path.count, $0.offset) < ($1.element.path.count, $1.offset) }) {
-            args += [bind.element.option, bind.element.path, bind.element.path]
+            args += [bind.element.option, bind.element.source, bind.element.path]
         }
         args += ["--remount-ro", "/", "--chdir", folderPath, "--"]
         var limitArguments: [String] = []
@@ -261,7 +267,9 @@ extension Sandbox {
                      os.path.dirname(os.path.realpath(sys.executable))] + [p for p in sys.path if p]
             print(json.dumps({"executable": sys.executable, "paths": paths}))
             """
-        let (status, output) = try capture(python, ["-I", "-c", code], environment: environment)
+        // A bare name (`python3`, as `aide init` writes) is looked up on PATH, as the shell would.
+        let program = python.contains("/") ? python : findExecutable(python, path: environment["PATH"]) ?? python
+        let (status, output) = try capture(program, ["-I", "-c", code], environment: environment)
         struct Answer: Decodable {
             var executable: String
             var paths: [String]

@@ -57,7 +57,8 @@ extension PythonInterpreter {
             python: isolation.sandbox?.python ?? task.pythonExecutable, memoryLimitMB: exec.memoryLimitMB,
             cpuLimit: exec.cpuLimit, outputLimit: exec.outputLimit,
             threadsPerScript: exec.threadsPerScript(running: task.spec.search.workers), sandbox: isolation.sandbox,
-            fileSizeLimit: exec.maxFileMB << 20, processLimit: exec.maxProcesses, gpus: pool)
+            fileSizeLimit: exec.maxFileMB << 20, processLimit: exec.maxProcesses, gpus: pool,
+            diskCap: DiskCap(limitBytes: exec.maxDiskMB << 20))
         isolationSummary = isolation.summary
     }
 }

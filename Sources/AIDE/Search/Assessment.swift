@@ -17,7 +17,9 @@ public struct Assessment: Sendable, Hashable {
         submissionProblems: [String] = []
     ) -> Assessment {
         var reasons: [String] = []
-        if execution.timedOut {
+        if let stopped = execution.stoppedBecause {
+            reasons.append("stopped: \(stopped)")
+        } else if execution.timedOut {
             reasons.append(String(format: "timed out after %.0f s", execution.duration))
         } else if let exception = execution.exceptionType {
             reasons.append("raised \(exception)")

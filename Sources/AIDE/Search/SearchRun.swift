@@ -42,16 +42,20 @@ public struct RunDependencies: Sendable {
     public var progress: @Sendable (RunProgress) -> Void
     /// Times the heartbeat (a test's clock advances by hand).
     public var clock: any Clock<Duration>
+    /// Hears what the user must know as a run starts or resumes, a line each (how the data is shared, that it changed).
+    public var notice: @Sendable (String) -> Void
 
     public init(
         backend: any Backend, interpreter: any Interpreter, syntax: PythonSyntaxCheck,
-        progress: @escaping @Sendable (RunProgress) -> Void = { _ in }, clock: any Clock<Duration> = ContinuousClock()
+        progress: @escaping @Sendable (RunProgress) -> Void = { _ in }, clock: any Clock<Duration> = ContinuousClock(),
+        notice: @escaping @Sendable (String) -> Void = RunAssembly.standardError
     ) {
         self.backend = backend
         self.interpreter = interpreter
         self.syntax = syntax
         self.progress = progress
         self.clock = clock
+        self.notice = notice
     }
 }
 
@@ -136,11 +140,16 @@ public actor SearchRun {
         try RunWorkspace.checkRunsDirectory(runsDirectory)
         let id = RunWorkspace.newRunID(taskName: task.spec.name)
         let workspace = RunWorkspace(root: runsDirectory.appendingPathComponent(id, isDirectory: true))
-        try workspace.create(copying: task.dataDirectory)
+        try RunWorkspace.checkOutside(data: task.dataDirectory, runsDirectory: runsDirectory)
+        let (data, notice) = RunData.plan(
+            folder: task.dataDirectory, sharing: task.spec.exec.data, sandbox: dependencies.interpreter.sandbox)
+        dependencies.notice(notice)
+        try workspace.create(data: data)
         let lock = try RunLock(folder: workspace.root)
         let store = try RunStore(path: workspace.database)
         try store.createRun(RunRecord(id: id, taskFile: task.file.path, spec: task.spec))
-        let preview = DataPreview.generate(for: workspace.input)
+        try store.setDataSource(data)
+        let preview = DataPreview.generate(for: workspace.input.resolvingSymlinksInPath())
         try store.setDataPreview(preview)
         if let isolation = dependencies.interpreter.isolation { try store.setSandbox(isolation) }
         return try SearchRun(
@@ -172,10 +181,15 @@ public actor SearchRun {
         if let stored = try store.dataPreview() {
             preview = stored
         } else {
-            preview = DataPreview.generate(for: workspace.input)
+            preview = DataPreview.generate(for: workspace.input.resolvingSymlinksInPath())
             try store.setDataPreview(preview)
         }
         let dependencies = try makeDependencies(task)
+        if let data = try store.dataSource(),
+            let changes = data.changes(now: data.currentFingerprint(), sandboxed: dependencies.interpreter.sandbox != nil)
+        {
+            dependencies.notice(changes)
+        }
         if let isolation = dependencies.interpreter.isolation { try store.setSandbox(isolation) }
         return try SearchRun(
             id: record.id, workspace: workspace, task: task, store: store,

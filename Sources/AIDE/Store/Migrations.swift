@@ -12,6 +12,7 @@ enum RunMigrations {
     static let v3 = "v3-calls-provider-answer"
     static let v4 = "v4-runs-sandbox"
     static let v5 = "v5-runs-data-preview"
+    static let v6DataSource = "v6-runs-data-source"
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -141,6 +142,12 @@ enum RunMigrations {
         // The data preview the prompts show, built once when the run starts; a resume reuses it.
         migrator.registerMigration(v5) { db in
             try db.alter(table: "runs") { t in t.add(column: "data_preview", .text) }
+        }
+
+        // Where the run's data is, how its scripts see it (mounted, linked, copied) and its
+        // fingerprint, as JSON: a resume compares the data with it.
+        migrator.registerMigration(v6DataSource) { db in
+            try db.alter(table: "runs") { t in t.add(column: "data_source", .text) }
         }
 
         // Later migrations go here, after the last one, never between.

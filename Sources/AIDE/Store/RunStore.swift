@@ -222,6 +222,23 @@ extension RunStore {
         try read { db in try String.fetchOne(db, sql: "SELECT data_preview FROM runs LIMIT 1") }
     }
 
+    /// Stores where the run's data is, how its scripts see it and its fingerprint (when the run starts).
+    public func setDataSource(_ data: RunData) throws {
+        let json = String(decoding: try JSONEncoder().encode(data), as: UTF8.self)
+        try write { db in
+            try db.execute(sql: "UPDATE runs SET data_source = ?", arguments: [json])
+            guard db.changesCount > 0 else { throw StoreError.noRun(path: path.path) }
+        }
+    }
+
+    /// The run's data as recorded when it started; nil for a run from a build that did not record it.
+    public func dataSource() throws -> RunData? {
+        guard let json = try read({ db in try String.fetchOne(db, sql: "SELECT data_source FROM runs LIMIT 1") }) else {
+            return nil
+        }
+        return try JSONDecoder().decode(RunData.self, from: Data(json.utf8))
+    }
+
     /// Records how the run's scripts are isolated (at each start and resume).
     public func setSandbox(_ summary: String) throws {
         try write { db in

@@ -591,6 +591,7 @@ struct TaskDocument {
         try check(exec.maxProcesses >= 1, "exec.max_processes", "must be at least 1, found \(exec.maxProcesses)")
         try check(exec.maxFileMB >= 1, "exec.max_file_mb", "must be at least 1, found \(exec.maxFileMB)")
         try check(exec.tmpMB >= 1, "exec.tmp_mb", "must be at least 1, found \(exec.tmpMB)")
+        try check(exec.maxDiskMB >= 1, "exec.max_disk_mb", "must be at least 1, found \(exec.maxDiskMB)")
     }
 
     /// Runs `command` with `/bin/sh -c` in `folder`, its output streamed to standard error; a failure is

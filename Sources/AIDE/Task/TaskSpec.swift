@@ -408,17 +408,22 @@ public struct ExecSpec: Sendable, Codable, Hashable {
     public var maxFileMB: Int = 4096
     /// Size of the sandbox's private /tmp (memory), in MiB.
     public var tmpMB: Int = 1024
+    /// The most a script may write to its node folder in all, in MiB; past it the script is stopped.
+    public var maxDiskMB: Int = 10240
     /// Modules the scripts need (`pandas`, `sklearn`): the Python must import them, checked at load.
     public var packages: [String] = []
+    /// How scripts get the task's data: shared read-only in the sandbox (`auto`), copied, or linked.
+    public var data: DataSharing = .auto
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case python, parallel, sandbox, network, gpus, packages
+        case python, parallel, sandbox, network, gpus, packages, data
         case memoryLimitMB = "memory_limit_mb"
         case cpuLimit = "cpu_limit"
         case outputLimit = "output_limit"
         case maxProcesses = "max_processes"
         case maxFileMB = "max_file_mb"
         case tmpMB = "tmp_mb"
+        case maxDiskMB = "max_disk_mb"
     }
 
     public init(
@@ -454,7 +459,9 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         maxProcesses = try c.decodeIfPresent(Int.self, forKey: .maxProcesses) ?? defaults.maxProcesses
         maxFileMB = try c.decodeIfPresent(Int.self, forKey: .maxFileMB) ?? defaults.maxFileMB
         tmpMB = try c.decodeIfPresent(Int.self, forKey: .tmpMB) ?? defaults.tmpMB
+        maxDiskMB = try c.decodeIfPresent(Int.self, forKey: .maxDiskMB) ?? defaults.maxDiskMB
         packages = try c.decodeIfPresent([String].self, forKey: .packages) ?? defaults.packages
+        data = try c.decodeIfPresent(DataSharing.self, forKey: .data) ?? defaults.data
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -470,7 +477,9 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         try c.encode(maxProcesses, forKey: .maxProcesses)
         try c.encode(maxFileMB, forKey: .maxFileMB)
         try c.encode(tmpMB, forKey: .tmpMB)
+        try c.encode(maxDiskMB, forKey: .maxDiskMB)
         if !packages.isEmpty { try c.encode(packages, forKey: .packages) }
+        if data != .auto { try c.encode(data, forKey: .data) }
     }
 }
 

@@ -1,0 +1,266 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How a run's scripts get the task's data (`exec.data` in task.yaml).
+public enum DataSharing: String, Codable, Sendable, Hashable, CaseIterable {
+    /// Shared read-only with the sandbox (a bind mount: no copy, nothing to write); a protected copy without one.
+    case auto
+    /// A read-only copy in each run folder: the run keeps the data as it was, at the cost of its size in disk and time.
+    case copy
+    /// Never copied: read-only in the sandbox; without one, a link to the data itself, which scripts can change.
+    case link
+}
+
+/// How one run's scripts see the data, decided when the run starts.
+public enum DataPlacement: String, Codable, Sendable, Hashable {
+    /// `input` links to the task's data, which the sandbox binds read-only: nothing copied.
+    case mounted
+    /// `input` links to the task's data and scripts run without a sandbox: they can change it.
+    case linked
+    /// `input/` is a read-only copy (files 0444, folders 0555).
+    case copied
+}
+
+/// A cheap fingerprint of a data folder: every entry's relative path and kind, each file's size and
+/// modification time, and a hash of its first and last `edgeBytes` bytes (a link's target). It
+/// notices files added, removed, resized, touched or rewritten at either end, reading at most
+/// 2 × `edgeBytes` per file; a change in the middle of a file that keeps its size and time escapes
+/// it. The hash is a 64-bit FNV-1a over 8-byte words: a change detector, not a defence against tampering.
+public struct DataFingerprint: Codable, Sendable, Hashable {
+    /// Regular files.
+    public var files: Int
+    /// Their total size.
+    public var bytes: Int
+    /// 16 hex digits.
+    public var digest: String
+
+    /// Bytes hashed at each end of a file.
+    public static let edgeBytes = 4096
+
+    public init(files: Int, bytes: Int, digest: String) {
+        self.files = files
+        self.bytes = bytes
+        self.digest = digest
+    }
+
+    /// "20003 files, 780.2 MB".
+    public var summary: String { "\(files) file\(files == 1 ? "" : "s"), \(DataPreview.formatSize(bytes))" }
+
+    /// The fingerprint of `folder`, and the first entry (relative path) that the world cannot read:
+    /// the sandbox's unprivileged user could not read it through a read-only mount.
+    public static func scan(_ folder: URL) -> (fingerprint: DataFingerprint, unreadable: String?) {
+        var scan = Scan()
+        let root = folder.resolvingSymlinksInPath().path
+        var info = stat()
+        if stat(root, &info) == 0, info.st_mode & (S_IROTH | S_IXOTH) != (S_IROTH | S_IXOTH) { scan.unreadable = "." }
+        scan.walk(root, relative: "")
+        return (DataFingerprint(files: scan.files, bytes: scan.bytes, digest: String(format: "%016llx", scan.hash.value)), scan.unreadable)
+    }
+
+    private struct Scan {
+        var hash = WordHash()
+        var files = 0
+        var bytes = 0
+        var unreadable: String?
+        var buffer = [UInt8](repeating: 0, count: 2 * DataFingerprint.edgeBytes)
+
+        mutating func walk(_ path: String, relative: String) {
+            // Sorted, so the same folder gives the same digest whatever order the file system lists it in.
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+            for name in names {
+                let full = path + "/" + name
+                let rel = relative.isEmpty ? name : relative + "/" + name
+                var info = stat()
+                guard lstat(full, &info) == 0 else {
+                    hash.add(text: "?" + rel)
+                    continue
+                }
+                let kind = info.st_mode & S_IFMT
+                if kind == S_IFDIR {
+                    hash.add(text: "d" + rel)
+                    if unreadable == nil, info.st_mode & (S_IROTH | S_IXOTH) != (S_IROTH | S_IXOTH) { unreadable = rel }
+                    walk(full, relative: rel)
+                } else if kind == S_IFREG {
+                    files += 1
+                    bytes += Int(info.st_size)
+                    if unreadable == nil, info.st_mode & S_IROTH == 0 { unreadable = rel }
+                    hash.add(text: "f" + rel)
+                    hash.add(UInt64(info.st_size))
+                    hash.add(UInt64(bitPattern: Int64(info.st_mtim.tv_sec)) &* 1_000_000_000 &+ UInt64(info.st_mtim.tv_nsec))
+                    hashEdges(full, size: Int(info.st_size))
+                } else if kind == S_IFLNK {
+                    hash.add(text: "l" + rel + "->" + ((try? FileManager.default.destinationOfSymbolicLink(atPath: full)) ?? ""))
+                } else {
+                    hash.add(text: "o" + rel)
+                }
+            }
+        }
+
+        /// The first and last `edgeBytes` (the whole file when it is no larger than both).
+        mutating func hashEdges(_ path: String, size: Int) {
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { return hash.add(text: "unopenable") }
+            defer { close(descriptor) }
+            let edge = DataFingerprint.edgeBytes
+            let ranges = size <= 2 * edge ? [(0, size)] : [(0, edge), (size - edge, edge)]
+            for (offset, count) in ranges {
+                let read = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, off_t(offset)) }
+                if read > 0 { buffer.withUnsafeBytes { hash.add(bytes: UnsafeRawBufferPointer(rebasing: $0[0..<read])) } }
+            }
+        }
+    }
+
+    /// FNV-1a, 64 bits, taking 8-byte words (and the tail bytewise): fast enough to run over every
+    /// file's edges at each start and resume.
+    struct WordHash {
+        private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+        private static let prime: UInt64 = 0x0000_0100_0000_01b3
+
+        mutating func add(_ word: UInt64) {
+            value = (value ^ word) &* Self.prime
+        }
+
+        mutating func add(text: String) {
+            var copy = text
+            copy.withUTF8 { add(bytes: UnsafeRawBufferPointer($0)) }
+            add(0xff)  // a separator: "ab"+"c" differs from "a"+"bc"
+        }
+
+        mutating func add(bytes: UnsafeRawBufferPointer) {
+            var index = 0
+            while index + 8 <= bytes.count {
+                add(bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                index += 8
+            }
+            while index < bytes.count {
+                add(UInt64(bytes[index]))
+                index += 1
+            }
+        }
+    }
+}
+
+/// Where a run's data came from and how its scripts see it: stored with the run (`runs.data_source`),
+/// so a resume knows what to compare and where the data is.
+public struct RunData: Codable, Sendable, Hashable {
+    /// The task's data folder, links resolved.
+    public var path: String
+    public var placement: DataPlacement
+    /// The task's data folder's fingerprint when the run started.
+    public var fingerprint: DataFingerprint
+
+    public init(path: String, placement: DataPlacement, fingerprint: DataFingerprint) {
+        self.path = path
+        self.placement = placement
+        self.fingerprint = fingerprint
+    }
+
+    /// Decides how a new run's scripts get the data in `folder`, from `exec.data` and the sandbox
+    /// they run in (nil: none); `notice` is the one line that says what that means and costs.
+    public static func plan(
+        folder: URL, sharing: DataSharing, sandbox: Sandbox?
+    ) -> (data: RunData, notice: String) {
+        let path = folder.resolvingSymlinksInPath().path
+        let (fingerprint, unreadable) = DataFingerprint.scan(folder)
+        let what = "\(path) (\(fingerprint.summary))"
+        func copied(_ why: String) -> (RunData, String) {
+            (RunData(path: path, placement: .copied, fingerprint: fingerprint),
+             "data: copying \(what) into the run folder: \(DataPreview.formatSize(fingerprint.bytes)) of disk "
+                + "and the time to write it, for every run; \(why)")
+        }
+        switch (sharing, sandbox) {
+        case (.copy, _):
+            return copied(sandbox == nil ? "exec.data: copy" : "exec.data: copy (auto shares it read-only in the sandbox, uncopied)")
+        case (_, let sandbox?):
+            // The sandbox's user (nobody, when aide is root) reads the data through the mount with
+            // the permissions it has: what the world cannot read is copied (root reads it) instead.
+            if sandbox.user != nil, let unreadable {
+                return copied("\(unreadable) in it is not readable by the sandbox's user, so it cannot be shared read-only")
+            }
+            return (RunData(path: path, placement: .mounted, fingerprint: fingerprint),
+                    "data: \(what) shared read-only with the sandbox, not copied")
+        case (.link, nil):
+            return (RunData(path: path, placement: .linked, fingerprint: fingerprint),
+                    "data: \(what) linked, not copied; scripts run WITHOUT a sandbox and can change or delete it "
+                        + "(exec.data: copy protects it)")
+        case (.auto, nil):
+            return copied("without a sandbox a copy protects the data (exec.data: link shares it unprotected)")
+        }
+    }
+
+    /// What a resume tells the user about the data: nil when nothing changed. A copied run keeps its copy.
+    public func changes(now: DataFingerprint?, sandboxed: Bool) -> String? {
+        guard placement != .copied else { return nil }
+        guard let now else {
+            return "warning: the data folder \(path) is gone; the run's scripts will find no input"
+        }
+        var lines: [String] = []
+        if now != fingerprint {
+            lines.append(
+                "warning: the data in \(path) changed since this run started (then \(fingerprint.summary), now "
+                    + "\(now.summary)): its earlier nodes saw other data")
+        }
+        if placement == .mounted && !sandboxed {
+            lines.append("warning: this run's scripts now run WITHOUT a sandbox and can change the data in \(path)")
+        }
+        return lines.isEmpty ? nil : lines.joined(separator: "\n")
+    }
+
+    /// The data folder's fingerprint now, nil when it is no longer a folder.
+    public func currentFingerprint() -> DataFingerprint? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
+        return DataFingerprint.scan(URL(fileURLWithPath: path)).fingerprint
+    }
+}
+
+extension RunWorkspace {
+    /// Creates the run folder with its data placed as `data` says: a read-only copy, or `input` as a
+    /// link to the task's data folder (which the sandbox binds read-only in its place).
+    public func create(data: RunData) throws {
+        switch data.placement {
+        case .copied:
+            try create(copying: URL(fileURLWithPath: data.path))
+        case .mounted, .linked:
+            let files = FileManager.default
+            guard !files.fileExists(atPath: root.path) else {
+                throw WorkspaceError("run folder \(root.path) already exists")
+            }
+            try files.createDirectory(at: nodes, withIntermediateDirectories: true)
+            try files.createSymbolicLink(atPath: input.path, withDestinationPath: data.path)
+        }
+    }
+
+    /// Refuses a runs folder inside the data folder: scripts would see every run (and a copy would copy itself).
+    public static func checkOutside(data: URL, runsDirectory: URL) throws {
+        let data = data.resolvingSymlinksInPath().path
+        let runs = runsDirectory.resolvingSymlinksInPath().path
+        if runs == data || runs.hasPrefix(data.hasSuffix("/") ? data : data + "/") {
+            throw WorkspaceError(
+                "the runs folder \(runs) is inside the data folder \(data): scripts would see every run in it; "
+                    + "put runs elsewhere (--runs-dir)")
+        }
+    }
+}
+
+extension Sandbox {
+    /// A folder bound read-only into the sandbox at `destination` (the mount point made there).
+    public struct ReadOnlyMount: Sendable, Hashable {
+        /// The folder on the host, links resolved.
+        public var source: String
+        /// Where scripts see it.
+        public var destination: String
+
+        public init(source: String, destination: String? = nil) {
+            self.source = source
+            self.destination = destination ?? source
+        }
+    }
+}
