@@ -101,7 +101,11 @@ PlugStackConfig=$DIR/etc/plugstack.conf
 # only a process whose parent has already exited escapes it.
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
+# Without cgroups, --mem is enforced by sampling each job's memory (every second) and killing a
+# job past it: the job ends OUT_OF_MEMORY, as on a cluster with cgroups.
+JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherFrequency=task=1
+JobAcctGatherParams=OverMemoryKill
 AccountingStorageType=accounting_storage/none
 # One line per finished job and array element (state, exit code, times): slurm-cluster.sh jobs.
 JobCompType=jobcomp/filetxt

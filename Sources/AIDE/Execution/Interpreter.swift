@@ -21,6 +21,8 @@ public struct ExecutionResult: Sendable, Codable, Hashable {
     /// Why the harness stopped the script early, when a limit it watches was passed ("wrote more
     /// than 64 MB to its folder (exec.max_disk_mb)"); kept in the node's bug reasons.
     public var stoppedBecause: String?
+    /// Where the script ran, when not as a local child process (a Slurm job).
+    public var placement: ScriptPlacement?
 
     public init(
         output: String, outputBytes: Int, exitCode: Int32?, signal: Int32? = nil, timedOut: Bool = false,

@@ -118,11 +118,7 @@ public struct PythonInterpreter: Interpreter {
         try write(script, in: directory)
         let (executable, arguments) = try command(python: pythonPath, in: directory)
 
-        var variables = ScriptEnvironment.allowed(baseEnvironment)
-        variables["PYTHONUNBUFFERED"] = "1"  // keeps prints and tracebacks in the order they happened
-        if let threadsPerScript {
-            for name in Self.threadVariables where variables[name] == nil { variables[name] = "\(threadsPerScript)" }
-        }
+        var variables = scriptVariables()
         let leased = gpus?.lease() ?? []
         defer { gpus?.release(leased) }
         if gpus != nil { variables["CUDA_VISIBLE_DEVICES"] = GPUPool.visibleDevices(leased) }
@@ -236,6 +232,17 @@ public struct PythonInterpreter: Interpreter {
         return result
     }
 
+    /// The variables a script starts with, before GPUs and the sandbox's own: the allowed ones,
+    /// unbuffered output, and the thread counts chosen for it.
+    func scriptVariables() -> [String: String] {
+        var variables = ScriptEnvironment.allowed(baseEnvironment)
+        variables["PYTHONUNBUFFERED"] = "1"  // keeps prints and tracebacks in the order they happened
+        if let threadsPerScript {
+            for name in Self.threadVariables where variables[name] == nil { variables[name] = "\(threadsPerScript)" }
+        }
+        return variables
+    }
+
     /// The interpreter's path: `python` itself when it names a path, else the first executable match on
     /// the `PATH` the script will see (this process's when `baseEnvironment` has none).
     func resolvedPython() throws -> String {
@@ -316,7 +323,7 @@ public struct PythonInterpreter: Interpreter {
         return .custom(keyed)
     }
 
-    private func write(_ script: String, in directory: URL) throws {
+    func write(_ script: String, in directory: URL) throws {
         let file = directory.appendingPathComponent(Self.scriptName)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -370,13 +377,7 @@ public struct PythonInterpreter: Interpreter {
         // Python prints the script's absolute path in tracebacks (`File "/…/nodes/0003-1a2b3c4d/runfile.py"`);
         // it names the run, so it is cut to `runfile.py`: prompts then depend on the script alone,
         // and a recorded run replays.
-        var output = outcome.output.text
-        let folders = Set([directory.path, directory.resolvingSymlinksInPath().path]).map { $0.hasSuffix("/") ? $0 : $0 + "/" }
-        for folder in folders.sorted(by: { $0.count > $1.count }) {
-            output = output.replacingOccurrences(of: folder, with: "")
-        }
-        // A NUL would cut the text where it is stored or sent; it is shown, not dropped.
-        output = output.replacingOccurrences(of: "\0", with: "\u{2400}")
+        let output = cleanedOutput(outcome.output.text, directory: directory)
         var result = ExecutionResult(
             output: output, outputBytes: outcome.output.totalBytes, exitCode: nil, timedOut: timedOut,
             duration: Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
@@ -395,6 +396,17 @@ public struct PythonInterpreter: Interpreter {
             result.traceback = exception.traceback
         }
         return result
+    }
+
+    /// Output as it is stored and shown: the node folder's path cut from it, NULs made visible.
+    static func cleanedOutput(_ text: String, directory: URL) -> String {
+        var output = text
+        let folders = Set([directory.path, directory.resolvingSymlinksInPath().path]).map { $0.hasSuffix("/") ? $0 : $0 + "/" }
+        for folder in folders.sorted(by: { $0.count > $1.count }) {
+            output = output.replacingOccurrences(of: folder, with: "")
+        }
+        // A NUL would cut the text where it is stored or sent; it is shown, not dropped.
+        return output.replacingOccurrences(of: "\0", with: "\u{2400}")
     }
 }
 

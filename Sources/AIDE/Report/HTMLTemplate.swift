@@ -407,6 +407,7 @@ function renderDetail(i) {
   row("execution", node.exec_time === null ? "never ran" : dur(node.exec_time) +
     (d ? (d.timed_out ? " · timed out" : "") + (d.exit_code != null ? " · exit " + d.exit_code : "") +
       (d.signal != null ? " · signal " + d.signal : "") + (d.exception_type ? " · " + d.exception_type : "") : ""));
+  if (d && d.ran_on && d.ran_on !== "local") row("ran on", d.ran_on + (d.queue_wait != null ? " · queued " + dur(d.queue_wait) : ""));
   if (d && d.debug_depth) row("debug depth", String(d.debug_depth));
   if (d && d.error) row("error", d.error);
   box.appendChild(table);

@@ -101,6 +101,10 @@ public struct NodeView: Sendable, Codable, Hashable {
         @Nullable public var timedOut: Bool?
         @Nullable public var exceptionType: String?
         @Nullable public var traceback: String?
+        /// Where the script ran: `local`, or `Slurm job 42 on node7`; nil when it never ran.
+        @Nullable public var ranOn: String?
+        /// Seconds a Slurm job waited in the queue before it started; nil for a local script.
+        @Nullable public var queueWait: Double?
         @Nullable public var review: Review?
         @Nullable public var metricSource: String?
         public var debugDepth: Int
@@ -114,6 +118,8 @@ public struct NodeView: Sendable, Codable, Hashable {
             case exitCode = "exit_code"
             case timedOut = "timed_out"
             case exceptionType = "exception_type"
+            case ranOn = "ran_on"
+            case queueWait = "queue_wait"
             case metricSource = "metric_source"
             case debugDepth = "debug_depth"
             case createdAt = "created_at"
@@ -129,6 +135,8 @@ public struct NodeView: Sendable, Codable, Hashable {
             timedOut = node.execution?.timedOut
             exceptionType = node.execution?.exceptionType
             traceback = node.execution?.traceback
+            ranOn = node.execution.map { $0.placement?.summary ?? "local" }
+            queueWait = finite(node.execution?.placement?.queueWait)
             review = node.review.map { Review(isBug: $0.isBug, summary: $0.summary, metric: finite($0.metric)) }
             metricSource = node.metricSource
             debugDepth = node.debugDepth

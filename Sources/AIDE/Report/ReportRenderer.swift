@@ -209,6 +209,8 @@ public enum ReportRenderer {
             if let signal = detail.signal { facts.append("signal \(signal)") }
             if detail.timedOut == true { facts.append("timed out") }
             if let exception = detail.exceptionType { facts.append("raised \(exception)") }
+            if let place = detail.ranOn, place != "local" { facts.append(place) }
+            if let wait = detail.queueWait { facts.append("queued \(ProgressPrinter.duration(wait))") }
             lines.append(facts.joined(separator: " · "))
             lines.append(output.hasSuffix("\n") ? String(output.dropLast()) : output)
         } else {
@@ -361,6 +363,9 @@ public enum ReportRenderer {
         lines.append("| test score | \(number(detail.testScore)) |")
         lines.append("| best | \(detail.isBest ? "yes" : detail.onBestPath ? "on the best path" : "no") |")
         if let exec = detail.execTime { lines.append("| execution | \(ProgressPrinter.duration(exec)) |") }
+        if let place = detail.ranOn {
+            lines.append("| ran on | \(cell(place))\(detail.queueWait.map { ", queued \(ProgressPrinter.duration($0))" } ?? "") |")
+        }
         if let error = detail.error { lines.append("| error | \(cell(error)) |") }
         lines += ["", "### Plan", "", detail.plan, "", "### Code", ""] + fenced(detail.code, language: "python")
         lines += ["", "### Output", ""]

@@ -38,7 +38,7 @@ public enum RunAssembly {
         progress: @escaping @Sendable (RunProgress) -> Void = { _ in }, warn: (String) -> Void = RunAssembly.standardError
     ) throws -> RunDependencies {
         RunDependencies(
-            backend: backend, interpreter: try interpreter ?? Self.interpreter(for: task, warn: warn),
+            backend: backend, interpreter: try interpreter ?? Self.scriptInterpreter(for: task, warn: warn),
             syntax: PythonSyntaxCheck(python: task.pythonExecutable), progress: progress)
     }
 
@@ -64,6 +64,7 @@ extension SearchRun {
         progress: @escaping @Sendable (RunProgress) -> Void = { _ in }
     ) throws -> SearchRun {
         let task = try options.loadTask(taskFile)
+        try RunAssembly.checkBackend(for: task.spec, runFolder: runsDirectory)
         return try start(
             task: task, runsDirectory: runsDirectory,
             dependencies: try RunAssembly.dependencies(for: task, options: options, progress: progress))
@@ -75,9 +76,13 @@ extension SearchRun {
     ) throws -> SearchRun {
         try options.validate()
         if options.changesTask { throw RunOptionsError.resumeChangesTask }
+        try RunAssembly.cancelLeftoverJobs(runFolder: runFolder)
         return try resume(
             runFolder: runFolder,
-            dependencies: { try RunAssembly.dependencies(for: $0, options: options, progress: progress) },
+            dependencies: { task in
+                try RunAssembly.checkBackend(for: task.spec, runFolder: runFolder)
+                return try RunAssembly.dependencies(for: task, options: options, progress: progress)
+            },
             adjust: { options.apply(to: &$0, resuming: true) })
     }
 }

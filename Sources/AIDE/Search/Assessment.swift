@@ -19,6 +19,8 @@ public struct Assessment: Sendable, Hashable {
         var reasons: [String] = []
         if let stopped = execution.stoppedBecause {
             reasons.append("stopped: \(stopped)")
+        } else if let failure = execution.placement?.failure {
+            reasons.append(failure)  // Slurm ended the job, not the script: its reason
         } else if execution.timedOut {
             reasons.append(String(format: "timed out after %.0f s", execution.duration))
         } else if let exception = execution.exceptionType {

@@ -13,6 +13,7 @@ enum RunMigrations {
     static let v4 = "v4-runs-sandbox"
     static let v5 = "v5-runs-data-preview"
     static let v6DataSource = "v6-runs-data-source"
+    static let nodesSlurmJob = "v6-nodes-slurm-job"
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -148,6 +149,16 @@ enum RunMigrations {
         // fingerprint, as JSON: a resume compares the data with it.
         migrator.registerMigration(v6DataSource) { db in
             try db.alter(table: "runs") { t in t.add(column: "data_source", .text) }
+        }
+
+        // Where a script ran when it ran as a Slurm job: the job, its node, its end, its queue wait.
+        migrator.registerMigration(nodesSlurmJob) { db in
+            try db.alter(table: "nodes") { t in
+                t.add(column: "slurm_job_id", .text)
+                t.add(column: "slurm_node", .text)
+                t.add(column: "slurm_state", .text)
+                t.add(column: "queue_wait", .double)
+            }
         }
 
         // Later migrations go here, after the last one, never between.

@@ -415,6 +415,11 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
     var error: String?
     var createdAt: Date
     var finishedAt: Date
+    /// Absent (nil) in files from before "v6-nodes-slurm-job", and for scripts run locally.
+    var slurmJobID: String?
+    var slurmNode: String?
+    var slurmState: String?
+    var queueWait: Double?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id
@@ -441,6 +446,10 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
         case error
         case createdAt = "created_at"
         case finishedAt = "finished_at"
+        case slurmJobID = "slurm_job_id"
+        case slurmNode = "slurm_node"
+        case slurmState = "slurm_state"
+        case queueWait = "queue_wait"
     }
 
     enum Columns {
@@ -465,6 +474,10 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
         timedOut = node.execution?.timedOut
         exceptionType = node.execution?.exceptionType
         traceback = node.execution?.traceback
+        slurmJobID = node.execution?.placement?.jobID
+        slurmNode = node.execution?.placement?.node
+        slurmState = node.execution?.placement?.state
+        queueWait = node.execution?.placement?.queueWait
         reviewIsBug = node.review?.isBug
         reviewSummary = node.review?.summary
         reviewMetric = node.review?.metric
@@ -490,6 +503,10 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
                 output: output, outputBytes: outputBytes ?? 0, exitCode: exitCode, signal: signal,
                 timedOut: timedOut ?? false, duration: execTime ?? 0, exceptionType: exceptionType,
                 traceback: traceback)
+            if let slurmJobID {
+                execution?.placement = ScriptPlacement(
+                    jobID: slurmJobID, node: slurmNode, queueWait: queueWait, state: slurmState)
+            }
         }
         var review: Review?
         if let reviewIsBug {
@@ -596,6 +613,10 @@ extension NodeRecord {
         error = try row.decode(atIndex: p[.error])
         createdAt = try storedDate(row, p[.createdAt], "nodes", "created_at")
         finishedAt = try storedDate(row, p[.finishedAt], "nodes", "finished_at")
+        slurmJobID = try row.decode(atIndex: p[.slurmJobID])
+        slurmNode = try row.decode(atIndex: p[.slurmNode])
+        slurmState = try row.decode(atIndex: p[.slurmState])
+        queueWait = try row.decode(atIndex: p[.queueWait])
     }
 }
 

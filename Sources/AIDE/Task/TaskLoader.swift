@@ -89,6 +89,7 @@ enum TaskSchema {
         "agent.code": fieldOrder(ModelSettings.CodingKeys.self, of: ModelSettings()),
         "agent.feedback": fieldOrder(ModelSettings.CodingKeys.self, of: ModelSettings()),
         "agent.retry": fieldOrder(RetrySettings.CodingKeys.self, of: RetrySettings()),
+        "exec.slurm": fieldOrder(SlurmSpec.CodingKeys.self, of: SlurmSpec()),
     ]
 
     /// Keys whose value is a mapping passed on as given (provider parameters): any key goes below them.
@@ -104,6 +105,7 @@ enum TaskSchema {
             MetricDirection.allCases.map(\.rawValue),
         "\(TaskSpec.CodingKeys.search.stringValue).\(SearchSpec.CodingKeys.policy.stringValue)": PolicyName.allCases.map(\.rawValue),
         "\(TaskSpec.CodingKeys.exec.stringValue).\(ExecSpec.CodingKeys.sandbox.stringValue)": SandboxMode.allCases.map(\.rawValue),
+        "\(TaskSpec.CodingKeys.exec.stringValue).\(ExecSpec.CodingKeys.backend.stringValue)": ExecBackend.allCases.map(\.rawValue),
     ]
 
     /// Keys whose value is a duration (`Seconds`).
@@ -112,7 +114,7 @@ enum TaskSchema {
         "\(TaskSpec.CodingKeys.budget.stringValue).\(BudgetSpec.CodingKeys.scriptTimeout.stringValue)",
         "\(TaskSpec.CodingKeys.exec.stringValue).\(ExecSpec.CodingKeys.cpuLimit.stringValue)",
         "agent.retry.max_elapsed", "agent.retry.initial_delay", "agent.retry.max_delay", "agent.retry.idle_timeout",
-        "agent.retry.timeout", "agent.retry.connect_timeout",
+        "agent.retry.timeout", "agent.retry.connect_timeout", "exec.slurm.time",
     ]
 
     /// `K.allCases` as key strings, ordered like the stored properties of `sample` (a key `time_limit`
@@ -592,6 +594,7 @@ struct TaskDocument {
         try check(exec.maxFileMB >= 1, "exec.max_file_mb", "must be at least 1, found \(exec.maxFileMB)")
         try check(exec.tmpMB >= 1, "exec.tmp_mb", "must be at least 1, found \(exec.tmpMB)")
         try check(exec.maxDiskMB >= 1, "exec.max_disk_mb", "must be at least 1, found \(exec.maxDiskMB)")
+        try checkSlurm(exec)
     }
 
     /// Runs `command` with `/bin/sh -c` in `folder`, its output streamed to standard error; a failure is

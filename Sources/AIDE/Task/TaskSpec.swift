@@ -414,9 +414,13 @@ public struct ExecSpec: Sendable, Codable, Hashable {
     public var packages: [String] = []
     /// How scripts get the task's data: shared read-only in the sandbox (`auto`), copied, or linked.
     public var data: DataSharing = .auto
+    /// Where scripts run: here, or each as a Slurm job (`exec.slurm` says what the job asks for).
+    public var backend: ExecBackend = .local
+    /// Each script's Slurm job, when `backend` is `slurm`.
+    public var slurm: SlurmSpec = SlurmSpec()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case python, parallel, sandbox, network, gpus, packages, data
+        case python, parallel, sandbox, network, gpus, packages, data, backend, slurm
         case memoryLimitMB = "memory_limit_mb"
         case cpuLimit = "cpu_limit"
         case outputLimit = "output_limit"
@@ -438,11 +442,12 @@ public struct ExecSpec: Sendable, Codable, Hashable {
     }
 
     /// Scripts that may run at once.
-    public var scriptSlots: Int { parallel ?? ProcessInfo.processInfo.activeProcessorCount }
+    public var scriptSlots: Int { parallel ?? (backend == .slurm ? Int.max : ProcessInfo.processInfo.activeProcessorCount) }
 
     /// Threads per script for numeric libraries when `running` scripts share the machine's cores.
     public func threadsPerScript(running: Int) -> Int {
-        max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, min(running, scriptSlots)))
+        if backend == .slurm { return slurm.cpusPerTask ?? 1 }  // the job's own cores
+        return max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, min(running, scriptSlots)))
     }
 
     public init(from decoder: any Decoder) throws {
@@ -462,6 +467,8 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         maxDiskMB = try c.decodeIfPresent(Int.self, forKey: .maxDiskMB) ?? defaults.maxDiskMB
         packages = try c.decodeIfPresent([String].self, forKey: .packages) ?? defaults.packages
         data = try c.decodeIfPresent(DataSharing.self, forKey: .data) ?? defaults.data
+        backend = try c.decodeIfPresent(ExecBackend.self, forKey: .backend) ?? defaults.backend
+        slurm = try c.decodeIfPresent(SlurmSpec.self, forKey: .slurm) ?? defaults.slurm
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -480,6 +487,8 @@ public struct ExecSpec: Sendable, Codable, Hashable {
         try c.encode(maxDiskMB, forKey: .maxDiskMB)
         if !packages.isEmpty { try c.encode(packages, forKey: .packages) }
         if data != .auto { try c.encode(data, forKey: .data) }
+        if backend != .local { try c.encode(backend, forKey: .backend) }
+        if slurm != SlurmSpec() { try c.encode(slurm, forKey: .slurm) }
     }
 }
 

@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# End-to-end check of `exec.backend: slurm` (each solution script one Slurm job) on a one-node Slurm
+# started on this machine (scripts/slurm-cluster.sh; needs root). Answers are scripted: no model.
+#
+#   scripts/check-slurm-run.sh          # all checks (~3 min)
+#   scripts/check-slurm-run.sh --keep   # leave the cluster running and the work folder in place
+#
+# 1. tree:     a 6-step search with 3 workers, scripts as jobs, gives the same tree (step, stage,
+#              parent, buggy, metric, exit code) as the local run of the same answers; every node
+#              has its job id, node name and queue wait.
+# 2. limits:   a script over the job's memory (exec.slurm.mem) and one over its time limit
+#              (exec.slurm.time): each a buggy node whose reason is Slurm's (OUT_OF_MEMORY, TIMEOUT).
+# 3. ctrl-c:   Ctrl-C twice with 3 jobs in flight: squeue shows none of the run's jobs, the nodes
+#              committed before are intact, the run is interrupted.
+# 4. kill -9:  kill -9 with 3 jobs in flight (they stay queued), then --resume: the leftovers are
+#              cancelled, the run finishes, squeue shows none of its jobs, earlier nodes intact.
+# Uses AIDE (a built aide) or .build/debug/aide (building it when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+keep=0
+while (($#)); do
+    case "$1" in
+        --keep) keep=1; shift ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+say() { echo "== $*"; }
+reason=""
+die() { reason=$*; echo "error: $*" >&2; exit 1; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/aide-slurm-run.XXXXXX")
+cluster_started=0
+background=""
+finish() {
+    local status=$?
+    [[ -n $background ]] && kill -9 "$background" 2>/dev/null || true
+    if ((status != 0)); then
+        for f in "$work"/*.log; do [[ -f "$f" ]] && { echo "---- $f (last 15 lines)" >&2; tail -n 15 "$f" >&2; }; done
+        echo "check failed (exit $status)${reason:+: $reason}; work folder: $work" >&2
+    fi
+    if ((keep)); then
+        echo "kept: work folder $work; cluster running (scripts/slurm-cluster.sh stop)" >&2
+    else
+        ((cluster_started)) && bash scripts/slurm-cluster.sh stop || true
+        ((status == 0)) && rm -rf "$work"
+    fi
+    exit "$status"
+}
+trap finish EXIT
+
+if [[ -n "${AIDE:-}" ]]; then
+    aide=$(cd "$(dirname "$AIDE")" && pwd)/$(basename "$AIDE")
+else
+    [[ -x .build/debug/aide ]] || swift build --product aide 2>&1 | grep -E "error|warning: " >&2 || true
+    aide="$repo/.build/debug/aide"
+fi
+[[ -x "$aide" ]] || die "$aide is not an executable aide"
+python=$(/usr/bin/env python3 -c 'import sys; print(sys.executable)')
+# q DB SQL: the rows, one a line, columns joined by | (Python's sqlite3: no sqlite3 CLI needed).
+q() {
+    python3 -c 'import sqlite3, sys
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+for row in db.execute(sys.argv[2]): print("|".join("" if v is None else str(v) for v in row))' "$1" "$2"
+}
+
+say "starting the cluster"
+bash scripts/slurm-cluster.sh status >/dev/null 2>&1 || cluster_started=1
+bash scripts/slurm-cluster.sh start
+eval "$(bash scripts/slurm-cluster.sh env)"
+
+# --- a small task and its scripted answers
+task="$work/task"
+mkdir -p "$task/data"
+printf 'x,y\n1,2\n2,4\n3,6\n' >"$task/data/train.csv"
+cat >"$task/task.yaml" <<EOF
+name: slurm-check
+goal: Predict y from x.
+data: data
+metric:
+  name: score
+  direction: maximize
+budget:
+  script_timeout: 10m
+exec:
+  python: $python
+search:
+  workers: 3
+  num_drafts: 100
+EOF
+# answers FILE SCRIPT...: one code answer per script (a plan line and the code) and as many
+# reviews, all alike, so which review a node gets does not depend on which job ends first.
+answers() {
+    local file=$1; shift
+    python3 - "$file" "$@" <<'PY'
+import json, sys
+out = open(sys.argv[1], "w")
+for i, code in enumerate(sys.argv[2:]):
+    out.write(json.dumps({"kind": "code", "text": f"Attempt {i}.\n```python\n{code}\n```"}) + "\n")
+for _ in sys.argv[2:]:
+    out.write(json.dumps({"kind": "review", "arguments": {"is_bug": False, "summary": "Ran.", "metric": None}}) + "\n")
+PY
+}
+good() { # a script that reads the data, writes a submission and prints metric $1, after $2 seconds
+    printf 'import os, time\ntime.sleep(%s)\nrows = open("input/train.csv").read().splitlines()\nos.makedirs("working", exist_ok=True)\nopen("working/submission.csv", "w").write("\\n".join(rows))\nprint("Validation metric: %s")' "${2:-0}" "$1"
+}
+answers "$work/tree.jsonl" "$(good 0.61)" "$(good 0.72 1)" 'raise ValueError("no model")' "$(good 0.80)" \
+    "$(good 0.50 2)" "$(good 0.90)"
+
+# tree DB: one line per node, by step: stage, parent, buggy, metric, exit code.
+tree() {
+    python3 - "$1" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+for row in db.execute("select step, stage, parent_id, is_buggy, metric, exit_code from nodes order by step"):
+    print(*row)
+PY
+}
+run_db() { find "$1" -name run.sqlite 2>/dev/null | head -n 1 || true; }
+run_jobs() { # the run's jobs in the queue (any state squeue shows)
+    squeue -h --me -o "%i %j %T" | grep " aide-$1-s[0-9]* " || true
+}
+
+# --- 1. the same tree
+say "1. a 6-step search with 3 workers, locally and as Slurm jobs"
+"$aide" run "$task/task.yaml" --scripted "$work/tree.jsonl" --steps 6 --runs-dir "$work/local" >"$work/local.log" 2>&1 \
+    || die "the local run failed"
+started=$(date +%s.%N)
+"$aide" run "$task/task.yaml" --scripted "$work/tree.jsonl" --steps 6 --runs-dir "$work/slurm" \
+    --set exec.backend=slurm --set exec.slurm.shared_filesystem=true --set exec.slurm.mem=1G >"$work/slurm.log" 2>&1 \
+    || die "the Slurm run failed"
+slurm_seconds=$(python3 -c "import time; print(f'{time.time() - $started:.1f}')")
+local_tree=$(tree "$(run_db "$work/local")")
+slurm_tree=$(tree "$(run_db "$work/slurm")")
+[[ "$local_tree" == "$slurm_tree" ]] || die "the trees differ:
+local:
+$local_tree
+slurm:
+$slurm_tree"
+[[ $(wc -l <<<"$slurm_tree") == 6 ]] || die "6 nodes expected: $slurm_tree"
+placed=$(q "$(run_db "$work/slurm")" "select count(*) from nodes where slurm_job_id is not null and slurm_node is not null and queue_wait >= 0 and slurm_state is not null")
+[[ $placed == 6 ]] || die "$placed of 6 nodes have a job id, node and queue wait"
+echo "same tree (6 nodes, 1 buggy), every node with its job; Slurm run ${slurm_seconds} s"
+
+# --- 2. memory and time limits
+say "2. a script over the job's memory, one over its time limit"
+hog='import time
+x = bytearray(1500 * 1024 * 1024)
+for i in range(0, len(x), 4096): x[i] = 1
+time.sleep(60)'
+answers "$work/limits.jsonl" "$hog" 'import time; time.sleep(600)'
+"$aide" run "$task/task.yaml" --scripted "$work/limits.jsonl" --steps 2 --runs-dir "$work/limits" \
+    --set exec.backend=slurm --set exec.slurm.shared_filesystem=true --set exec.slurm.mem=300M \
+    --set exec.slurm.time=60 >"$work/limits.log" 2>&1 || die "the limits run failed"
+db=$(run_db "$work/limits")
+memory=$(q "$db" "select is_buggy, slurm_state, bug_reasons from nodes where step = 0")
+time_limit=$(q "$db" "select is_buggy, slurm_state, bug_reasons from nodes where step = 1")
+[[ $memory == 1\|OUT_OF_MEMORY\|*"ran out of memory: OUT_OF_MEMORY"* ]] || die "the memory hog's node: $memory"
+[[ $time_limit == 1\|TIMEOUT\|*"reached its time limit: TIMEOUT"* ]] || die "the sleeper's node: $time_limit"
+echo "memory: $memory"
+echo "time:   $time_limit"
+
+# Starts a run of 8 steps whose first 3 scripts end at once and the rest sleep; returns once 3 nodes
+# are committed and 3 jobs of the run are in flight (running, or pending: the node has few cores). Sets run_dir, run_id, background.
+slow_run() {
+    local name=$1
+    answers "$work/$name.jsonl" "$(good 0.1)" "$(good 0.2)" "$(good 0.3)" "$(good 0.4 300)" "$(good 0.5 300)" \
+        "$(good 0.6 300)" "$(good 0.7 300)" "$(good 0.8 300)"
+    "$aide" run "$task/task.yaml" --scripted "$work/$name.jsonl" --steps 8 --runs-dir "$work/$name" \
+        --set exec.backend=slurm --set exec.slurm.shared_filesystem=true --set exec.slurm.mem=500M \
+        >"$work/$name.log" 2>&1 &
+    background=$!
+    local i
+    for i in $(seq 240); do
+        db=$(run_db "$work/$name")
+        if [[ -n $db ]]; then
+            run_dir=$(dirname "$db")
+            run_id=$(basename "$run_dir")
+            local nodes queued
+            nodes=$(q "$db" "select count(*) from nodes" 2>/dev/null || echo 0)
+            queued=$(run_jobs "$run_id" | grep -c " RUNNING\| PENDING" || true)
+            ((nodes >= 3 && queued == 3)) && return 0
+        fi
+        kill -0 "$background" 2>/dev/null || die "the $name run ended early"
+        sleep 0.5
+    done
+    die "the $name run did not reach 3 nodes and 3 jobs in flight in 120 s"
+}
+snapshot() { q "$1" "select id, step, exit_code, length(output), is_buggy, metric, slurm_job_id from nodes where step < 3 order by step"; }
+gone() { # waits up to 30 s until squeue shows none of run $1's jobs
+    local i
+    for i in $(seq 60); do [[ -z "$(run_jobs "$1")" ]] && return 0; sleep 0.5; done
+    die "squeue still shows jobs of run $1: $(run_jobs "$1")"
+}
+
+# --- 3. Ctrl-C
+say "3. Ctrl-C twice with 3 jobs in flight"
+slow_run interrupt
+before=$(snapshot "$db")
+kill -INT "$background"
+sleep 1
+kill -INT "$background"
+wait "$background" || true
+background=""
+gone "$run_id"
+[[ "$(snapshot "$db")" == "$before" ]] || die "committed nodes changed after Ctrl-C"
+status=$(q "$db" "select status from runs")
+[[ $status == interrupted ]] || die "run is $status after Ctrl-C, not interrupted"
+[[ $(q "$db" "pragma integrity_check") == ok ]] || die "run.sqlite is damaged"
+echo "squeue shows none of run $run_id's jobs; 3 committed nodes intact; run interrupted"
+
+# --- 4. kill -9 and resume
+say "4. kill -9 with 3 jobs in flight, then --resume"
+slow_run killed
+before=$(snapshot "$db")
+kill -9 "$background"
+wait "$background" 2>/dev/null || true
+background=""
+left=$(run_jobs "$run_id" | wc -l)
+((left == 3)) || die "after kill -9, $left jobs of the run are queued, 3 expected"
+# The resumed steps take the answers from the start: quick ones.
+answers "$work/resume.jsonl" "$(good 0.91)" "$(good 0.92)" "$(good 0.93)"
+"$aide" run --resume "$run_dir" --scripted "$work/resume.jsonl" --steps 6 >"$work/resume.log" 2>&1 \
+    || die "the resumed run failed"
+grep -q "cancelled 3 job(s) a stopped aide left" "$work/resume.log" || die "the resumed run did not cancel the 3 leftover jobs"
+gone "$run_id"
+[[ "$(snapshot "$db")" == "$before" ]] || die "committed nodes changed after kill -9 and resume"
+nodes=$(q "$db" "select count(*) from nodes")
+status=$(q "$db" "select status from runs")
+((nodes == 6)) && [[ $status == finished ]] || die "resumed run: $nodes nodes, $status (want 6, finished)"
+echo "3 leftover jobs cancelled on resume; squeue shows none of run $run_id's jobs; 6 nodes, earlier 3 intact"
+echo "figures: 6-step Slurm run with 3 workers ${slurm_seconds} s"
