@@ -130,6 +130,8 @@ function lineChart(box, series, empty) {
     var d = "";
     q.points.forEach(function (p, j) { d += (j ? "H" + X(p[0]) + "V" : "M" + X(p[0]) + " ") + Y(p[1]); });
     add("path", { d: d, fill: "none", stroke: q.color, "stroke-width": 2 });
+    // A run of one good step has no line to draw: a dot shows it.
+    if (q.points.length === 1) add("circle", { cx: X(q.points[0][0]), cy: Y(q.points[0][1]), r: 4, fill: q.color });
     add("rect", { x: lx, y: 9, width: 14, height: 4, fill: q.color });
     add("text", { x: lx + 19, y: 15 }, q.name);
     lx += 30 + q.name.length * 6.4;

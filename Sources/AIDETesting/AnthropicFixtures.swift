@@ -130,11 +130,13 @@ public enum AnthropicFixtures {
     /// A message calling a tool (stop_reason "tool_use"), after an optional text preamble. `input` is JSON text.
     public static func toolUseMessage(
         name: String, input: String, preamble: String? = nil, toolUseID: String = defaultToolUseID,
-        model: String = defaultModel, inputTokens: Int = 472, outputTokens: Int = 89, id: String = defaultID
+        model: String = defaultModel, inputTokens: Int = 472, outputTokens: Int = 89, id: String = defaultID,
+        cacheCreationTokens: Int = 0, cacheReadTokens: Int = 0
     ) -> String {
         message(
             toolUseBlocks(name: name, input: input, preamble: preamble, toolUseID: toolUseID),
-            meta: Meta(id: id, model: model), stopReason: "tool_use", usage: Usage(input: inputTokens, output: outputTokens))
+            meta: Meta(id: id, model: model), stopReason: "tool_use",
+            usage: Usage(input: inputTokens, output: outputTokens, cacheCreation: cacheCreationTokens, cacheRead: cacheReadTokens))
     }
 
     /// A message with extended thinking: a thinking block (with its signature), then a text block.

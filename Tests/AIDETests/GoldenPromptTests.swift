@@ -66,17 +66,41 @@ struct GoldenPromptTests {
         return journal
     }()
 
-    static func rendered() -> [String: String] {
+    static func prompts() -> [String: StepPrompt] {
         let journal = tree
         let memory = Prompts.memory(of: journal)
         let best = journal["cccc0003"]!
+        let debug = Prompts.debug(context, parent: journal["dddd0004"]!, earlierAttempts: [journal["bbbb0002"]!], edit: .diff)
         return [
-            "draft": Prompts.draft(context, memory: memory).rendered(),
-            "improve": Prompts.improve(context, memory: memory, parent: best, siblings: [journal["eeee0005"]!]).rendered(),
-            "debug": Prompts.debug(context, parent: journal["dddd0004"]!, earlierAttempts: [journal["bbbb0002"]!]).rendered(),
-            "crossover": Prompts.crossover(context, memory: memory, first: best, second: journal["aaaa0001"]!).rendered(),
-            "review": Prompts.review(context, code: best.code, output: best.execution!.output).rendered(),
+            "draft": Prompts.draft(context, memory: memory),
+            "improve": Prompts.improve(context, memory: memory, parent: best, siblings: [journal["eeee0005"]!]),
+            "improve-diff": Prompts.improve(context, memory: memory, parent: best, siblings: [journal["eeee0005"]!], edit: .diff),
+            "debug": Prompts.debug(context, parent: journal["dddd0004"]!, earlierAttempts: [journal["bbbb0002"]!]),
+            "debug-diff": debug,
+            "debug-whole-script": Prompts.wholeScript(
+                after: "block 1's SEARCH text matches nowhere in the script (it starts `x = 1`)",
+                Prompts.debug(context, parent: journal["dddd0004"]!, earlierAttempts: [journal["bbbb0002"]!])),
+            "crossover": Prompts.crossover(context, memory: memory, first: best, second: journal["aaaa0001"]!),
+            "review": Prompts.review(context, code: best.code, output: best.execution!.output),
         ]
+    }
+
+    /// The stable prefix (the system message, `prefix.md`) once, and each step's own part (the user message).
+    static func rendered() -> [String: String] {
+        let prompts = prompts()
+        var files = prompts.mapValues(\.user)
+        files["prefix"] = prompts["draft"]!.system
+        return files
+    }
+
+    @Test func everyStepSendsTheSamePrefix() {
+        let prompts = Self.prompts()
+        #expect(Set(prompts.values.map(\.system)).count == 1)
+        var later = Self.context
+        later.step = StepFacts(timeout: 12, stepsLeft: 1, timeLeft: 12)
+        #expect(Prompts.draft(later, memory: "other").system == prompts["draft"]!.system, "per-step facts leaked into the prefix")
+        #expect(prompts["improve-diff"]!.user.contains("\n<<<<<<< SEARCH\n"))
+        #expect(prompts["improve-diff"]!.user.contains("\n>>>>>>> REPLACE\n"))
     }
 
     @Test func renderedPromptsMatchTheCommittedGoldenFiles() throws {

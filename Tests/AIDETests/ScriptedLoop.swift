@@ -13,15 +13,21 @@ struct ScriptedLoop {
     /// The recorded requests and answers (`--record`), one JSON line each.
     var cassette: String
 
-    /// The system prompts sent for `purpose` calls ("debug", "improve", …), in order.
+    /// The prompts (system and user message, joined) that contain `marker`, in order.
     func prompts(containing marker: String) -> [String] {
-        cassette.split(separator: "\n").compactMap { line -> String? in
+        requests().compactMap { request -> String? in
+            let text = [request["system"] as? String, request["user"] as? String].compactMap { $0 }.joined(separator: "\n\n")
+            return text.contains(marker) ? text : nil
+        }
+    }
+
+    /// Every recorded request, in order.
+    func requests() -> [[String: Any]] {
+        cassette.split(separator: "\n").compactMap { line in
             guard let data = line.data(using: .utf8),
-                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                let request = object["request"] as? [String: Any], let system = request["system"] as? String,
-                system.contains(marker)
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
             else { return nil }
-            return system
+            return object["request"] as? [String: Any]
         }
     }
 

@@ -320,7 +320,7 @@ struct TaskLoaderTests {
     @Test(arguments: [
         ("metric", "higher", "metric; expected one of: name, direction"),
         ("grading", "target", "grading; expected one of: answers, id_column, target_column, target_columns, metric, command, direction, submission, thresholds, sample_submission"),
-        ("agent", "model", "agent; expected one of: code_model, feedback_model, code_temperature, feedback_temperature, max_tokens, parallel_calls, stream, code, feedback, retry, max_failed_steps"),
+        ("agent", "model", "agent; expected one of: code_model, feedback_model, code_temperature, feedback_temperature, max_tokens, parallel_calls, stream, code, feedback, retry, max_failed_steps, edit_format, prompt_cache"),
         ("search", "drafts", "search; expected one of: policy, num_drafts, debug_prob, max_debug_depth, seed, workers, validation, reasoning, exploration, islands, max_children, migration_interval, crossover_prob, tournament_size"),
         ("exec", "timeout", "exec; expected one of: python, memory_limit_mb, cpu_limit, output_limit, parallel, sandbox, network, gpus, max_processes, max_file_mb, tmp_mb, max_disk_mb, packages, data, backend, slurm"),
     ])

@@ -14,7 +14,12 @@ extension BenchSummary {
         counts += "\(totals.finished) finished, \(totals.failed) failed"
         if totals.incomplete > 0 { counts += ", \(totals.incomplete) not done" }
         counts += "; \(totals.validSubmissions) valid submission\(totals.validSubmissions == 1 ? "" : "s")"
-        counts += "; \(BenchFormat.tokens(Double(totals.inputTokens + totals.outputTokens))) tokens, $\(String(format: "%.2f", totals.costUSD))."
+        counts += "; \(BenchFormat.tokens(Double(totals.inputTokens + totals.outputTokens))) tokens, $\(String(format: "%.2f", totals.costUSD))"
+        if totals.cachedInputTokens > 0 {
+            counts += " (\(BenchFormat.tokens(Double(totals.cachedInputTokens))) input tokens from the prompt cache, "
+                + "$\(String(format: "%.2f", totals.cacheSavingsUSD)) saved)"
+        }
+        counts += "."
         lines.append(counts)
         lines.append("")
         lines.append("| task | runs | valid | test score (mean ± SE) | agent's metric (mean ± SE) | steps to best | time to best | tokens / run | USD / run | thresholds |")

@@ -140,6 +140,9 @@ public struct BenchSummary: Sendable, Codable, Hashable {
         public var inputTokens: Int
         public var outputTokens: Int
         public var costUSD: Double
+        /// Input tokens read from the provider's prompt cache, and the USD that saved.
+        public var cachedInputTokens: Int = 0
+        public var cacheSavingsUSD: Double = 0
         /// Seconds the run lasted (its own clock), 0 without a run.
         public var wallSeconds: Double
         /// Names of the thresholds the best test score reaches.
@@ -160,6 +163,8 @@ public struct BenchSummary: Sendable, Codable, Hashable {
             case inputTokens = "input_tokens"
             case outputTokens = "output_tokens"
             case costUSD = "cost_usd"
+            case cachedInputTokens = "cached_input_tokens"
+            case cacheSavingsUSD = "cache_savings_usd"
             case wallSeconds = "wall_seconds"
             case thresholdsReached = "thresholds_reached"
         }
@@ -178,6 +183,9 @@ public struct BenchSummary: Sendable, Codable, Hashable {
         public var inputTokens: Int
         public var outputTokens: Int
         public var costUSD: Double
+        /// Input tokens read from the provider's prompt cache, and the USD that saved.
+        public var cachedInputTokens: Int = 0
+        public var cacheSavingsUSD: Double = 0
 
         enum CodingKeys: String, CodingKey {
             case cases, completed, finished, failed, incomplete
@@ -185,6 +193,8 @@ public struct BenchSummary: Sendable, Codable, Hashable {
             case inputTokens = "input_tokens"
             case outputTokens = "output_tokens"
             case costUSD = "cost_usd"
+            case cachedInputTokens = "cached_input_tokens"
+            case cacheSavingsUSD = "cache_savings_usd"
         }
     }
 
@@ -228,7 +238,8 @@ public struct BenchSummary: Sendable, Codable, Hashable {
             failed: cases.filter { $0.status == .failed }.count, incomplete: cases.count - completed.count,
             validSubmissions: cases.filter(\.validSubmission).count,
             inputTokens: cases.reduce(0) { $0 + $1.inputTokens }, outputTokens: cases.reduce(0) { $0 + $1.outputTokens },
-            costUSD: cases.reduce(0) { $0 + $1.costUSD })
+            costUSD: cases.reduce(0) { $0 + $1.costUSD }, cachedInputTokens: cases.reduce(0) { $0 + $1.cachedInputTokens },
+            cacheSavingsUSD: cases.reduce(0) { $0 + $1.cacheSavingsUSD })
         let info = Info(
             name: record.name, folder: folder.root.path, status: record.status, createdAt: record.createdAt,
             aideVersion: record.aideVersion, seeds: config.seeds, run: config.run)
@@ -255,6 +266,8 @@ extension BenchSummary.CaseResult {
         inputTokens = report.totals.inputTokens
         outputTokens = report.totals.outputTokens
         costUSD = report.totals.costUSD
+        cachedInputTokens = report.totals.cachedInputTokens
+        cacheSavingsUSD = report.totals.cacheSavingsUSD
         wallSeconds = report.time.wall
         guard let best = report.best else { return }
         bestMetric = best.metric

@@ -22,6 +22,8 @@ public struct CassetteRequest: Sendable, Hashable, Codable {
     public init(system: String?, user: String?, funcSpec: FunctionSpec?, options: ModelOptions) {
         var options = options
         options.stream = false
+        options.promptCache = nil
+        options.promptCacheKey = nil
         self.model = options.model
         self.system = system
         self.user = user

@@ -13,16 +13,35 @@ public struct ModelSpec: Sendable, Hashable, Codable {
     public var cacheWritePrice: Double?
     /// A reasoning model: OpenAI takes `max_completion_tokens` and no temperature for it.
     public var reasoning: Bool
+    /// Price of cache writes with the one-hour lifetime (Anthropic: 2× input).
+    public var cacheWriteLongPrice: Double? = nil
+    /// The shortest prompt prefix the provider caches, in tokens (Anthropic; nil where caching is automatic).
+    public var minimumCacheableTokens: Int? = nil
+
+    /// What a model missing from the table is assumed to cache from.
+    public static let defaultMinimumCacheableTokens = 1024
 
     /// USD for the given usage. Cached prompt tokens are priced at their own rates.
     public func cost(of usage: TokenUsage) -> Double {
         let read = usage.cacheRead ?? 0
         let write = usage.cacheWrite ?? 0
+        let long = min(write, usage.cacheWriteLong ?? 0)
         let plain = max(0, usage.input - read - write)
         let dollars =
             Double(plain) * inputPrice + Double(read) * (cacheReadPrice ?? inputPrice)
-            + Double(write) * (cacheWritePrice ?? inputPrice) + Double(usage.output) * outputPrice
+            + Double(write - long) * (cacheWritePrice ?? inputPrice)
+            + Double(long) * (cacheWriteLongPrice ?? cacheWritePrice ?? inputPrice) + Double(usage.output) * outputPrice
         return dollars / 1_000_000
+    }
+
+    /// USD that caching saved on a call: its cached reads at the input rate, less what they cost,
+    /// less the premium paid for its cache writes (negative for a call that only wrote).
+    public func cacheSavings(of usage: TokenUsage) -> Double {
+        var plain = usage
+        plain.cacheRead = nil
+        plain.cacheWrite = nil
+        plain.cacheWriteLong = nil
+        return cost(of: plain) - cost(of: usage)
     }
 }
 
@@ -30,18 +49,19 @@ public struct ModelSpec: Sendable, Hashable, Codable {
 /// (late 2025); update them here when they change.
 public enum ModelTable {
     public static let all: [ModelSpec] = [
-        // Anthropic: cache writes cost 1.25× input, cache reads 0.1×.
-        anthropic("claude-opus-4-5", context: 200_000, output: 64_000, input: 5, output: 25),
-        anthropic("claude-opus-4-1", context: 200_000, output: 32_000, input: 15, output: 75),
-        anthropic("claude-opus-4", context: 200_000, output: 32_000, input: 15, output: 75),
-        anthropic("claude-sonnet-4-5", context: 200_000, output: 64_000, input: 3, output: 15),
-        anthropic("claude-sonnet-4", context: 200_000, output: 64_000, input: 3, output: 15),
-        anthropic("claude-haiku-4-5", context: 200_000, output: 64_000, input: 1, output: 5),
-        anthropic("claude-3-7-sonnet", context: 200_000, output: 64_000, input: 3, output: 15),
-        anthropic("claude-3-5-sonnet", context: 200_000, output: 8_192, input: 3, output: 15),
-        anthropic("claude-3-5-haiku", context: 200_000, output: 8_192, input: 0.8, output: 4),
-        anthropic("claude-3-opus", context: 200_000, output: 4_096, input: 15, output: 75),
-        anthropic("claude-3-haiku", context: 200_000, output: 4_096, input: 0.25, output: 1.25),
+        // Anthropic: cache writes cost 1.25× input (2× with the one-hour lifetime), cache reads
+        // 0.1×; a prefix shorter than the model's minimum is not cached.
+        anthropic("claude-opus-4-5", context: 200_000, output: 64_000, input: 5, output: 25, minimumCache: 4096),
+        anthropic("claude-opus-4-1", context: 200_000, output: 32_000, input: 15, output: 75, minimumCache: 1024),
+        anthropic("claude-opus-4", context: 200_000, output: 32_000, input: 15, output: 75, minimumCache: 1024),
+        anthropic("claude-sonnet-4-5", context: 200_000, output: 64_000, input: 3, output: 15, minimumCache: 1024),
+        anthropic("claude-sonnet-4", context: 200_000, output: 64_000, input: 3, output: 15, minimumCache: 1024),
+        anthropic("claude-haiku-4-5", context: 200_000, output: 64_000, input: 1, output: 5, minimumCache: 4096),
+        anthropic("claude-3-7-sonnet", context: 200_000, output: 64_000, input: 3, output: 15, minimumCache: 1024),
+        anthropic("claude-3-5-sonnet", context: 200_000, output: 8_192, input: 3, output: 15, minimumCache: 1024),
+        anthropic("claude-3-5-haiku", context: 200_000, output: 8_192, input: 0.8, output: 4, minimumCache: 2048),
+        anthropic("claude-3-opus", context: 200_000, output: 4_096, input: 15, output: 75, minimumCache: 1024),
+        anthropic("claude-3-haiku", context: 200_000, output: 4_096, input: 0.25, output: 1.25, minimumCache: 2048),
         // OpenAI: cached input at the listed discount.
         openAI("gpt-5-mini", context: 400_000, output: 128_000, input: 0.25, cached: 0.025, output: 2, reasoning: true),
         openAI("gpt-5-nano", context: 400_000, output: 128_000, input: 0.05, cached: 0.005, output: 0.4, reasoning: true),
@@ -73,11 +93,12 @@ public enum ModelTable {
     }
 
     private static func anthropic(
-        _ id: String, context: Int, output maxOutput: Int, input: Double, output: Double
+        _ id: String, context: Int, output maxOutput: Int, input: Double, output: Double, minimumCache: Int
     ) -> ModelSpec {
         ModelSpec(
             id: id, provider: .anthropic, contextWindow: context, maxOutput: maxOutput, inputPrice: input,
-            outputPrice: output, cacheReadPrice: input * 0.1, cacheWritePrice: input * 1.25, reasoning: false)
+            outputPrice: output, cacheReadPrice: input * 0.1, cacheWritePrice: input * 1.25, reasoning: false,
+            cacheWriteLongPrice: input * 2, minimumCacheableTokens: minimumCache)
     }
 
     private static func openAI(

@@ -20,6 +20,11 @@ public struct ModelOptions: Sendable, Hashable, Codable {
     public var serverTools: [JSONValue]
     /// Provider parameters merged verbatim into the request body (they win over the fields above).
     public var extra: [String: JSONValue]
+    /// Caching of the system message (the run's stable prefix); nil asks for none. Like
+    /// `stream`, it changes what a call costs, never what it answers.
+    public var promptCache: PromptCacheSetting? = nil
+    /// OpenAI's `prompt_cache_key`: calls with the same key share a cache (one per run).
+    public var promptCacheKey: String? = nil
 
     public init(
         model: String, temperature: Double? = nil, topP: Double? = nil, maxTokens: Int? = nil,
@@ -65,6 +70,8 @@ public struct TokenUsage: Sendable, Hashable, Codable {
     public var cacheRead: Int?
     /// Prompt tokens written to the provider's cache (a part of `input`).
     public var cacheWrite: Int?
+    /// Of `cacheWrite`, the tokens written with the one-hour lifetime (priced higher).
+    public var cacheWriteLong: Int? = nil
     /// Hidden reasoning tokens (a part of `output`).
     public var reasoning: Int?
 

@@ -62,6 +62,7 @@ button:hover { background: #f0f3f8; }
 #detail a { color: var(--accent); cursor: pointer; text-decoration: none; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
 #detail a:hover { text-decoration: underline; }
 .plan { white-space: pre-wrap; margin: 0; }
+pre.diff .add { color: #1a7f37; } pre.diff .del { color: #cf222e; } pre.diff .hunk { color: #8250df; }
 pre { margin: 0; background: var(--code); border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; overflow: auto; max-height: 460px; font: 12px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; tab-size: 4; }
 pre.out { max-height: 300px; white-space: pre-wrap; word-break: break-word; }
 #find { font: inherit; font-size: 12px; border: 1px solid var(--line); border-radius: 5px; padding: 2px 7px; }
@@ -176,7 +177,9 @@ function summary() {
     ["Test score", best ? num(best.test_score) : "–", best ? "of the best node" : "no good node"],
     ["Tokens", compact(R.totals.input_tokens + R.totals.output_tokens),
       int(R.totals.input_tokens) + " in · " + int(R.totals.output_tokens) + " out"],
-    ["Cost", usd(R.totals.cost_usd), "calls of known price"],
+    ["Cost", usd(R.totals.cost_usd), R.totals.cached_input_tokens || R.totals.cache_write_tokens
+      ? int(R.totals.cached_input_tokens) + " input tokens cached · saved " + usd(R.totals.cache_savings_usd)
+      : "calls of known price"],
     ["Time", dur(R.time.wall), "LLM " + dur(R.time.llm) + " · exec " + dur(R.time.execution)]
   ];
   var box = $("cards");
@@ -421,6 +424,15 @@ function renderDetail(i) {
   box.appendChild(el("p", "plan", d.plan || "–"));
   box.appendChild(el("h4", null, "Code"));
   var pre = el("pre"); pre.innerHTML = highlight(d.code || ""); box.appendChild(pre);
+  if (d.diff) {
+    box.appendChild(el("h4", null, "Change against the parent (patch)"));
+    var change = el("pre", "diff");
+    d.diff.split("\n").forEach(function (line) {
+      var span = el("span", line[0] === "+" ? "add" : line[0] === "-" ? "del" : "hunk", line + "\n");
+      change.appendChild(span);
+    });
+    box.appendChild(change);
+  }
   box.appendChild(el("h4", null, "Output"));
   if (d.output_cut) box.appendChild(el("p", "note", "Long output: its first and last 2 KB are shown, " +
     int(d.output_cut) + " bytes between are cut. The whole output: aide report " + R.run.id + " --node " + node.id));
@@ -432,12 +444,14 @@ function renderDetail(i) {
   box.appendChild(el("h4", null, "LLM calls"));
   if (!d.calls || !d.calls.length) { box.appendChild(el("p", null, "None.")); return; }
   var calls = el("table", "models"), head = el("tr");
-  ["purpose", "model", "tokens in", "out", "latency", "USD"].forEach(function (k) { head.appendChild(el("th", null, k)); });
+  ["purpose", "model", "tokens in", "cached", "out", "latency", "USD"].forEach(function (k) { head.appendChild(el("th", null, k)); });
   calls.appendChild(head);
   d.calls.forEach(function (c) {
     var tr = el("tr");
     [c.purpose + (c.attempts > 1 ? " (" + c.attempts + " attempts)" : ""), c.model, int(c.input_tokens),
-      int(c.output_tokens), dur(c.latency), c.cost_usd === null ? "unknown" : usd(c.cost_usd)]
+      c.cached_input_tokens ? int(c.cached_input_tokens) : "–", int(c.output_tokens), dur(c.latency),
+      c.cost_usd === null ? "unknown" : usd(c.cost_usd) +
+        (c.cache_savings_usd !== null && c.cache_savings_usd !== undefined ? " (cache " + usd(c.cache_savings_usd) + ")" : "")]
       .forEach(function (v) { tr.appendChild(el("td", null, v)); });
     if (c.error) tr.title = "failed: " + c.error;
     calls.appendChild(tr);

@@ -112,9 +112,12 @@ public struct NodeView: Sendable, Codable, Hashable {
         public var createdAt: Date
         public var finishedAt: Date
         public var calls: [Call]
+        /// The change against the parent's script as a diff, when the node's code was made by a
+        /// SEARCH/REPLACE patch (`Patch.diff`).
+        @Nullable public var diff: String?
 
         enum CodingKeys: String, CodingKey {
-            case plan, code, output, signal, traceback, review, error, calls
+            case plan, code, output, signal, traceback, review, error, calls, diff
             case exitCode = "exit_code"
             case timedOut = "timed_out"
             case exceptionType = "exception_type"
@@ -144,6 +147,7 @@ public struct NodeView: Sendable, Codable, Hashable {
             createdAt = node.createdAt
             finishedAt = node.finishedAt
             self.calls = calls.map(Call.init)
+            diff = node.patch.map(Patch.diff)
         }
     }
 
@@ -168,6 +172,13 @@ public struct NodeView: Sendable, Codable, Hashable {
         public var inputTokens: Int
         public var outputTokens: Int
         @Nullable public var costUSD: Double?
+        /// Input tokens read from the provider's prompt cache (a part of `inputTokens`).
+        @Nullable public var cachedInputTokens: Int?
+        /// Input tokens written to the provider's prompt cache (a part of `inputTokens`).
+        @Nullable public var cacheWriteTokens: Int?
+        /// USD the prompt cache saved on this call (negative when it only wrote); nil when the
+        /// provider reported no cache use or the model's price is unknown.
+        @Nullable public var cacheSavingsUSD: Double?
         public var attempts: Int
         @Nullable public var finishReason: String?
         @Nullable public var error: String?
@@ -178,6 +189,9 @@ public struct NodeView: Sendable, Codable, Hashable {
             case inputTokens = "input_tokens"
             case outputTokens = "output_tokens"
             case costUSD = "cost_usd"
+            case cachedInputTokens = "cached_input_tokens"
+            case cacheWriteTokens = "cache_write_tokens"
+            case cacheSavingsUSD = "cache_savings_usd"
             case finishReason = "finish_reason"
             case createdAt = "created_at"
         }
@@ -190,6 +204,9 @@ public struct NodeView: Sendable, Codable, Hashable {
             inputTokens = call.inputTokens
             outputTokens = call.outputTokens
             costUSD = finite(call.costUSD)
+            cachedInputTokens = call.cacheReadTokens
+            cacheWriteTokens = call.cacheWriteTokens
+            cacheSavingsUSD = call.cacheSavingsUSD
             attempts = call.attempts
             finishReason = call.finishReason
             error = call.error

@@ -155,6 +155,7 @@ public enum ReportRenderer {
         }
         lines.append(
             "tokens: \(report.totals.inputTokens) in / \(report.totals.outputTokens) out · \(usd(report.totals.costUSD)) · \(report.totals.calls) calls")
+        if let cache = cacheLine(report.totals) { lines.append(cache) }
         for model in report.models {
             var line = "  \(model.model): \(model.calls) calls"
             if model.failedCalls > 0 { line += " (\(model.failedCalls) failed)" }
@@ -202,6 +203,11 @@ public enum ReportRenderer {
         lines.append(section("code", color))
         lines.append(detail.code.hasSuffix("\n") ? String(detail.code.dropLast()) : detail.code)
         lines.append("")
+        if let diff = detail.diff {
+            lines.append(section("change against the parent (patch)", color))
+            lines.append(diff)
+            lines.append("")
+        }
         lines.append(section("execution", color))
         if let output = detail.output {
             var facts = ["ran \(ProgressPrinter.duration(detail.execTime ?? 0))"]
@@ -236,9 +242,20 @@ public enum ReportRenderer {
         paint("── \(title) ──", .dim, color)
     }
 
+    /// The prompt cache's share of a run's input and what it saved; nil when no call used it.
+    static func cacheLine(_ totals: RunReport.Totals) -> String? {
+        guard totals.cachedInputTokens > 0 || totals.cacheWriteTokens > 0 else { return nil }
+        let share = totals.inputTokens > 0 ? Double(totals.cachedInputTokens) / Double(totals.inputTokens) : 0
+        return "prompt cache: \(totals.cachedInputTokens) input tokens read (\(String(format: "%.0f", share * 100))% of input), "
+            + "\(totals.cacheWriteTokens) written · saved \(usd(totals.cacheSavingsUSD))"
+    }
+
     static func callLine(_ call: NodeView.Call) -> String {
         var line = "\(call.purpose) · \(call.model) · \(String(format: "%.1fs", call.latency))"
         line += " · \(call.inputTokens) in / \(call.outputTokens) out · \(usd(call.costUSD))"
+        if let cached = call.cachedInputTokens, cached > 0 { line += " · \(cached) cached" }
+        if let written = call.cacheWriteTokens, written > 0 { line += " · \(written) cache written" }
+        if let saved = call.cacheSavingsUSD { line += " · cache saved \(usd(saved))" }
         if call.attempts > 1 { line += " · \(call.attempts) attempts" }
         if let error = call.error { line += " · failed: \(error)" }
         return line
@@ -308,6 +325,7 @@ public enum ReportRenderer {
         }
         lines.append("| tokens | \(report.totals.inputTokens) in / \(report.totals.outputTokens) out (\(report.totals.calls) calls) |")
         lines.append("| cost | \(usd(report.totals.costUSD)) |")
+        if let cache = cacheLine(report.totals) { lines.append("| prompt cache | \(cache.dropFirst("prompt cache: ".count)) |") }
         lines.append(
             "| time | \(ProgressPrinter.duration(report.time.wall)) wall, \(ProgressPrinter.duration(report.time.llm)) LLM, "
                 + "\(ProgressPrinter.duration(report.time.execution)) execution |")
@@ -368,6 +386,7 @@ public enum ReportRenderer {
         }
         if let error = detail.error { lines.append("| error | \(cell(error)) |") }
         lines += ["", "### Plan", "", detail.plan, "", "### Code", ""] + fenced(detail.code, language: "python")
+        if let diff = detail.diff { lines += ["", "### Change against the parent (patch)", ""] + fenced(diff, language: "diff") }
         lines += ["", "### Output", ""]
         lines += detail.output.map { fenced($0) } ?? ["Never ran."]
         lines += ["", "### Review", ""]

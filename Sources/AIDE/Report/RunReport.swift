@@ -151,6 +151,12 @@ public struct RunReport: Sendable, Codable, Hashable {
         @Nullable public var costUSD: Double?
         /// Seconds spent in this model's calls.
         public var latency: Double
+        /// Input tokens read from the provider's prompt cache (a part of `inputTokens`).
+        public var cachedInputTokens: Int = 0
+        /// Input tokens written to the provider's prompt cache (a part of `inputTokens`).
+        public var cacheWriteTokens: Int = 0
+        /// USD the prompt cache saved (`LLMCallRecord.cacheSavingsUSD`, summed).
+        public var cacheSavingsUSD: Double = 0
 
         enum CodingKeys: String, CodingKey {
             case model, calls, latency
@@ -158,6 +164,9 @@ public struct RunReport: Sendable, Codable, Hashable {
             case inputTokens = "input_tokens"
             case outputTokens = "output_tokens"
             case costUSD = "cost_usd"
+            case cachedInputTokens = "cached_input_tokens"
+            case cacheWriteTokens = "cache_write_tokens"
+            case cacheSavingsUSD = "cache_savings_usd"
         }
     }
 
@@ -167,12 +176,21 @@ public struct RunReport: Sendable, Codable, Hashable {
         public var outputTokens: Int
         /// Dollars over calls of known price.
         public var costUSD: Double
+        /// Input tokens read from the provider's prompt cache (a part of `inputTokens`).
+        public var cachedInputTokens: Int = 0
+        /// Input tokens written to the provider's prompt cache.
+        public var cacheWriteTokens: Int = 0
+        /// USD the prompt cache saved over the run.
+        public var cacheSavingsUSD: Double = 0
 
         enum CodingKeys: String, CodingKey {
             case calls
             case inputTokens = "input_tokens"
             case outputTokens = "output_tokens"
             case costUSD = "cost_usd"
+            case cachedInputTokens = "cached_input_tokens"
+            case cacheWriteTokens = "cache_write_tokens"
+            case cacheSavingsUSD = "cache_savings_usd"
         }
     }
 
@@ -222,6 +240,9 @@ public struct RunReport: Sendable, Codable, Hashable {
             usage[call.model]!.outputTokens += call.outputTokens
             if let cost = finite(call.costUSD) { usage[call.model]!.costUSD = (usage[call.model]!.costUSD ?? 0) + cost }
             usage[call.model]!.latency += call.latency
+            usage[call.model]!.cachedInputTokens += call.cacheReadTokens ?? 0
+            usage[call.model]!.cacheWriteTokens += call.cacheWriteTokens ?? 0
+            usage[call.model]!.cacheSavingsUSD += finite(call.cacheSavingsUSD) ?? 0
         }
         let models = modelOrder.compactMap { usage[$0] }
         var taskModels = [spec.agent.codeModel]
@@ -248,7 +269,10 @@ public struct RunReport: Sendable, Codable, Hashable {
         totals = Totals(
             calls: snapshot.calls.count, inputTokens: models.reduce(0) { $0 + $1.inputTokens },
             outputTokens: models.reduce(0) { $0 + $1.outputTokens },
-            costUSD: models.reduce(0) { $0 + ($1.costUSD ?? 0) })
+            costUSD: models.reduce(0) { $0 + ($1.costUSD ?? 0) },
+            cachedInputTokens: models.reduce(0) { $0 + $1.cachedInputTokens },
+            cacheWriteTokens: models.reduce(0) { $0 + $1.cacheWriteTokens },
+            cacheSavingsUSD: models.reduce(0) { $0 + $1.cacheSavingsUSD })
         time = TimeSplit(wall: max(0, wall), llm: llm, execution: execution)
         self.nodes = nodes.map { NodeView.Row($0, onBestPath: onPath.contains($0.id)) }
     }

@@ -4,6 +4,8 @@ import Foundation
 public struct Proposal: Sendable, Hashable {
     public var plan: String
     public var code: String
+    /// The SEARCH/REPLACE blocks that made `code` from the parent's script; nil for a whole script.
+    public var patch: String? = nil
 }
 
 /// Takes the code out of an answer as models really write it.

@@ -34,6 +34,9 @@ public struct Node: Sendable, Codable, Hashable, Identifiable {
     public var stage: Stage
     public var plan: String
     public var code: String
+    /// The SEARCH/REPLACE blocks that made `code` from the parent's script, when the step was
+    /// answered in diff form (`Patch`); nil for a whole script.
+    public var patch: String?
     /// Nil when no code could be obtained (the node is buggy and `error` says why).
     public var execution: ExecutionResult?
     /// Nil when the review call failed (`error` says why; the metric may come from the output).
@@ -58,8 +61,9 @@ public struct Node: Sendable, Codable, Hashable, Identifiable {
         id: String, parentID: String?, step: Int, stage: Stage, plan: String, code: String,
         execution: ExecutionResult? = nil, review: Review? = nil, metric: Double? = nil, metricSource: String? = nil,
         testScore: Double? = nil, isBuggy: Bool, bugReasons: [String] = [], debugDepth: Int = 0, error: String? = nil,
-        createdAt: Date, finishedAt: Date, otherParentID: String? = nil
+        createdAt: Date, finishedAt: Date, otherParentID: String? = nil, patch: String? = nil
     ) {
+        self.patch = patch
         self.id = id
         self.parentID = parentID
         self.otherParentID = otherParentID

@@ -31,6 +31,8 @@ public struct OperatorContext: Sendable {
     public var syntax: PythonSyntaxCheck
     /// Answers asked for before a step gives up on getting compilable code.
     public var maxCodeAttempts: Int
+    /// Whether improve and debug steps ask for the whole script or a patch (`agent.edit_format`).
+    public var editFormat: EditFormat = .full
 
     public init(
         backend: any Backend, codeOptions: ModelOptions, reviewOptions: ModelOptions, prompt: PromptContext,
@@ -56,56 +58,116 @@ public enum Operators {
     }
 
     public static func draft(_ context: OperatorContext, memory: String) async throws -> Outcome {
-        try await propose(Prompts.draft(context.prompt, memory: memory), purpose: "draft", context)
+        try await propose(purpose: "draft", context) { _ in Prompts.draft(context.prompt, memory: memory) }
     }
 
     public static func improve(
         _ context: OperatorContext, memory: String, parent: Node, siblings: [Node] = []
     ) async throws -> Outcome {
-        try await propose(
-            Prompts.improve(context.prompt, memory: memory, parent: parent, siblings: siblings), purpose: "improve", context)
+        try await propose(purpose: "improve", context, editing: parent.code) {
+            Prompts.improve(context.prompt, memory: memory, parent: parent, siblings: siblings, edit: $0)
+        }
     }
 
     public static func crossover(
         _ context: OperatorContext, memory: String, first: Node, second: Node
     ) async throws -> Outcome {
-        try await propose(
-            Prompts.crossover(context.prompt, memory: memory, first: first, second: second), purpose: "crossover", context)
+        try await propose(purpose: "crossover", context) { _ in
+            Prompts.crossover(context.prompt, memory: memory, first: first, second: second)
+        }
     }
 
     public static func debug(_ context: OperatorContext, parent: Node, earlierAttempts: [Node] = []) async throws -> Outcome {
-        try await propose(
-            Prompts.debug(context.prompt, parent: parent, earlierAttempts: earlierAttempts), purpose: "debug", context)
+        try await propose(purpose: "debug", context, editing: parent.code) {
+            Prompts.debug(context.prompt, parent: parent, earlierAttempts: earlierAttempts, edit: $0)
+        }
     }
 
     /// Asks for plan and code until an answer holds Python code that compiles (see `CodeExtraction`), at most
     /// `maxCodeAttempts` times. LLM errors (after the backend's own retries) end the step.
-    static func propose(_ prompt: Prompt, purpose: String, _ context: OperatorContext) async throws -> Outcome {
-        let system = prompt.rendered()
+    ///
+    /// A step that edits a script (`editing`) asks for SEARCH/REPLACE blocks when the run's
+    /// `editFormat` says so. An answer whose patch does not apply, or whose patched script does not
+    /// compile, gets one more call asking for the whole script, and the step goes on in full form.
+    static func propose(
+        purpose: String, _ context: OperatorContext, editing parent: String? = nil,
+        prompt: (EditForm) -> StepPrompt
+    ) async throws -> Outcome {
         var calls: [CallTrace] = []
         var problems: [String] = []
-        for attempt in 1...max(1, context.maxCodeAttempts) {
-            let start = ContinuousClock.now
-            let result: QueryResult
-            do {
-                result = try await context.backend.query(system: system, user: nil, options: context.codeOptions)
-            } catch {
-                if error is CancellationError { throw error }
-                calls.append(CallTrace(
-                    purpose: purpose, model: context.codeOptions.model, result: nil, error: "\(error)",
-                    latency: (ContinuousClock.now - start).seconds, provider: (error as? LLMError)?.provider ?? (error as? RecordedFailure)?.provider,
-                    attempts: (error as? LLMError)?.attemptHistory ?? (1, ["\(error)"])))
-                throw OperatorFailure(underlying: error, calls: calls)
+        var attempts = max(1, context.maxCodeAttempts)
+        var full = prompt(.full)
+        if let parent, context.editFormat.form(editing: parent) == .diff {
+            let result = try await ask(prompt(.diff), purpose: purpose, context, calls: &calls)
+            switch try await patched(result.output.text ?? "", parent: parent, syntax: context.syntax) {
+            case .success(let proposal): return Outcome(proposal: proposal, failure: nil, calls: calls)
+            case .failure(let problem):
+                problems.append("answer 1 in diff form: \(problem)")
+                full = Prompts.wholeScript(after: problem.description, full)
+                attempts = max(1, attempts - 1)
             }
-            calls.append(CallTrace(
-                purpose: purpose, model: context.codeOptions.model, result: result, error: nil, latency: result.latency))
+        }
+        for _ in 1...attempts {
+            let result = try await ask(full, purpose: purpose, context, calls: &calls)
             let syntax = context.syntax
             switch try await CodeExtraction.proposal(from: result.output.text ?? "", problem: syntax.problem(in:)) {
             case .success(let proposal): return Outcome(proposal: proposal, failure: nil, calls: calls)
-            case .failure(let failure): problems.append("answer \(attempt) \(failure)")
+            case .failure(let failure): problems.append("answer \(calls.count) \(failure)")
             }
         }
         return Outcome(proposal: nil, failure: problems.joined(separator: "; "), calls: calls)
+    }
+
+    /// One code call, recorded in `calls` whether it answered or not.
+    private static func ask(
+        _ prompt: StepPrompt, purpose: String, _ context: OperatorContext, calls: inout [CallTrace]
+    ) async throws -> QueryResult {
+        let start = ContinuousClock.now
+        do {
+            let result = try await context.backend.query(system: prompt.system, user: prompt.user, options: context.codeOptions)
+            calls.append(CallTrace(
+                purpose: purpose, model: context.codeOptions.model, result: result, error: nil, latency: result.latency))
+            return result
+        } catch {
+            if error is CancellationError { throw error }
+            calls.append(CallTrace(
+                purpose: purpose, model: context.codeOptions.model, result: nil, error: "\(error)",
+                latency: (ContinuousClock.now - start).seconds, provider: (error as? LLMError)?.provider ?? (error as? RecordedFailure)?.provider,
+                attempts: (error as? LLMError)?.attemptHistory ?? (1, ["\(error)"])))
+            throw OperatorFailure(underlying: error, calls: calls)
+        }
+    }
+
+    /// The proposal an answer in diff form makes: the parent's script with the answer's blocks
+    /// applied, compiling. An answer that holds no block but a whole script that compiles is taken
+    /// as it is (the model answered in full form).
+    static func patched(
+        _ answer: String, parent: String, syntax: PythonSyntaxCheck
+    ) async throws -> Result<Proposal, PatchProblem> {
+        guard Patch.looksLikePatch(answer) else {
+            switch try await CodeExtraction.proposal(from: answer, problem: syntax.problem(in:)) {
+            case .success(let proposal): return .success(proposal)
+            case .failure: return .failure(PatchProblem(PatchError.noBlocks.description))
+            }
+        }
+        let blocks: [PatchBlock]
+        let code: String
+        do {
+            blocks = try Patch.blocks(in: answer)
+            code = try Patch.apply(blocks, to: parent)
+        } catch {
+            return .failure(PatchProblem("\(error)"))
+        }
+        if let problem = try await syntax.problem(in: code) {
+            return .failure(PatchProblem("the patched script did not compile: \(problem)"))
+        }
+        return .success(Proposal(plan: Patch.plan(of: answer), code: code, patch: Patch.text(of: blocks)))
+    }
+
+    /// Why an answer in diff form gave no script.
+    struct PatchProblem: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
     }
 
     /// The review of one run. Never throws for an LLM failure (but for a replay miss): it returns no
@@ -113,11 +175,11 @@ public enum Operators {
     public static func review(
         _ context: OperatorContext, code: String, output: String
     ) async throws -> (review: Review?, failure: String?, call: CallTrace) {
-        let system = Prompts.review(context.prompt, code: code, output: output).rendered()
+        let prompt = Prompts.review(context.prompt, code: code, output: output)
         let start = ContinuousClock.now
         do {
             let result = try await context.backend.query(
-                system: system, user: nil, funcSpec: Prompts.reviewFunction, options: context.reviewOptions)
+                system: prompt.system, user: prompt.user, funcSpec: Prompts.reviewFunction, options: context.reviewOptions)
             let call = CallTrace(
                 purpose: "review", model: context.reviewOptions.model, result: result, error: nil, latency: result.latency)
             guard let arguments = result.output.arguments, let isBug = arguments["is_bug"]?.boolValue else {

@@ -33,3 +33,20 @@ public indirect enum Prompt: Sendable, Hashable {
         }
     }
 }
+
+/// A step's prompt in two parts: the run's stable prefix, sent as the system message (and cached
+/// by providers that cache), and what this step asks, sent as the user message.
+public struct StepPrompt: Sendable, Hashable {
+    public var prefix: Prompt
+    public var step: Prompt
+
+    public init(prefix: Prompt, step: Prompt) {
+        self.prefix = prefix
+        self.step = step
+    }
+
+    /// The system message: the stable prefix.
+    public var system: String { prefix.rendered() }
+    /// The user message: this step.
+    public var user: String { step.rendered() }
+}

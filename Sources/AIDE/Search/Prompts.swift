@@ -120,27 +120,48 @@ public enum Prompts {
 
     static let role = "You are an expert machine-learning engineer competing on a modelling task."
 
-    static func responseFormat(_ context: PromptContext) -> String {
+    /// What the stable prefix says about the messages that follow it.
+    static let stepsIntroduction =
+        "Each request after this one asks for one step of a search over solutions to the task below: a first solution, an improvement, a fix, a combination, or the review of a run."
+
+    static func plan(_ context: PromptContext) -> String {
         switch context.reasoning {
         case .plain:
-            return """
-                Answer with a short plan in plain prose (three to five sentences), then exactly one fenced \
-                ```python code block holding the complete script. Write nothing after the code block.
-                """
+            return "Answer with a short plan in plain prose (three to five sentences), then"
         case .structured:
             return """
-                Answer in three short parts, then the code. **Brainstorm**: three to five different ideas, one \
-                line each. **Chosen idea**: the one you implement. **Why it should work**: two or three \
-                sentences. Then exactly one fenced ```python code block holding the complete script. Write \
-                nothing after the code block.
+                Answer in three short parts first. **Brainstorm**: three to five different ideas, one line each. \
+                **Chosen idea**: the one you implement. **Why it should work**: two or three sentences. Then
                 """
         }
     }
 
+    static func responseFormat(_ context: PromptContext, edit: EditForm) -> Prompt {
+        switch edit {
+        case .full:
+            return .text(plan(context) + " exactly one fenced ```python code block holding the complete script. Write nothing after the code block.")
+        case .diff:
+            return .sections([
+                .init("Form", .text(plan(context) + " the change as one or more SEARCH/REPLACE blocks, each exactly in this form:")),
+                .init("Block", .code(
+                    [Patch.searchMarker, "lines copied exactly from the current script", Patch.dividerMarker,
+                     "the lines that replace them", Patch.replaceMarker].joined(separator: "\n"), language: "")),
+                .init("Rules for blocks", .bullets(diffRules)),
+            ])
+        }
+    }
+
+    static let diffRules = [
+        "The SEARCH lines are whole lines of the current script, copied exactly (indentation and comments included), and must occur there only once: take enough lines to make them unique, and no more.",
+        "Blocks are applied one after another, each to the script as the blocks before it left it.",
+        "To delete lines, leave the part between `=======` and `>>>>>>> REPLACE` empty; to add lines, SEARCH the lines next to them and repeat them in the replacement.",
+        "Write nothing but the plan and the blocks; do not repeat the unchanged script.",
+    ]
+
     static let draftGuidelines = [
         "Keep this first solution simple: a sound baseline, no ensembles and no hyper-parameter search.",
         "Read the Memory section and do not repeat a modelling approach already tried; keep the same validation scheme.",
-        "Do not plan exploratory data analysis: the data preview below summarizes the files (it may be cut; read a file yourself for what it leaves out).",
+        "Do not plan exploratory data analysis: the data preview summarizes the files (it may be cut; read a file yourself for what it leaves out).",
     ]
 
     static let improveGuidelines = [
@@ -160,6 +181,8 @@ public enum Prompts {
         "Fix the failure; do not change the modelling approach unless it caused the failure.",
     ]
 
+    /// The rules every script follows. Only run-wide facts: what changes from step to step (the time
+    /// left) is in the step's Budget section, so the prefix stays byte-identical.
     static func implementationRules(_ context: PromptContext) -> [String] {
         let better = context.direction == .minimize ? "lower" : "higher"
         let metric: String
@@ -169,14 +192,10 @@ public enum Prompts {
         case .holdout:
             metric = "Estimate the \(context.metricName) on a held-out validation split of the training data. Print it on its own line as `Validation metric: <value>` (\(better) is better): the harness reads the last such line."
         }
-        var timeout = "The harness stops the script after \(formatSeconds(context.effectiveTimeout)), data loading and training included"
-        if context.effectiveTimeout < context.scriptTimeout {
-            timeout += " (the task allows \(formatSeconds(context.scriptTimeout)), but that is all the time the run has left)"
-        }
         return [
             metric,
             "The script is one self-contained Python file, run as is; no part may be left for the reader to fill in.",
-            timeout + ".",
+            "The harness stops a script after \(formatSeconds(context.scriptTimeout)), data loading and training included (less when the run has less time left; each step says).",
             "The input data is in `./input` (read-only). Write the predictions for the test set to `./working/\(context.submissionFile)` in the format the task asks for: one row per test id, the columns of the sample submission if there is one, no empty or NaN value. The harness checks it before grading.",
             "Use `./working` for any other file the script needs to write.",
         ]
@@ -190,20 +209,25 @@ public enum Prompts {
         return .bullets(lines)
     }
 
-    /// Time and steps left, when known.
+    /// This step's script time, and the steps and time the run has left, when known.
     static func budget(_ context: PromptContext) -> Prompt? {
         guard let step = context.step else { return nil }
+        var lines: [String] = []
+        if step.timeout < context.scriptTimeout {
+            lines.append("This step's script is stopped after \(formatSeconds(step.timeout)) (the task allows \(formatSeconds(context.scriptTimeout)), but that is all the time the run has left).")
+        }
         var text = "This run can take \(step.stepsLeft) more step\(step.stepsLeft == 1 ? "" : "s") (this one included)"
         if let left = step.timeLeft { text += " and has \(formatSeconds(left)) left" }
-        return .text(text + ".")
+        lines.append(text + ".")
+        return .text(lines.joined(separator: " "))
     }
 
-    static func instructions(_ context: PromptContext, _ guidelinesTitle: String, _ guidelines: [String]) -> Prompt {
+    static func instructions(
+        _ context: PromptContext, edit: EditForm, _ guidelinesTitle: String, _ guidelines: [String]
+    ) -> Prompt {
         var sections: [Prompt.Section] = [
-            .init("Response format", .text(responseFormat(context))),
+            .init("Response format", responseFormat(context, edit: edit)),
             .init(guidelinesTitle, .bullets(guidelines)),
-            .init("Implementation rules", .bullets(implementationRules(context))),
-            .init("Environment", environment(context)),
         ]
         if let budget = budget(context) { sections.append(.init("Budget", budget)) }
         return .sections(sections)
@@ -259,22 +283,38 @@ public enum Prompts {
         return .sections(sections)
     }
 
-    /// A new solution from scratch.
-    public static func draft(_ context: PromptContext, memory: String) -> Prompt {
+    /// The stable prefix: role, task, data, rules and environment. It holds nothing that changes
+    /// from one step of a run to the next (no step number, time or memory), so every call of a run
+    /// (draft, improve, debug, crossover, review) starts with the same bytes and a provider's
+    /// prompt cache serves them.
+    public static func prefix(_ context: PromptContext) -> Prompt {
         .sections([
-            .init("Introduction", .text(role + " Write a first solution to the task below: a plan, then its code.")),
+            .init("Introduction", .text(role + " " + stepsIntroduction)),
             .init("Task", task(context)),
-            .init("Memory", .text(memory.isEmpty ? "No solution has been tried yet." : memory)),
-            .init("Instructions", instructions(context, "Solution guidelines", draftGuidelines)),
             .init("Data", data(context)),
+            .init("Implementation rules", .bullets(implementationRules(context))),
+            .init("Environment", environment(context)),
+        ])
+    }
+
+    static func step(_ context: PromptContext, _ request: String, _ sections: [Prompt.Section]) -> StepPrompt {
+        StepPrompt(prefix: prefix(context), step: .sections([.init("This step", .text(request))] + sections))
+    }
+
+    /// A new solution from scratch.
+    public static func draft(_ context: PromptContext, memory: String) -> StepPrompt {
+        step(context, "Write a first solution to the task: a plan, then its code.", [
+            .init("Memory", .text(memory.isEmpty ? "No solution has been tried yet." : memory)),
+            .init("Instructions", instructions(context, edit: .full, "Solution guidelines", draftGuidelines)),
         ])
     }
 
     /// One improvement of a working solution, knowing how it ran and what was already tried from it.
-    public static func improve(_ context: PromptContext, memory: String, parent: Node, siblings: [Node] = []) -> Prompt {
+    /// In `.diff` form the answer is SEARCH/REPLACE blocks against the parent's code.
+    public static func improve(
+        _ context: PromptContext, memory: String, parent: Node, siblings: [Node] = [], edit: EditForm = .full
+    ) -> StepPrompt {
         var sections: [Prompt.Section] = [
-            .init("Introduction", .text(role + " Improve the working solution below so that it scores better on unseen data.")),
-            .init("Task", task(context)),
             .init("Memory", .text(memory)),
             .init("Previous solution", .sections([
                 .init("Code", .code(parent.code, language: "python")),
@@ -286,38 +326,36 @@ public enum Prompts {
             sections.append(.init(
                 "Changes already tried on this solution (do not repeat them)", attempts(siblings, context)))
         }
-        sections.append(.init("Instructions", instructions(context, "Improvement guidelines", improveGuidelines)))
-        return .sections(sections)
+        sections.append(.init("Instructions", instructions(context, edit: edit, "Improvement guidelines", improveGuidelines)))
+        return step(context, "Improve the working solution below so that it scores better on unseen data.", sections)
     }
 
     /// One solution that combines two working ones (the evolutionary policy's crossover).
-    public static func crossover(_ context: PromptContext, memory: String, first: Node, second: Node) -> Prompt {
+    public static func crossover(_ context: PromptContext, memory: String, first: Node, second: Node) -> StepPrompt {
         func solution(_ node: Node) -> Prompt {
             .sections([
                 .init("Validation metric", .text(node.metric.map(formatMetric) ?? "none")),
                 .init("Code", .code(node.code, language: "python")),
             ])
         }
-        return .sections([
-            .init("Introduction", .text(role + " Combine the two working solutions below into one that scores better on unseen data.")),
-            .init("Task", task(context)),
+        return step(context, "Combine the two working solutions below into one that scores better on unseen data.", [
             .init("Memory", .text(memory)),
             .init("Solution A", solution(first)),
             .init("Solution B", solution(second)),
-            .init("Instructions", instructions(context, "Combination guidelines", crossoverGuidelines)),
+            .init("Instructions", instructions(context, edit: .full, "Combination guidelines", crossoverGuidelines)),
         ])
     }
 
     /// A fix for a failed solution: its code, what running it printed, why the harness and the
     /// reviewer call it buggy, and the fixes of the same lineage already tried.
-    public static func debug(_ context: PromptContext, parent: Node, earlierAttempts: [Node] = []) -> Prompt {
+    public static func debug(
+        _ context: PromptContext, parent: Node, earlierAttempts: [Node] = [], edit: EditForm = .full
+    ) -> StepPrompt {
         var failure = parent.execution?.output ?? ""
         if failure.isEmpty { failure = parent.error ?? "(no output)" }
         var why: [String] = parent.bugReasons.map { "Harness: \($0)" }
         if let review = parent.review, !review.summary.isEmpty { why.append("Reviewer: \(review.summary)") }
         var sections: [Prompt.Section] = [
-            .init("Introduction", .text(role + " The solution below failed. Fix it.")),
-            .init("Task", task(context)),
             .init("Failed solution", .code(parent.code, language: "python")),
             .init("What running it printed", .code(clip(failure), language: "")),
             .init("Why it failed", .bullets(why.isEmpty ? ["(no reason recorded)"] : why)),
@@ -325,20 +363,24 @@ public enum Prompts {
         if !earlierAttempts.isEmpty {
             sections.append(.init("Earlier attempts in this lineage, oldest first", attempts(earlierAttempts, context)))
         }
-        sections += [
-            .init("Instructions", instructions(context, "Debugging guidelines", debugGuidelines)),
-            .init("Data", data(context)),
-        ]
-        return .sections(sections)
+        sections.append(.init("Instructions", instructions(context, edit: edit, "Debugging guidelines", debugGuidelines)))
+        return step(context, "The solution below failed. Fix it.", sections)
+    }
+
+    /// The same step asked again for the whole script, after its answer in diff form could not be
+    /// applied (`problem` says why).
+    public static func wholeScript(after problem: String, _ prompt: StepPrompt) -> StepPrompt {
+        guard case .sections(var sections) = prompt.step else { return prompt }
+        sections.insert(.init(
+            "Why the whole script is asked for",
+            .text("An answer in SEARCH/REPLACE form for this step could not be applied: \(problem). Answer with the complete script instead, in the response format below.")),
+            at: min(1, sections.count))
+        return StepPrompt(prefix: prompt.prefix, step: .sections(sections))
     }
 
     /// The review of one run: was it a bug, what did it show, what metric did it print.
-    public static func review(_ context: PromptContext, code: String, output: String) -> Prompt {
-        .sections([
-            .init("Introduction", .text(
-                role + " You wrote and ran the script below. Judge the run: did it fail or misbehave, "
-                    + "what did it show, and what validation metric did it print?")),
-            .init("Task", task(context)),
+    public static func review(_ context: PromptContext, code: String, output: String) -> StepPrompt {
+        step(context, "You wrote and ran the script below. Judge the run: did it fail or misbehave, what did it show, and what validation metric did it print?", [
             .init("Script", .code(code, language: "python")),
             .init("What running it printed", .code(output.isEmpty ? "(no output)" : clip(output), language: "")),
         ])

@@ -129,10 +129,15 @@ public actor SearchRun {
         scripts = ConcurrencyLimit(spec.exec.scriptSlots)
         let parallelCalls = spec.agent.parallelCalls ?? workers
         calls = InterruptibleBackend(CutOffRetry(dependencies.backend))
-        operators = OperatorContext(
+        var operators = OperatorContext(
             backend: parallelCalls < workers ? BoundedBackend(calls, limit: ConcurrencyLimit(parallelCalls)) : calls,
             codeOptions: spec.agent.codeOptions, reviewOptions: spec.agent.reviewOptions,
             prompt: prompt, syntax: dependencies.syntax)
+        operators.editFormat = spec.agent.editFormat
+        // One cache per run: its calls share their stable prefix (`Prompts.prefix`).
+        operators.codeOptions.promptCacheKey = "aide-run-\(id)"
+        operators.reviewOptions.promptCacheKey = "aide-run-\(id)"
+        self.operators = operators
     }
 
     /// A new run of `task` in a new folder under `runsDirectory`.
@@ -336,7 +341,7 @@ public actor SearchRun {
             id: nodeID, parentID: parent?.id, step: number, stage: action.stage, plan: outcome.proposal?.plan ?? "",
             code: outcome.proposal?.code ?? "", isBuggy: true,
             debugDepth: action.stage == .debug ? (parent?.debugDepth ?? 0) + 1 : 0, createdAt: created,
-            finishedAt: created, otherParentID: action.otherParentID)
+            finishedAt: created, otherParentID: action.otherParentID, patch: outcome.proposal?.patch)
         guard let proposal = outcome.proposal else {
             node.error = "no usable code: " + (outcome.failure ?? "no answer")
             node.bugReasons = ["no usable code"]

@@ -14,6 +14,7 @@ enum RunMigrations {
     static let v5 = "v5-runs-data-preview"
     static let v6DataSource = "v6-runs-data-source"
     static let nodesSlurmJob = "v6-nodes-slurm-job"
+    static let v6NodesPatch = "v6-nodes-patch"
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -159,6 +160,11 @@ enum RunMigrations {
                 t.add(column: "slurm_state", .text)
                 t.add(column: "queue_wait", .double)
             }
+        }
+
+        // The SEARCH/REPLACE blocks a node's code was made with (agent.edit_format diff).
+        migrator.registerMigration(v6NodesPatch) { db in
+            try db.alter(table: "nodes") { t in t.add(column: "patch", .text) }
         }
 
         // Later migrations go here, after the last one, never between.

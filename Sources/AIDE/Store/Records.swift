@@ -122,6 +122,18 @@ public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
     }
 }
 
+extension LLMCallRecord {
+    /// USD the provider's prompt cache saved on this call, at the model table's rates: its cached
+    /// reads at the input rate less what they cost, less the premium of its cache writes. Nil when
+    /// the call used no cache or the model's price is unknown. (One-hour writes are not told apart
+    /// in the store and count at the five-minute rate.)
+    public var cacheSavingsUSD: Double? {
+        guard (cacheReadTokens ?? 0) > 0 || (cacheWriteTokens ?? 0) > 0, let spec = ModelTable.spec(for: model) else { return nil }
+        return spec.cacheSavings(of: TokenUsage(
+            input: inputTokens, output: outputTokens, cacheRead: cacheReadTokens, cacheWrite: cacheWriteTokens))
+    }
+}
+
 /// An `llm_calls` row: one call to a model, successful or not.
 public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "llm_calls"
@@ -420,6 +432,8 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
     var slurmNode: String?
     var slurmState: String?
     var queueWait: Double?
+    /// Absent (nil) in files from before migration v6-nodes-patch.
+    var patch: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id
@@ -450,6 +464,7 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
         case slurmNode = "slurm_node"
         case slurmState = "slurm_state"
         case queueWait = "queue_wait"
+        case patch
     }
 
     enum Columns {
@@ -490,6 +505,7 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
         error = node.error
         createdAt = node.createdAt
         finishedAt = node.finishedAt
+        patch = node.patch
     }
 
     func node() throws -> Node {
@@ -517,7 +533,7 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
             review: review, metric: metric, metricSource: metricSource, testScore: testScore, isBuggy: isBuggy,
             bugReasons: bugReasons == "[]" ? [] : try JSONDecoder().decode([String].self, from: Data(bugReasons.utf8)),
             debugDepth: debugDepth, error: error, createdAt: createdAt, finishedAt: finishedAt,
-            otherParentID: otherParentID)
+            otherParentID: otherParentID, patch: patch)
     }
 
     static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
@@ -578,7 +594,7 @@ extension NodeRecord {
         try ColumnPositions<CodingKeys>.selection(db, table: databaseTableName, replacing: [
             .plan: "'' AS \"plan\"", .code: "'' AS \"code\"",
             .output: "CASE WHEN \"output\" IS NULL THEN NULL ELSE '' END AS \"output\"",
-            .traceback: "NULL AS \"traceback\"",
+            .traceback: "NULL AS \"traceback\"", .patch: "NULL AS \"patch\"",
         ])
     }
 
@@ -617,6 +633,7 @@ extension NodeRecord {
         slurmNode = try row.decode(atIndex: p[.slurmNode])
         slurmState = try row.decode(atIndex: p[.slurmState])
         queueWait = try row.decode(atIndex: p[.queueWait])
+        patch = try row.decode(atIndex: p[.patch])
     }
 }
 

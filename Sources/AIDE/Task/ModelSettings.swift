@@ -102,12 +102,16 @@ public struct RetrySettings: Sendable, Codable, Hashable {
 extension AgentSpec {
     /// The options of the code model's calls: `agent.code`, over the older flat keys.
     public var codeOptions: ModelOptions {
-        ModelOptions(model: codeModel, settings: code, temperature: codeTemperature, maxTokens: maxTokens, stream: stream)
+        var options = ModelOptions(model: codeModel, settings: code, temperature: codeTemperature, maxTokens: maxTokens, stream: stream)
+        options.promptCache = promptCache
+        return options
     }
 
     /// The options of the review model's calls: `agent.feedback`, over `feedback_temperature`.
     public var reviewOptions: ModelOptions {
-        ModelOptions(model: reviewModel, settings: feedback, temperature: feedbackTemperature, maxTokens: nil, stream: stream)
+        var options = ModelOptions(model: reviewModel, settings: feedback, temperature: feedbackTemperature, maxTokens: nil, stream: stream)
+        options.promptCache = promptCache
+        return options
     }
 
     /// Timeouts and retries of the run's calls.

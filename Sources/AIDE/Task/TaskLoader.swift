@@ -106,6 +106,9 @@ enum TaskSchema {
         "\(TaskSpec.CodingKeys.search.stringValue).\(SearchSpec.CodingKeys.policy.stringValue)": PolicyName.allCases.map(\.rawValue),
         "\(TaskSpec.CodingKeys.exec.stringValue).\(ExecSpec.CodingKeys.sandbox.stringValue)": SandboxMode.allCases.map(\.rawValue),
         "\(TaskSpec.CodingKeys.exec.stringValue).\(ExecSpec.CodingKeys.backend.stringValue)": ExecBackend.allCases.map(\.rawValue),
+        "\(TaskSpec.CodingKeys.agent.stringValue).\(AgentSpec.CodingKeys.editFormat.stringValue)": EditFormat.allCases.map(\.rawValue),
+        "\(TaskSpec.CodingKeys.agent.stringValue).\(AgentSpec.CodingKeys.promptCache.stringValue)":
+            PromptCacheSetting.allCases.map(\.rawValue),
     ]
 
     /// Keys whose value is a duration (`Seconds`).

@@ -273,9 +273,15 @@ public struct AgentSpec: Sendable, Codable, Hashable {
     public var retry: RetrySettings?
     /// Consecutive failed steps (a code call that failed after its retries) that end the run as failed.
     public var maxFailedSteps: Int = 3
+    /// Whether improve and debug steps answer with the whole script or SEARCH/REPLACE blocks.
+    public var editFormat: EditFormat = .full
+    /// Prompt caching of the stable prefix: `auto` (the provider's default lifetime), `off`, `1h`.
+    public var promptCache: PromptCacheSetting = .auto
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case stream, code, feedback, retry
+        case editFormat = "edit_format"
+        case promptCache = "prompt_cache"
         case maxFailedSteps = "max_failed_steps"
         case parallelCalls = "parallel_calls"
         case codeModel = "code_model"
@@ -312,6 +318,8 @@ public struct AgentSpec: Sendable, Codable, Hashable {
         feedback = try c.decodeIfPresent(ModelSettings.self, forKey: .feedback)
         retry = try c.decodeIfPresent(RetrySettings.self, forKey: .retry)
         maxFailedSteps = try c.decodeIfPresent(Int.self, forKey: .maxFailedSteps) ?? defaults.maxFailedSteps
+        editFormat = try c.decodeIfPresent(EditFormat.self, forKey: .editFormat) ?? defaults.editFormat
+        promptCache = try c.decodeIfPresent(PromptCacheSetting.self, forKey: .promptCache) ?? defaults.promptCache
     }
 
     /// The model that reviews runs.

@@ -27,7 +27,11 @@ public struct AnthropicBackend: Backend {
             ("accept", streaming ? "text/event-stream" : "application/json"),
         ]
         if let key = endpoint.apiKey { headers.append(("x-api-key", key)) }
-        if !options.betas.isEmpty { headers.append(("anthropic-beta", options.betas.joined(separator: ","))) }
+        var betas = options.betas
+        if body["system"]?.arrayValue?.last?["cache_control"]?["ttl"] != nil, !betas.contains(PromptCacheSetting.extendedTTLBeta) {
+            betas.append(PromptCacheSetting.extendedTTLBeta)
+        }
+        if !betas.isEmpty { headers.append(("anthropic-beta", betas.joined(separator: ","))) }
         let request = HTTPRequest.postJSON(url: endpoint.baseURL + "/v1/messages", body: body.serialized(), headers: headers)
 
         let provider = exchange.provider
@@ -70,7 +74,15 @@ public struct AnthropicBackend: Backend {
             "max_tokens": .int(maxTokens),
             "messages": .array(AnthropicTurn.normalized(turns).map(\.json)),
         ]
-        if let system { body["system"] = .string(system) }
+        if let system {
+            // The system message is the run's stable prefix: with caching on, one text block
+            // whose breakpoint caches everything up to its end (tools included).
+            if let breakpoint = options.promptCache?.anthropicBreakpoint(system: system, model: options.model) {
+                body["system"] = [["type": "text", "text": .string(system), "cache_control": breakpoint]]
+            } else {
+                body["system"] = .string(system)
+            }
+        }
         if let temperature = options.temperature { body["temperature"] = .double(temperature) }
         if let topP = options.topP { body["top_p"] = .double(topP) }
         if let stop = options.stop, !stop.isEmpty { body["stop_sequences"] = .array(stop.map { .string($0) }) }

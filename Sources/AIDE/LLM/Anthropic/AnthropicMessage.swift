@@ -72,9 +72,10 @@ struct AnthropicMessage: Sendable {
 
         let read = usage["cache_read_input_tokens"]?.intValue
         let write = usage["cache_creation_input_tokens"]?.intValue
-        let tokens = TokenUsage(
+        var tokens = TokenUsage(
             input: (usage["input_tokens"]?.intValue ?? 0) + (read ?? 0) + (write ?? 0),
             output: usage["output_tokens"]?.intValue ?? 0, cacheRead: read, cacheWrite: write)
+        tokens.cacheWriteLong = usage["cache_creation"]?["ephemeral_1h_input_tokens"]?.intValue
         let thinking = blocks.filter { $0.type == "thinking" }.map(\.thinking).joined(separator: "\n\n")
         let info = QueryInfo(
             provider: provider, model: model, responseID: id, stopReason: stopReason,

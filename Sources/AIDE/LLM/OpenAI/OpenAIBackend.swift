@@ -108,6 +108,11 @@ public struct OpenAIBackend: Backend {
             body["stream"] = true
             body["stream_options"] = ["include_usage": true]
         }
+        // OpenAI caches a repeated prefix on its own; the key keeps a run's calls on one cache.
+        // Other servers speaking its format may refuse a field they do not know.
+        if provider == .openai, let key = options.promptCacheKey, (options.promptCache ?? .off) != .off {
+            body["prompt_cache_key"] = .string(key)
+        }
         for (key, value) in options.extra { body[key] = value }
         return (.object(body), dropped)
     }
