@@ -34,7 +34,7 @@ struct ReportCommand: ParsableCommand {
     var best = false
 
     @Option(help: "text, markdown, json or html (html: one run, as a self-contained page).")
-    var format: String = "text"
+    var format: ReportFormat = .text
 
     @Option(name: [.customShort("o"), .customLong("output")], help: "Write the report to this file instead of standard output.")
     var output: String?
@@ -49,10 +49,7 @@ struct ReportCommand: ParsableCommand {
     var runsDir: String = "runs"
 
     func validate() throws {
-        guard ReportFormat(rawValue: format) != nil else {
-            throw ValidationError("--format takes text, markdown, json or html, not \"\(format)\"")
-        }
-        if format == ReportFormat.html.rawValue, reference == nil || node != nil || !compare.isEmpty {
+        if format == .html, reference == nil || node != nil || !compare.isEmpty {
             throw ValidationError("--format html shows one run: give a run, and no --node or --compare")
         }
         if !compare.isEmpty {
@@ -79,7 +76,6 @@ struct ReportCommand: ParsableCommand {
 
     /// The report's bytes: an HTML page can be tens of megabytes, so it is never copied as text.
     private func render() throws -> [UInt8] {
-        let format = ReportFormat(rawValue: format) ?? .text
         if format == .html, let reference, node == nil, !best, exportAide == nil, compare.isEmpty {
             let store = try RunReport.openStore(reference, runsDirectory: URL(fileURLWithPath: runsDir, isDirectory: true))
             defer { try? store.close() }
@@ -89,7 +85,6 @@ struct ReportCommand: ParsableCommand {
     }
 
     private func renderText() throws -> String {
-        let format = ReportFormat(rawValue: format) ?? .text
         let runsDirectory = URL(fileURLWithPath: runsDir, isDirectory: true)
         let color = output == nil && format == .text && isatty(STDOUT_FILENO) == 1
         if !compare.isEmpty {
@@ -147,3 +142,5 @@ struct ReportCommand: ParsableCommand {
         }
     }
 }
+
+extension ReportFormat: ExpressibleByArgument {}

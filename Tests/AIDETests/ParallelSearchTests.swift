@@ -134,22 +134,23 @@ struct ParallelSearchTests {
     }
 
     @Test func everyPolicyRunsWithSeveralWorkers() async throws {
-        for policy in SearchSpec.policies {
+        let policies: [SearchPolicyChoice] = [
+            .greedy, .mcts(MCTSSettings()), .evolutionary(EvolutionarySettings(islands: 1, crossoverProb: 1)),
+        ]
+        for policy in policies {
             let task = try SyntheticTask(steps: 8)
             defer { task.remove() }
             let run = try start(task, answers: try answers(8, delay: 0.05)) {
                 $0.search.policy = policy
                 $0.search.workers = 3
                 $0.search.numDrafts = 2
-                $0.search.crossoverProb = 1
-                $0.search.islands = 1
             }
             let summary = await run.run()
             defer { try? FileManager.default.removeItem(at: summary.folder.deletingLastPathComponent()) }
             #expect(summary.status == .finished, "\(policy): \(summary.stopReason ?? "")")
             try expectConsistentTree(summary.folder, nodes: 8)
             let nodes = try RunStore.openReadOnly(path: summary.folder.appendingPathComponent("run.sqlite")).nodes()
-            if policy == "evolutionary" {
+            if policy.name == .evolutionary {
                 // Crossover nodes keep both parents.
                 let crossed = nodes.filter { $0.stage == .crossover }
                 #expect(!crossed.isEmpty)

@@ -188,10 +188,26 @@ struct SearchPolicyTests {
         #expect((260...340).contains(wins), "a won \(wins) of 400")
     }
 
-    @Test func everyPolicyNameInTheTaskSchemaMakesAPolicy() throws {
-        for name in SearchSpec.policies {
-            #expect(throws: Never.self) { try SearchSpec(policy: name).makePolicy() }
+    @Test func everyPolicyNameMakesItsPolicyWithItsSettings() throws {
+        for name in PolicyName.allCases {
+            #expect(SearchSpec(policy: SearchPolicyChoice(name)).policy.name == name)
         }
-        #expect(throws: WorkspaceError.self) { try SearchSpec(policy: "beam").makePolicy() }
+        #expect(SearchSpec(policy: .greedy).makePolicy() is GreedyPolicy)
+        let mcts = SearchSpec(policy: .mcts(MCTSSettings(exploration: 2, maxChildren: 5))).makePolicy() as? MCTSPolicy
+        #expect(mcts?.exploration == 2 && mcts?.maxChildren == 5)
+        let evolution = SearchSpec(policy: .evolutionary(EvolutionarySettings(islands: 4))).makePolicy() as? EvolutionaryPolicy
+        #expect(evolution?.islands == 4 && evolution?.tournamentSize == 3)
+    }
+
+    /// A task file keeps its flat keys; only the chosen policy's settings are read, and a stored
+    /// spec reads back the same.
+    @Test func flatTaskKeysBecomeThePolicysSettings() throws {
+        let json = #"{"policy": "mcts", "exploration": 0.5, "islands": 9, "num_drafts": 2}"#
+        let spec = try JSONDecoder().decode(SearchSpec.self, from: Data(json.utf8))
+        #expect(spec.policy == .mcts(MCTSSettings(exploration: 0.5, maxChildren: 3)) && spec.numDrafts == 2)
+        #expect(try JSONDecoder().decode(SearchSpec.self, from: JSONEncoder().encode(spec)) == spec)
+        let evolution = try JSONDecoder().decode(SearchSpec.self, from: Data(#"{"policy": "evolutionary", "islands": 9}"#.utf8))
+        #expect(evolution.policy == .evolutionary(EvolutionarySettings(islands: 9)))
+        #expect(try JSONDecoder().decode(SearchSpec.self, from: Data("{}".utf8)).policy == .greedy)
     }
 }

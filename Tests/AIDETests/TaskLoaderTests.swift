@@ -186,7 +186,7 @@ struct TaskLoaderTests {
                 == AgentSpec(
                     codeModel: "gpt-4o", feedbackModel: "gpt-4o-mini", codeTemperature: 0, feedbackTemperature: 2,
                     maxTokens: 4096))
-        #expect(task.spec.search == SearchSpec(policy: "greedy", numDrafts: 2, debugProb: 1, maxDebugDepth: 0, seed: 7))
+        #expect(task.spec.search == SearchSpec(policy: .greedy, numDrafts: 2, debugProb: 1, maxDebugDepth: 0, seed: 7))
         #expect(task.spec.exec == ExecSpec(python: "/usr/bin/python3", memoryLimitMB: 2048, cpuLimit: 600, outputLimit: 1000))
     }
 
@@ -321,7 +321,7 @@ struct TaskLoaderTests {
         ("metric", "higher", "metric; expected one of: name, direction"),
         ("grading", "target", "grading; expected one of: answers, id_column, target_column, target_columns, metric, command, direction, submission, thresholds, sample_submission"),
         ("agent", "model", "agent; expected one of: code_model, feedback_model, code_temperature, feedback_temperature, max_tokens, parallel_calls, stream, code, feedback, retry, max_failed_steps, edit_format, prompt_cache"),
-        ("search", "drafts", "search; expected one of: policy, num_drafts, debug_prob, max_debug_depth, seed, workers, exploration, max_children, islands, migration_interval, crossover_prob, tournament_size, validation, reasoning"),
+        ("search", "drafts", "search; expected one of: policy, num_drafts, debug_prob, max_debug_depth, seed, workers, validation, reasoning, exploration, islands, max_children, migration_interval, crossover_prob, tournament_size"),
         ("exec", "timeout", "exec; expected one of: python, memory_limit_mb, cpu_limit, output_limit, parallel, sandbox, network, gpus, max_processes, max_file_mb, tmp_mb, max_disk_mb, packages, data, backend, slurm"),
     ])
     func unknownKeyInEverySection(section: String, key: String, expected: String) throws {

@@ -50,7 +50,7 @@ private func loadError(
         ("search:\n  policy: gready\n", #"task.yaml:10:3: search.policy: expected one of greedy, mcts, evolutionary, found "gready""#),
         ("budget:\n  script_timeout: .inf\n", "task.yaml:10:3: budget.script_timeout: expected a positive, finite duration, found inf"),
         ("budget:\n  usd: .nan\n", "task.yaml:10:3: budget.usd: must be more than 0, found nan"),
-        ("search:\n  exploration: .inf\n", "task.yaml:10:3: search.exploration: must be a finite number, found inf"),
+        ("search:\n  policy: mcts\n  exploration: .inf\n", "task.yaml:11:3: search.exploration: must be a finite number, found inf"),
         ("", ""),
         ("agent:\n  code_model: gpt-4o\n  code:\n    thinking_budget: 2000\n",
          "task.yaml:11:3: agent.code: gpt-4o: a thinking budget is an Anthropic (or OpenRouter) option; for OpenAI reasoning models pass --extra reasoning_effort='\"high\"' instead"),

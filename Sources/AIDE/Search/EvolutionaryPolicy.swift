@@ -33,11 +33,11 @@ public struct EvolutionaryPolicy: SearchPolicy {
         self.tournamentSize = max(1, tournamentSize)
     }
 
-    public init(_ spec: SearchSpec) {
+    public init(_ spec: SearchSpec, _ settings: EvolutionarySettings) {
         self.init(
             numDrafts: spec.numDrafts, debugProb: spec.debugProb, maxDebugDepth: spec.maxDebugDepth,
-            islands: spec.islands, migrationInterval: spec.migrationInterval, crossoverProb: spec.crossoverProb,
-            tournamentSize: spec.tournamentSize)
+            islands: settings.islands, migrationInterval: settings.migrationInterval,
+            crossoverProb: settings.crossoverProb, tournamentSize: settings.tournamentSize)
     }
 
     public func next(journal: Journal, inFlight: [SearchAction], step: Int, random: inout SeededRandom) -> SearchAction {

@@ -22,10 +22,10 @@ public struct MCTSPolicy: SearchPolicy {
         self.maxChildren = maxChildren
     }
 
-    public init(_ spec: SearchSpec) {
+    public init(_ spec: SearchSpec, _ settings: MCTSSettings) {
         self.init(
-            numDrafts: spec.numDrafts, maxDebugDepth: spec.maxDebugDepth, exploration: spec.exploration,
-            maxChildren: spec.maxChildren)
+            numDrafts: spec.numDrafts, maxDebugDepth: spec.maxDebugDepth, exploration: settings.exploration,
+            maxChildren: settings.maxChildren)
     }
 
     public func next(journal: Journal, inFlight: [SearchAction], step: Int, random: inout SeededRandom) -> SearchAction {

@@ -37,20 +37,6 @@ public protocol SearchPolicy: Sendable {
     func next(journal: Journal, inFlight: [SearchAction], step: Int, random: inout SeededRandom) -> SearchAction
 }
 
-extension SearchSpec {
-    /// The policy the task names, with its parameters.
-    public func makePolicy() throws -> any SearchPolicy {
-        switch policy {
-        case "greedy": return GreedyPolicy(self)
-        case "mcts": return MCTSPolicy(self)
-        case "evolutionary": return EvolutionaryPolicy(self)
-        default:
-            throw WorkspaceError(
-                "unknown search policy \"\(policy)\"; expected one of: \(Self.policies.joined(separator: ", "))")
-        }
-    }
-}
-
 /// AIDE's greedy rule: draft until `numDrafts` drafts exist; then, with probability `debugProb`,
 /// debug a buggy leaf with code whose debug depth is at most `maxDebugDepth` (aideml's `<=`); else improve the best good node;
 /// else draft.

@@ -112,7 +112,7 @@ public actor SearchRun {
         self.dependencies = dependencies
         stopwatch = Self.stopwatch(dependencies.clock)
         let spec = task.spec
-        policy = try spec.search.makePolicy()
+        policy = spec.search.makePolicy()
         grader = try task.makeGrader()
         submissionCheck = try SubmissionCheck.make(
             grading: spec.grading, sampleSubmission: spec.grading?.sampleSubmission, dataDirectory: task.dataDirectory,

@@ -103,7 +103,7 @@ enum TaskSchema {
             GradingMetric.allCases.map(\.rawValue),
         "\(TaskSpec.CodingKeys.grading.stringValue).\(GradingSpec.CodingKeys.direction.stringValue)":
             MetricDirection.allCases.map(\.rawValue),
-        "\(TaskSpec.CodingKeys.search.stringValue).\(SearchSpec.CodingKeys.policy.stringValue)": SearchSpec.policies,
+        "\(TaskSpec.CodingKeys.search.stringValue).\(SearchSpec.CodingKeys.policy.stringValue)": PolicyName.allCases.map(\.rawValue),
         "\(TaskSpec.CodingKeys.exec.stringValue).\(ExecSpec.CodingKeys.sandbox.stringValue)": SandboxMode.allCases.map(\.rawValue),
         "\(TaskSpec.CodingKeys.exec.stringValue).\(ExecSpec.CodingKeys.backend.stringValue)": ExecBackend.allCases.map(\.rawValue),
         "\(TaskSpec.CodingKeys.agent.stringValue).\(AgentSpec.CodingKeys.editFormat.stringValue)": EditFormat.allCases.map(\.rawValue),
@@ -570,15 +570,23 @@ struct TaskDocument {
         try check((0...1).contains(search.debugProb), "search.debug_prob", "must be in 0...1, found \(search.debugProb)")
         try check(search.maxDebugDepth >= 0, "search.max_debug_depth", "must be at least 0, found \(search.maxDebugDepth)")
         try check(search.workers >= 1, "search.workers", "must be at least 1, found \(search.workers)")
-        try check(search.exploration >= 0, "search.exploration", "must be at least 0, found \(search.exploration)")
-        try check(search.maxChildren >= 1, "search.max_children", "must be at least 1, found \(search.maxChildren)")
-        try check(search.islands >= 1, "search.islands", "must be at least 1, found \(search.islands)")
-        try check(
-            search.migrationInterval >= 1, "search.migration_interval",
-            "must be at least 1, found \(search.migrationInterval)")
-        try check(
-            (0...1).contains(search.crossoverProb), "search.crossover_prob", "must be in 0...1, found \(search.crossoverProb)")
-        try check(search.tournamentSize >= 1, "search.tournament_size", "must be at least 1, found \(search.tournamentSize)")
+        switch search.policy {
+        case .greedy:
+            break
+        case .mcts(let mcts):
+            try check(mcts.exploration >= 0, "search.exploration", "must be at least 0, found \(mcts.exploration)")
+            try check(mcts.maxChildren >= 1, "search.max_children", "must be at least 1, found \(mcts.maxChildren)")
+        case .evolutionary(let evolution):
+            try check(evolution.islands >= 1, "search.islands", "must be at least 1, found \(evolution.islands)")
+            try check(
+                evolution.migrationInterval >= 1, "search.migration_interval",
+                "must be at least 1, found \(evolution.migrationInterval)")
+            try check(
+                (0...1).contains(evolution.crossoverProb), "search.crossover_prob",
+                "must be in 0...1, found \(evolution.crossoverProb)")
+            try check(
+                evolution.tournamentSize >= 1, "search.tournament_size", "must be at least 1, found \(evolution.tournamentSize)")
+        }
         if let calls = agent.parallelCalls { try check(calls >= 1, "agent.parallel_calls", "must be at least 1, found \(calls)") }
         let exec = spec.exec
         try check(!blank(exec.python), "exec.python", "must not be empty")

@@ -326,12 +326,11 @@ public struct AgentSpec: Sendable, Codable, Hashable {
     public var reviewModel: String { feedbackModel ?? codeModel }
 }
 
-/// Parameters of the tree search: the policy, its knobs, and how many steps run at once.
+/// Parameters of the tree search: the policy with its settings, the knobs every policy shares,
+/// and how many steps run at once.
 public struct SearchSpec: Sendable, Codable, Hashable {
-    /// The policy names a task file may give.
-    public static let policies = ["greedy", "mcts", "evolutionary"]
-
-    public var policy: String
+    /// The policy and its own settings (SearchPolicyChoice.swift).
+    public var policy: SearchPolicyChoice
     public var numDrafts: Int
     public var debugProb: Double
     public var maxDebugDepth: Int
@@ -339,18 +338,6 @@ public struct SearchSpec: Sendable, Codable, Hashable {
     public var seed: UInt64
     /// Steps in flight at once (each an LLM call, an execution and a review).
     public var workers: Int
-    /// MCTS: the UCT exploration constant.
-    public var exploration: Double
-    /// MCTS: children a node gets before selection descends past it.
-    public var maxChildren: Int
-    /// Evolutionary: number of islands (sub-populations).
-    public var islands: Int
-    /// Evolutionary: every this many steps, an island takes in the best of its neighbour.
-    public var migrationInterval: Int
-    /// Evolutionary: chance that a step crosses two parents instead of improving one.
-    public var crossoverProb: Double
-    /// Evolutionary: parents are the fittest of this many nodes drawn from the island.
-    public var tournamentSize: Int
     /// How scripts estimate the metric: `kfold` (5 folds, the default) or `holdout`.
     public var validation: ValidationScheme = .kfold(5)
     /// The plan's form: `plain` prose or `structured` (brainstorm, one idea, why it should work).
@@ -368,9 +355,8 @@ public struct SearchSpec: Sendable, Codable, Hashable {
     }
 
     public init(
-        policy: String = "greedy", numDrafts: Int = 5, debugProb: Double = 0.5, maxDebugDepth: Int = 3, seed: UInt64 = 0,
-        workers: Int = 1, exploration: Double = 1.0, maxChildren: Int = 3, islands: Int = 2, migrationInterval: Int = 6,
-        crossoverProb: Double = 0.3, tournamentSize: Int = 3
+        policy: SearchPolicyChoice = .greedy, numDrafts: Int = 5, debugProb: Double = 0.5, maxDebugDepth: Int = 3,
+        seed: UInt64 = 0, workers: Int = 1
     ) {
         self.policy = policy
         self.numDrafts = numDrafts
@@ -378,31 +364,31 @@ public struct SearchSpec: Sendable, Codable, Hashable {
         self.maxDebugDepth = maxDebugDepth
         self.seed = seed
         self.workers = workers
-        self.exploration = exploration
-        self.maxChildren = maxChildren
-        self.islands = islands
-        self.migrationInterval = migrationInterval
-        self.crossoverProb = crossoverProb
-        self.tournamentSize = tournamentSize
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = SearchSpec()
-        policy = try c.decodeIfPresent(String.self, forKey: .policy) ?? d.policy
+        policy = try Self.decodePolicy(c)
         numDrafts = try c.decodeIfPresent(Int.self, forKey: .numDrafts) ?? d.numDrafts
         debugProb = try c.decodeIfPresent(Double.self, forKey: .debugProb) ?? d.debugProb
         maxDebugDepth = try c.decodeIfPresent(Int.self, forKey: .maxDebugDepth) ?? d.maxDebugDepth
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
         workers = try c.decodeIfPresent(Int.self, forKey: .workers) ?? d.workers
-        exploration = try c.decodeIfPresent(Double.self, forKey: .exploration) ?? d.exploration
-        maxChildren = try c.decodeIfPresent(Int.self, forKey: .maxChildren) ?? d.maxChildren
-        islands = try c.decodeIfPresent(Int.self, forKey: .islands) ?? d.islands
-        migrationInterval = try c.decodeIfPresent(Int.self, forKey: .migrationInterval) ?? d.migrationInterval
-        crossoverProb = try c.decodeIfPresent(Double.self, forKey: .crossoverProb) ?? d.crossoverProb
-        tournamentSize = try c.decodeIfPresent(Int.self, forKey: .tournamentSize) ?? d.tournamentSize
         validation = try c.decodeIfPresent(ValidationScheme.self, forKey: .validation) ?? d.validation
         reasoning = try c.decodeIfPresent(ReasoningForm.self, forKey: .reasoning) ?? d.reasoning
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try encodePolicy(&c)
+        try c.encode(numDrafts, forKey: .numDrafts)
+        try c.encode(debugProb, forKey: .debugProb)
+        try c.encode(maxDebugDepth, forKey: .maxDebugDepth)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(workers, forKey: .workers)
+        try c.encode(validation, forKey: .validation)
+        try c.encode(reasoning, forKey: .reasoning)
     }
 }
 

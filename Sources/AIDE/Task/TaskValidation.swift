@@ -14,10 +14,7 @@ extension TaskDocument {
             if let value { try check(value.isFinite, path, "must be a finite number, found \(value)") }
         }
         let search = spec.search
-        try check(
-            SearchSpec.policies.contains(search.policy), "search.policy",
-            "expected one of \(SearchSpec.policies.joined(separator: ", ")), found \"\(search.policy)\"")
-        try finite(search.exploration, "search.exploration")
+        if case .mcts(let mcts) = search.policy { try finite(mcts.exploration, "search.exploration") }
         let budget = spec.budget
         try finite(budget.timeLimit, "budget.time_limit")
         try finite(budget.scriptTimeout, "budget.script_timeout")
