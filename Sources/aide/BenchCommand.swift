@@ -217,7 +217,7 @@ struct BenchRunCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(at: folder.slurmLogs, withIntermediateDirectories: true)
             try OutputFile.write(Data(script.utf8), to: folder.sbatchScript.path)
         } catch {
-            throw BenchError("cannot write \(folder.sbatchScript.path): \(error.localizedDescription)")
+            throw BenchError("cannot write \(folder.sbatchScript.path): \(ErrorText.reason(error))")
         }
         print("""
             wrote \(folder.sbatchScript.path): \(config.cases.count) array elements (one per task × seed)

@@ -138,7 +138,7 @@ struct ReportCommand: ParsableCommand {
         do {
             try OutputFile.write(data, to: output)
         } catch {
-            throw ReportError("cannot write \(output): \(error.localizedDescription)")
+            throw ReportError("cannot write \(output): \(ErrorText.reason(error))")
         }
     }
 }

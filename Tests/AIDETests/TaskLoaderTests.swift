@@ -240,6 +240,20 @@ struct TaskLoaderTests {
         #expect(task.dataDirectory.baseURL == nil)
     }
 
+    @Test func missingOrUnreadableTaskFileSaysWhyInWords() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aide-missing-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let missing = folder.appendingPathComponent("nope.yaml")
+        #expect(throws: TaskError(file: missing.path, message: "cannot read the task file: no such file")) {
+            try TaskLoader.load(missing)
+        }
+        // A folder without task.yaml reads as its task.yaml, missing.
+        #expect(throws: TaskError(file: folder.appendingPathComponent("task.yaml").path, message: "cannot read the task file: no such file")) {
+            try TaskLoader.load(folder)
+        }
+    }
+
     // MARK: YAML syntax
 
     @Test func yamlSyntaxErrorHasLineAndColumn() throws {

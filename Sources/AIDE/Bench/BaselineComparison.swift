@@ -93,7 +93,7 @@ public struct BaselineComparison: Sendable, Codable, Hashable {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: file))
         } catch {
-            throw BenchError("cannot read the baseline \(file): \(error.localizedDescription)")
+            throw BenchError("cannot read the baseline \(file): \(ErrorText.reason(error))")
         }
         let baseline: BaselineFile
         do {

@@ -329,7 +329,7 @@ public struct PythonInterpreter: Interpreter {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try Data(script.utf8).write(to: file, options: .atomic)
         } catch {
-            throw PythonInterpreterError.cannotWriteScript(path: file.path, reason: error.localizedDescription)
+            throw PythonInterpreterError.cannotWriteScript(path: file.path, reason: ErrorText.reason(error))
         }
     }
 

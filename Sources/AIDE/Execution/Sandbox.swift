@@ -295,7 +295,7 @@ extension Sandbox {
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { throw SandboxError("cannot run \(executable): \(error.localizedDescription)") }
+        do { try process.run() } catch { throw SandboxError("cannot run \(executable): \(ErrorText.reason(error))") }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))

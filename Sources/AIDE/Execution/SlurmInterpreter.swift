@@ -75,7 +75,7 @@ public struct SlurmInterpreter: Interpreter {
                 directory: directory, timeout: timeout, environment: variables, command: [executable] + arguments)
             try Data(text.utf8).write(to: file.script, options: .atomic)
         } catch {
-            throw PythonInterpreterError.cannotWriteScript(path: file.script.path, reason: error.localizedDescription)
+            throw PythonInterpreterError.cannotWriteScript(path: file.script.path, reason: ErrorText.reason(error))
         }
 
         var attempt = 1

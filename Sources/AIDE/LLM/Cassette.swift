@@ -217,7 +217,7 @@ public struct Cassette: Sendable {
             do {
                 data = try Data(contentsOf: file)
             } catch {
-                throw CassetteError("cannot read cassette \(file.path): \(error.localizedDescription)")
+                throw CassetteError("cannot read cassette \(file.path): \(ErrorText.reason(error))")
             }
             var requests: [String: CassetteRequest] = [:]  // this file's, by key, for lines that refer to one
             for (number, stored) in try Self.lines(of: data, file: file.path) {

@@ -19,7 +19,7 @@ public struct FunctionSpec: Sendable, Hashable, Codable {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw LLMError.invalidFunctionSpec("cannot read \(url.path): \(error.localizedDescription)")
+            throw LLMError.invalidFunctionSpec("cannot read \(url.path): \(ErrorText.reason(error))")
         }
         do {
             let spec = try JSONDecoder().decode(FunctionSpec.self, from: data)

@@ -41,7 +41,7 @@ public final class ScriptedBackend: Backend {
         do {
             text = try String(contentsOf: file, encoding: .utf8)
         } catch {
-            throw LLMError.invalidOptions("cannot read scripted answers \(file.path): \(error.localizedDescription)")
+            throw LLMError.invalidOptions("cannot read scripted answers \(file.path): \(ErrorText.reason(error))")
         }
         var answers: [Answer] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

@@ -55,8 +55,10 @@ private final class Sink {
     func encode<Value: Encodable>(_ value: Value, path: [any CodingKey]) throws {
         switch value {
         case let text as String: return writer.string(text)
+        case let number as Int: return writer.int(number)
         case let number as Double: return writer.double(number)
         case let flag as Bool: return writer.bool(flag)
+        case let number as Int64: return writer.int(number)
         case let number as any BinaryInteger: return writer.int(number)
         case let number as Float: return writer.double(Double(number))
         case let date as Date: return writeDate(date)
@@ -163,6 +165,32 @@ private struct KeyedStream<Key: CodingKey>: KeyedEncodingContainerProtocol {
         try sink.encode(value, path: codingPath + [key])
     }
 
+    // Scalars, the bulk of a page, straight to the writer: no dynamic cast, no coding path.
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        sink.member(of: frame, key: key)
+        sink.writer.string(value)
+    }
+
+    mutating func encode(_ value: Int, forKey key: Key) throws {
+        sink.member(of: frame, key: key)
+        sink.writer.int(value)
+    }
+
+    mutating func encode(_ value: Int64, forKey key: Key) throws {
+        sink.member(of: frame, key: key)
+        sink.writer.int(value)
+    }
+
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+        sink.member(of: frame, key: key)
+        sink.writer.double(value)
+    }
+
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        sink.member(of: frame, key: key)
+        sink.writer.bool(value)
+    }
+
     mutating func nestedContainer<NestedKey: CodingKey>(
         keyedBy keyType: NestedKey.Type, forKey key: Key
     ) -> KeyedEncodingContainer<NestedKey> {
@@ -199,6 +227,21 @@ private struct UnkeyedStream: UnkeyedEncodingContainer {
     mutating func encode<T: Encodable>(_ value: T) throws {
         sink.member(of: frame, key: nil)
         try sink.encode(value, path: codingPath)
+    }
+
+    mutating func encode(_ value: String) throws {
+        sink.member(of: frame, key: nil)
+        sink.writer.string(value)
+    }
+
+    mutating func encode(_ value: Int) throws {
+        sink.member(of: frame, key: nil)
+        sink.writer.int(value)
+    }
+
+    mutating func encode(_ value: Double) throws {
+        sink.member(of: frame, key: nil)
+        sink.writer.double(value)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {

@@ -32,7 +32,7 @@ public struct CSVTable: Sendable, Equatable {
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
-            throw CSVError(line: nil, message: "cannot read \(url.path): \(error.localizedDescription)")
+            throw CSVError(line: nil, message: "cannot read \(url.path): \(ErrorText.reason(error))")
         }
         try self.init(data: data)
     }

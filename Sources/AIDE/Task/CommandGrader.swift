@@ -57,7 +57,7 @@ public struct CommandGrader: SubmissionGrader {
             try files.copyItem(at: submission, to: submissionCopy)
             try files.copyItem(at: answersFile, to: answersCopy)
         } catch {
-            throw GradingError("cannot prepare the grading folder: \(error.localizedDescription)")
+            throw GradingError("cannot prepare the grading folder: \(ErrorText.reason(error))")
         }
         let line = "cd \(Self.quoted(folder.path)) && " + commandLine(submission: submissionCopy, answers: answersCopy)
         let executable: String
@@ -127,7 +127,7 @@ public struct CommandGrader: SubmissionGrader {
                 do {
                     try process.run()
                 } catch {
-                    continuation.resume(throwing: GradingError("cannot start the grading command: \(error.localizedDescription)"))
+                    continuation.resume(throwing: GradingError("cannot start the grading command: \(ErrorText.reason(error))"))
                     return
                 }
                 let deadline = Date().addingTimeInterval(timeout)

@@ -54,7 +54,7 @@ public enum TaskCheck {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return "\(python): cannot start (\(error.localizedDescription))" }
+        do { try process.run() } catch { return "\(python): cannot start (\(ErrorText.reason(error)))" }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { return "\(python): not found or failed to start" }

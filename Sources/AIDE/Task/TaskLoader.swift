@@ -53,7 +53,7 @@ public enum TaskLoader {
         } catch let error as TaskError {
             throw error
         } catch {
-            throw TaskError(file: name, message: "cannot read the task file: \(error.localizedDescription)")
+            throw TaskError(file: name, message: "cannot read the task file: \(ErrorText.reason(error))")
         }
         var document = try TaskDocument(text: text, file: name)
         let parsed = try overrides.map(TaskOverride.init)
@@ -617,7 +617,7 @@ struct TaskDocument {
         do {
             try process.run()
         } catch {
-            throw located(path, "prepare: cannot start /bin/sh: \(error.localizedDescription)")
+            throw located(path, "prepare: cannot start /bin/sh: \(ErrorText.reason(error))")
         }
         let reader = pipe.fileHandleForReading
         var tail = Data()
