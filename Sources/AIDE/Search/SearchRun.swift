@@ -175,6 +175,9 @@ public actor SearchRun {
         var spec = try record.spec()
         adjust(&spec)
         let task = try TaskLoader.resolve(spec: spec, file: URL(fileURLWithPath: record.taskFile))
+        // Built (and the backend checked) before anything is changed: a resume that cannot start
+        // leaves the run as it was, not marked running with no one running it.
+        let dependencies = try makeDependencies(task)
         let nodes = try store.nodes()
         try workspace.removeUnfinishedNodeFolders(keeping: Set(nodes.map(\.id)))
         let totals = try store.totals()
@@ -189,7 +192,6 @@ public actor SearchRun {
             preview = DataPreview.generate(for: workspace.input.resolvingSymlinksInPath())
             try store.setDataPreview(preview)
         }
-        let dependencies = try makeDependencies(task)
         if let data = try store.dataSource(),
             let changes = data.changes(now: data.currentFingerprint(), sandboxed: dependencies.interpreter.sandbox != nil)
         {
