@@ -93,6 +93,8 @@ public struct SlurmInterpreter: Interpreter {
             } onCancel: {
                 control.cancel([job])
             }
+            // Cancelled while asking Slurm: the job's CANCELLED is our own scancel, not the script's end.
+            try Task.checkCancellation()
             if status.exitCode == nil, let record, Self.retried.contains(record.state), attempt == 1 {
                 attempt += 1
                 continue
