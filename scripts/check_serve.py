@@ -59,6 +59,20 @@ def page_error(driver):
         fail("the browser logged errors: " + json.dumps(severe)[:2000])
 
 
+def watch(driver, script, first, target, deadline):
+    """The values a page's counter (read by `script`) takes while it updates itself, from `first`
+    until it reaches `target` or `deadline` passes: the page is a live view, so it is observed as it
+    changes (every 0.2 s), checking for script errors each time."""
+    values = [first]
+    while values[-1] < target and time.time() < deadline:
+        time.sleep(0.2)
+        count = int(driver.execute_script(script))
+        if count != values[-1]:
+            values.append(count)
+        page_error(driver)
+    return values
+
+
 def check(driver, args):
     deadline = time.time() + args.timeout
     wait = WebDriverWait(driver, args.timeout)
@@ -85,15 +99,7 @@ def check(driver, args):
     opened = driver.find_element(By.CSS_SELECTOR, "#detail h3").text
     print("ok   the page opened with %d node(s); opened %r" % (first, opened))
 
-    counts = [first]
-    while time.time() < deadline:
-        count = int(driver.execute_script("return document.body.dataset.nodes || 0"))
-        if count != counts[-1]:
-            counts.append(count)
-        page_error(driver)
-        if count >= args.nodes:
-            break
-        time.sleep(0.2)
+    counts = watch(driver, "return document.body.dataset.nodes || 0", first, args.nodes, deadline)
     if counts[-1] < args.nodes:
         fail("the tree did not grow to %d nodes: %s" % (args.nodes, counts))
     if not driver.execute_script("return window.__noReload === true"):
@@ -134,14 +140,7 @@ def check_bench(driver, args):
         if not rows or not rows[0].startswith("house-prices"):
             fail("the bench's summary shows no task row: %r" % rows)
         print("ok   the bench page opened with %d of %d cases done; summary: %r" % (first, cases, rows[0]))
-        done = [first]
-        deadline = time.time() + args.timeout
-        while time.time() < deadline and done[-1] < cases:
-            count = int(driver.execute_script("return document.body.dataset.done"))
-            if count != done[-1]:
-                done.append(count)
-            page_error(driver)
-            time.sleep(0.2)
+        done = watch(driver, "return document.body.dataset.done", first, cases, time.time() + args.timeout)
         if done[-1] < cases:
             fail("the bench page did not reach %d done cases: %s" % (cases, done))
         if not driver.execute_script("return window.__noReload === true"):
