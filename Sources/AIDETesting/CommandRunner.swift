@@ -48,10 +48,11 @@ public enum CommandRunner {
         return process.terminationStatus
     }
 
-    /// Runs `executable` with exactly `environment` (nothing inherited), killing it after `timeout` seconds.
+    /// Runs `executable` with exactly `environment` (nothing inherited), killing it after `timeout` seconds
+    /// (a guard against a hung command, long enough that no load reaches it).
     public static func run(
         _ arguments: [String], executable: URL = aideExecutable, environment: [String: String] = [:],
-        stdin: String? = nil, timeout: Double = 60
+        stdin: String? = nil, timeout: Double = 600
     ) async throws -> CommandOutput {
         let process = Process()
         process.executableURL = executable

@@ -111,6 +111,16 @@ public struct LoopbackServerError: Error, CustomStringConvertible {
     public let description: String
 }
 
+/// How the server's answer to one request ended.
+public enum LoopbackEnding: Sendable, Equatable {
+    /// Every part was written (a stall ran its full length, a scripted hang-up happened).
+    case completed
+    /// The client closed the connection before the answer was over: it gave up, timed out or was cancelled.
+    case clientGone
+    /// The server was stopped mid-answer.
+    case stopped
+}
+
 /// An HTTP/1.1 server on 127.0.0.1 with an ephemeral port, answering through a handler.
 public final class LoopbackServer: Sendable {
     /// The port the server listens on.
@@ -149,6 +159,22 @@ public final class LoopbackServer: Sendable {
 
     /// Number of TCP connections accepted so far.
     public var connectionCount: Int { core.state.withLock { $0.connectionCount } }
+
+    /// How each answer ended, in the order they ended.
+    public var endings: [LoopbackEnding] { core.state.withLock { $0.endings } }
+
+    /// Returns once `count` requests have been received (an event, not a sleep), or the server is
+    /// stopped with no connection left.
+    public func waitForRequests(_ count: Int) async {
+        await core.wait { $0.requests.count >= count }
+    }
+
+    /// Returns how the answers ended, once `count` of them have (or the server is stopped with no
+    /// connection left).
+    public func waitForEndings(_ count: Int) async -> [LoopbackEnding] {
+        await core.wait { $0.endings.count >= count }
+        return endings
+    }
 
     /// Stops accepting and closes all open connections (also done in deinit). Idempotent.
     public func stop() { core.stop() }
@@ -199,6 +225,24 @@ private struct ServerState {
     // Connection sockets still open; a connection thread removes its own before closing it,
     // so stop() never shuts down a descriptor number that has been reused.
     var openConnections: Set<Int32> = []
+    var endings: [LoopbackEnding] = []
+    // Tests waiting for a condition on this state (requests received, answers ended).
+    var waiters: [(condition: @Sendable (ServerState) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
+
+    /// Stopped, and every connection has recorded how its answer ended: nothing more will happen.
+    var settled: Bool { stopped && openConnections.isEmpty }
+
+    /// Waiters whose condition now holds (all of them once settled), removed from the state.
+    mutating func ready() -> [CheckedContinuation<Void, Never>] {
+        let snapshot = self
+        var ready: [CheckedContinuation<Void, Never>] = []
+        waiters.removeAll { waiter in
+            guard snapshot.settled || waiter.condition(snapshot) else { return false }
+            ready.append(waiter.continuation)
+            return true
+        }
+        return ready
+    }
 }
 
 private final class ServerCore: Sendable {
@@ -216,7 +260,29 @@ private final class ServerCore: Sendable {
 
     var isStopped: Bool { state.withLock { $0.stopped } }
 
+    /// Changes the state and wakes the waiters whose condition then holds.
+    func update(_ change: (inout ServerState) -> Void) {
+        let ready = state.withLock { state in
+            change(&state)
+            return state.ready()
+        }
+        for continuation in ready { continuation.resume() }
+    }
+
+    /// Returns once `condition` holds on the state, or the server is stopped and its connections closed.
+    func wait(_ condition: @escaping @Sendable (ServerState) -> Bool) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                if state.settled || condition(state) { return true }
+                state.waiters.append((condition, continuation))
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
     func stop() {
+        defer { update { _ in } }  // wake every waiter if nothing more can happen
         state.withLock { state in
             if state.stopped { return }
             state.stopped = true
@@ -250,7 +316,7 @@ private final class ServerCore: Sendable {
             guard let id else { close(fd); return }
             Thread { [self] in
                 Connection(fd: fd, id: id, core: self).run()
-                state.withLock { _ = $0.openConnections.remove(fd) }
+                update { _ = $0.openConnections.remove(fd) }
                 close(fd)
             }.start()
         }
@@ -309,14 +375,17 @@ private final class Connection {
                 connectionID: id
             )
             // Record first, so a test sees the request even if the client gives up mid-response.
-            core.state.withLock { $0.requests.append(request) }
+            core.update { $0.requests.append(request) }
             let response = core.handler(request)
 
             if let seconds = response.stallSeconds {
-                sleep(seconds)
+                let ending = sleep(seconds)
+                core.update { $0.endings.append(ending) }
                 return
             }
-            guard respond(response, to: head) else { return }
+            let (keepOpen, ending) = respond(response, to: head)
+            core.update { $0.endings.append(ending) }
+            guard keepOpen else { return }
         }
     }
 
@@ -450,8 +519,8 @@ private final class Connection {
 
     // MARK: Writing
 
-    /// Writes the response; false when the connection must close afterwards.
-    private func respond(_ response: LoopbackResponse, to head: RequestHead) -> Bool {
+    /// Writes the response: whether the connection stays open afterwards, and how the answer ended.
+    private func respond(_ response: LoopbackResponse, to head: RequestHead) -> (keepOpen: Bool, ending: LoopbackEnding) {
         let bodyless = head.method == "HEAD"
         let bodies = response.parts.compactMap(Self.payload)
         let names = Set(response.headers.map { $0.0.lowercased() })
@@ -482,25 +551,28 @@ private final class Connection {
                     // An empty chunk would read as the end of the body, so skip it.
                     if data.isEmpty { continue }
                     out += Array(String(data.count, radix: 16).utf8) + [13, 10] + data + [13, 10]
-                    guard write(out) else { return false }
+                    guard write(out) else { return (false, gone) }
                     out = []
                 } else {
                     out += data
                 }
             case .delay(let seconds):
-                guard write(out) else { return false }
+                guard write(out) else { return (false, gone) }
                 out = []
-                sleep(seconds)
-                if core.isStopped { return false }
+                let waited = sleep(seconds)
+                if waited != .completed { return (false, waited) }
             case .hangUp:
                 _ = write(out)
-                return false
+                return (false, .completed)
             }
         }
         if response.chunked && !bodyless { out += Array("0\r\n\r\n".utf8) }
-        guard write(out) else { return false }
-        return !closeAfter
+        guard write(out) else { return (false, gone) }
+        return (!closeAfter, .completed)
     }
+
+    /// Why a write failed: the client closed the connection, or stop() shut it down.
+    private var gone: LoopbackEnding { core.isStopped ? .stopped : .clientGone }
 
     static func payload(_ part: LoopbackResponse.Part) -> [UInt8]? {
         switch part {
@@ -526,14 +598,25 @@ private final class Connection {
         return true
     }
 
-    /// Sleeps in short steps so stop() interrupts within one step.
-    private func sleep(_ seconds: Double) {
+    /// Sleeps in short steps, watching the connection: ends early when stop() is called or the client
+    /// closes the connection (so a test learns that the client gave up while the server still waited).
+    private func sleep(_ seconds: Double) -> LoopbackEnding {
         let deadline = ContinuousClock.now + .milliseconds(Int64((seconds * 1000).rounded()))
         while !core.isStopped {
             let left = deadline - ContinuousClock.now
-            if left <= .zero { return }
-            Thread.sleep(forTimeInterval: min(0.01, Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18))
+            if left <= .zero { return .completed }
+            let step = min(10, Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000) + 1)
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&pfd, 1, step)
+            guard ready > 0 else { continue }
+            if pfd.revents & Int16(POLLHUP | POLLERR) != 0 { return gone }
+            // Readable: either the client closed (a read of 0) or it sent more (a pipelined request).
+            var byte: UInt8 = 0
+            let peeked = recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+            if peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EINTR) { return gone }
+            Thread.sleep(forTimeInterval: 0.01)  // bytes are waiting for the next request: poll would not block
         }
+        return .stopped
     }
 
     static func reason(_ status: Int) -> String {

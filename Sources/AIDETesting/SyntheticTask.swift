@@ -42,7 +42,7 @@ public struct SyntheticTask: Sendable {
               metric: rmse
             budget:
               steps: \(steps)
-              script_timeout: 20s
+              script_timeout: 10m
             search:
               num_drafts: 2
               debug_prob: 1.0

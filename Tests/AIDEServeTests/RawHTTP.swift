@@ -34,8 +34,8 @@ enum RawHTTP {
             close(fd)
             throw Failure(description: "cannot connect to port \(port)")
         }
-        // No test waits forever on a server that never answers.
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        // No test waits forever on a server that never answers (minutes: no load makes a live one that slow).
+        var timeout = timeval(tv_sec: 300, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         return fd
     }

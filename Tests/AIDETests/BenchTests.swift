@@ -17,20 +17,29 @@ struct BenchTests {
         let beta: SyntheticTask
         let runs: URL
         let answers: URL
+        /// Holds scripts past the first few, when given (the runs then go without the sandbox).
+        let gate: ScriptGate?
 
-        init(steps: Int = 3, codeDelay: Double? = nil, answerCount: Int = 12) throws {
+        init(steps: Int = 3, hold: (free: Int, perRun: Bool)? = nil, answerCount: Int = 12) throws {
             alpha = try SyntheticTask(name: "alpha", steps: steps)
             beta = try SyntheticTask(name: "beta", steps: steps)
             try Self.edit(alpha.taskFile, "  metric: rmse\n", "  metric: rmse\n  thresholds: {bronze: 0.3, gold: 0.05}\n")
             try Self.edit(beta.taskFile, "  metric: rmse\n", "  metric: rmse\n  submission: elsewhere.csv\n")
             runs = FileManager.default.temporaryDirectory.appendingPathComponent("aide-bench-\(UUID().uuidString)")
+            let gate = try hold.map { _ in try ScriptGate() }
+            self.gate = gate
             // Each run reads the file from its start: drafts predicting y = 2x + 1.5, then 1.2, then 1.1
             // (test RMSE 0.5, 0.2, 0.1), each reviewed with its own metric.
             var lines: [String] = []
             for step in 0..<answerCount {
                 let intercept = [1.5, 1.2, 1.1][min(step, 2)]
                 let metric = [0.5, 0.2, 0.1][min(step, 2)]
-                lines.append(A.code(A.goodScript(slope: 2, intercept: intercept, metric: metric), delay: codeDelay))
+                let script = A.goodScript(slope: 2, intercept: intercept, metric: metric)
+                if let gate, let hold {
+                    lines.append(A.code(gate.wrap(script, free: hold.free, perRun: hold.perRun)))
+                } else {
+                    lines.append(A.code(script))
+                }
                 lines.append(A.review(isBug: false, metric: metric))
             }
             answers = try A.file(lines)
@@ -43,6 +52,8 @@ struct BenchTests {
         }
 
         func remove() {
+            try? gate?.open()  // a held script left behind goes on and ends
+            gate?.remove()
             alpha.remove()
             beta.remove()
             try? FileManager.default.removeItem(at: runs)
@@ -52,7 +63,7 @@ struct BenchTests {
         func benchArguments(_ tasks: [SyntheticTask], seeds: String, name: String, extra: [String] = []) -> [String] {
             ["bench"] + tasks.map(\.taskFile.path) + [
                 "--seeds", seeds, "--name", name, "--runs-dir", runs.path, "--scripted", answers.path,
-            ] + extra
+            ] + (gate == nil ? [] : ["--set", "exec.sandbox=none"]) + extra
         }
 
         func folder(_ name: String) -> URL { runs.appendingPathComponent("bench-\(name)") }
@@ -62,7 +73,7 @@ struct BenchTests {
         ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
     }
 
-    private func aide(_ arguments: [String], timeout: Double = 240) async throws -> CommandOutput {
+    private func aide(_ arguments: [String], timeout: Double = 600) async throws -> CommandOutput {
         try await CommandRunner.run(arguments, environment: Self.environment, timeout: timeout)
     }
 
@@ -70,7 +81,7 @@ struct BenchTests {
         try CommandRunner.launch(arguments, environment: Self.environment, log: log)
     }
 
-    private func waitForExit(_ process: Process, timeout: Double = 240) async throws -> Int32 {
+    private func waitForExit(_ process: Process, timeout: Double = 600) async throws -> Int32 {
         guard let status = try await CommandRunner.waitForExit(process, timeout: timeout) else {
             Issue.record("aide did not finish within \(timeout) s")
             return -1
@@ -79,19 +90,20 @@ struct BenchTests {
     }
 
     /// Polls the bench's index until `condition` holds.
-    private func waitForCases(
-        in folder: URL, timeout: Double = 120, _ condition: ([BenchCaseRecord]) -> Bool
-    ) async throws -> [BenchCaseRecord] {
-        let deadline = ContinuousClock.now + .seconds(timeout)
-        while ContinuousClock.now < deadline {
-            if let index = try? BenchIndex.open(folder, readOnly: true) {
-                let cases = (try? index.cases()) ?? []
-                try? index.close()
-                if condition(cases) { return cases }
-            }
-            try await Task.sleep(for: .milliseconds(50))
+    private func waitForCases(in folder: URL, _ condition: ([BenchCaseRecord]) -> Bool) async throws -> [BenchCaseRecord] {
+        try await Poll.value("the bench in \(folder.path) in the expected state") {
+            guard let index = try? BenchIndex.open(folder, readOnly: true) else { return nil }
+            defer { try? index.close() }
+            let cases = (try? index.cases()) ?? []
+            return condition(cases) ? cases : nil
         }
-        throw BenchError("the bench in \(folder.path) never reached the expected state")
+    }
+
+    /// Whether `pid` runs (a zombie nobody reaped counts as gone).
+    private static func isAlive(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        return !status.contains("State:\tZ")
     }
 
     private func summaryJSON(_ folder: URL) throws -> [String: Any] {
@@ -229,8 +241,11 @@ struct BenchTests {
     }
 
     @Test func aKilledBenchResumesSkippingFinishedCases() async throws {
-        let fixture = try Fixture(steps: 3, codeDelay: 0.4)
+        // One case at a time: the first three scripts (case 0) and the next (case 1's first step) go
+        // on, case 1's second script waits at the gate.
+        let fixture = try Fixture(steps: 3, hold: (free: 4, perRun: false))
         defer { fixture.remove() }
+        let gate = try #require(fixture.gate)
         let arguments = fixture.benchArguments([fixture.alpha], seeds: "3", name: "killed")
         let folder = fixture.folder("killed")
         let log = fixture.runs.appendingPathExtension("log")
@@ -241,17 +256,19 @@ struct BenchTests {
             cases.count == 3 && cases[0].status == .finished && cases[1].status == .running && cases[1].pid != nil
                 && BenchFolder(root: folder).existingRun(BenchCase(index: 1, task: "alpha", taskFile: "", seed: 2))
                     .map { BenchRunner.state(ofRun: $0) == .resumable } == true
+                && !gate.held.isEmpty
         }
         kill(bench.processIdentifier, SIGKILL)
         _ = try await waitForExit(bench)
         let child = Int32(try #require(cases[1].pid))
         kill(child, SIGKILL)
+        // The script in flight outlives a killed aide; it goes too, then the gate opens for the resume.
+        for pid in gate.held { kill(pid, SIGKILL) }
+        try await Poll.until("the held script is gone") { gate.held.allSatisfy { !Self.isAlive($0) } }
+        try gate.open()
         let runFolder = try #require(BenchFolder(root: folder).existingRun(BenchCase(index: 1, task: "alpha", taskFile: "", seed: 2)))
         // The killed run's lock is free once its process is gone.
-        for _ in 0..<200 {
-            if (try? RunLock(folder: runFolder)) != nil { break }
-            try await Task.sleep(for: .milliseconds(25))
-        }
+        try await Poll.until("the killed run's lock is free") { (try? RunLock(folder: runFolder)) != nil }
 
         let resumed = try await aide(arguments)
         #expect(resumed.status == 0, "\(resumed.stderr.suffix(3000))")
@@ -271,8 +288,10 @@ struct BenchTests {
     }
 
     @Test func ctrlCInterruptsEveryRunningCaseAndResumeFinishesThem() async throws {
-        let fixture = try Fixture(steps: 6, codeDelay: 0.4)
+        // Each run's first script goes on, its second waits at the gate.
+        let fixture = try Fixture(steps: 6, hold: (free: 1, perRun: true))
         defer { fixture.remove() }
+        let gate = try #require(fixture.gate)
         let arguments = fixture.benchArguments([fixture.alpha], seeds: "2", name: "ctrlc", extra: ["--jobs", "2"])
         let folder = fixture.folder("ctrlc")
         let log = fixture.runs.appendingPathExtension("log")
@@ -286,9 +305,16 @@ struct BenchTests {
                     benchFolder.existingRun(BenchCase(index: 0, task: "alpha", taskFile: "", seed: UInt64(seed)))
                         .map { ((try? stored($0).nodes) ?? 0) >= 1 } ?? false
                 }
+                && gate.held.count == 2
         }
-        // SIGINT to the bench alone (as `kill -INT` would): it passes one to each run.
+        // SIGINT to the bench alone (as `kill -INT` would): it passes one to each run. Once the bench
+        // says so, the held scripts may end (a first Ctrl-C lets the scripts in flight finish); each
+        // run would need four more whole steps to finish before its SIGINT arrives.
         kill(bench.processIdentifier, SIGINT)
+        try await Poll.until("the bench interrupted") {
+            ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("[bench] interrupted")
+        }
+        try gate.open()
         let status = try await waitForExit(bench)
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         #expect(status == 130, "\(output.suffix(2000))")

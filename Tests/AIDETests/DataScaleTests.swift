@@ -123,11 +123,11 @@ extension DataScaleTests {
         let folder = TaskTestSupport.temporaryDirectory("preview-cli")
         defer { try? FileManager.default.removeItem(at: folder) }
         try TaskTestSupport.write("id,x\n1,0.5\n2,1.5\n", to: folder.appendingPathComponent("train.csv"))
-        let shown = try await CommandRunner.run(["preview", folder.path], environment: [:], timeout: 60)
+        let shown = try await CommandRunner.run(["preview", folder.path], environment: [:])
         #expect(shown.status == 0, "\(shown.stderr)")
         #expect(shown.stdout == DataPreview.generate(for: folder.resolvingSymlinksInPath()) + "\n")
         #expect(shown.stdout.contains("train.csv: 2 rows × 2 columns"), "\(shown.stdout)")
-        let missing = try await CommandRunner.run(["preview", folder.appendingPathComponent("nope").path], environment: [:], timeout: 60)
+        let missing = try await CommandRunner.run(["preview", folder.appendingPathComponent("nope").path], environment: [:])
         #expect(missing.status != 0)
         #expect(missing.stderr.hasPrefix("Error: \(folder.appendingPathComponent("nope").path) is not a folder\n"), "\(missing.stderr)")
     }

@@ -300,8 +300,7 @@ struct DataSharingTests {
         defer { try? FileManager.default.removeItem(at: runs) }
         let result = try await CommandRunner.run(
             ["bench", task.taskFile.path, "--seeds", "3", "--name", "shared", "--runs-dir", runs.path, "--scripted", answers.path],
-            environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()],
-            timeout: 240)
+            environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()])
         #expect(result.status == 0, "\(result.stderr)")
         var databases: [URL] = []
         if let walker = FileManager.default.enumerator(atPath: runs.path) {

@@ -170,10 +170,8 @@ struct HTMLReportTests {
             let ids = try Self.makeRun(in: directory, id: "html-large", count: 2_000) { $0 < 10 ? nil : ($0 - 10) / 2 }
             let store = try RunStore.openReadOnly(path: RunStore.fileURL(runsDirectory: directory, runID: "html-large"))
             defer { try? store.close() }
-            let clock = ContinuousClock()
-            var html = ""
-            let elapsed = try clock.measure { html = try HTMLReport.load(store) }
-            #expect(elapsed < .seconds(20))
+            // How fast is measured by scripts/bench-report.sh, not here.
+            let html = try HTMLReport.load(store)
             #expect(html.utf8.count < 3_000_000, "\(html.utf8.count) bytes")
             #expect(Self.count("</script", in: html) == 3)
             for id in ids.suffix(5) { #expect(html.contains("\"\(id)\"")) }

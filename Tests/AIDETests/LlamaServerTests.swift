@@ -7,7 +7,9 @@ import Testing
 /// started by scripts/test.sh, which exports AIDE_LLAMA_URL. Skipped when it is not set.
 private let llamaBaseURL = ProcessInfo.processInfo.environment["AIDE_LLAMA_URL"]
 
-@Suite(.enabled(if: llamaBaseURL != nil, "needs AIDE_LLAMA_URL (scripts/test.sh starts llama-server)"))
+/// One llama-server answers every test: they take turns (a busy server queues requests, and the
+/// timeout is generous for the same reason).
+@Suite(.serialized, .enabled(if: llamaBaseURL != nil, "needs AIDE_LLAMA_URL (scripts/test.sh starts llama-server)"))
 struct LlamaServerTests {
     /// The router as a user configures it: a compatible base URL, and ANTHROPIC_BASE_URL for the other format.
     private func router() throws -> ModelRouter {
@@ -16,7 +18,7 @@ struct LlamaServerTests {
             http: HTTPClient(),
             environment: ["ANTHROPIC_BASE_URL": base, "ANTHROPIC_API_KEY": "unused-by-llama-server"],
             compatibleBaseURL: base + "/v1",
-            settings: BackendSettings(timeouts: HTTPTimeouts(total: 120), retry: RetryPolicy(maxAttempts: 2)))
+            settings: BackendSettings(timeouts: HTTPTimeouts(total: 600), retry: RetryPolicy(maxAttempts: 2)))
     }
 
     private let system = "You are a terse assistant."

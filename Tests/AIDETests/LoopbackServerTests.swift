@@ -44,7 +44,7 @@ private final class RawClient {
     /// Reads once (waiting up to `timeout`); false on EOF, error or timeout. The wait happens on
     /// its own thread, so a test never blocks the cooperative pool other tests run on.
     @discardableResult
-    func fill(timeout: Double = 5) async -> Bool {
+    func fill(timeout: Double = 60) async -> Bool {
         let fd = self.fd
         let received: [UInt8]? = await offPool {
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -60,7 +60,7 @@ private final class RawClient {
     }
 
     /// Reads until the peer closes (or `timeout` passes with nothing new) and returns everything unread.
-    func readToEnd(timeout: Double = 5) async -> [UInt8] {
+    func readToEnd(timeout: Double = 60) async -> [UInt8] {
         while await fill(timeout: timeout) {}
         defer { buffer = [] }
         return buffer
@@ -192,7 +192,6 @@ private func post(_ path: String, _ body: String, extra: String = "") -> String 
         let events = ["data: {\"n\":1}\n\n", "data: {\"n\":2}\n\n", "data: [DONE]\n\n"]
         let server = try LoopbackServer { _ in .sse(events, delay: 0.3) }
         let client = try RawClient(port: server.port)
-        let start = ContinuousClock.now
         try client.send(post("/stream", "{}"))
 
         // The first event must be readable long before the last delay has passed.
@@ -200,10 +199,9 @@ private func post(_ path: String, _ body: String, extra: String = "") -> String 
             guard await client.fill() else { Issue.record("stream ended early"); return }
         }
         // Ordering, not wall-clock gaps (those measure the test machine's load): the first event is
-        // readable while the last is not yet sent, and the whole takes at least the two pauses.
+        // readable while the last is not yet sent.
         #expect(!String(decoding: client.buffer, as: UTF8.self).contains("[DONE]"))
         let response = try await client.readResponse()
-        #expect(ContinuousClock.now - start >= .milliseconds(550))
         #expect(response.headers["transfer-encoding"] == "chunked")
         #expect(response.headers["content-type"] == "text/event-stream")
         #expect(response.chunks.map { String(decoding: $0, as: UTF8.self) } == events)
@@ -280,17 +278,16 @@ private func post(_ path: String, _ body: String, extra: String = "") -> String 
     }
 
     @Test func stallIsRecordedAndStopInterruptsIt() async throws {
-        let server = try LoopbackServer(script: [.stall(30)])
+        let server = try LoopbackServer(script: [.stall(600)])
         let client = try RawClient(port: server.port)
         try client.send(post("/slow", "{}"))
         #expect(await !client.fill(timeout: 0.2))  // no answer
         #expect(server.requests.map(\.path) == ["/slow"])
 
-        let start = ContinuousClock.now
         server.stop()
-        #expect(await client.readToEnd(timeout: 2).isEmpty)
+        #expect(await client.readToEnd().isEmpty)
         #expect(client.closedByPeer)
-        #expect(ContinuousClock.now - start < .seconds(15), "stop() ended the 30 s stall")
+        #expect(await server.waitForEndings(1) == [.stopped], "stop() ended the 10-minute stall")
         server.stop()  // idempotent
 
         // The listening socket no longer takes connections.

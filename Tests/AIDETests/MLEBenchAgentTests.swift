@@ -99,8 +99,7 @@ struct MLEBenchAgentTests {
         #expect(kwargs.contains("agent.code_model=claude-sonnet-4-5"))
         let result = try await CommandRunner.run(
             [Self.startScript.path] + kwargs + ["--scripted", answers.path, "--record", cassette.path],
-            executable: URL(fileURLWithPath: "/bin/bash"), environment: Self.environment(home, steps: 2, timeLimit: 600),
-            timeout: 180)
+            executable: URL(fileURLWithPath: "/bin/bash"), environment: Self.environment(home, steps: 2, timeLimit: 600))
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         // The limits became the run's budget: the steps as they are, the time less a margin to stop cleanly.
         #expect(result.stderr.contains("limits --steps 2 --time-limit 540s"), "\(result.stderr)")
@@ -153,8 +152,7 @@ struct MLEBenchAgentTests {
         let again = try Self.container(root.appendingPathComponent("again"))
         let replayed = try await CommandRunner.run(
             [Self.startScript.path] + kwargs + ["--replay", cassette.path],
-            executable: URL(fileURLWithPath: "/bin/bash"), environment: Self.environment(again, steps: 2, timeLimit: 600),
-            timeout: 180)
+            executable: URL(fileURLWithPath: "/bin/bash"), environment: Self.environment(again, steps: 2, timeLimit: 600))
         #expect(replayed.status == 0, "\(replayed.stdout)\n\(replayed.stderr)")
         #expect(try Data(contentsOf: again.appendingPathComponent("submission/submission.csv")) == Data(contentsOf: submission))
     }
@@ -168,8 +166,7 @@ struct MLEBenchAgentTests {
         ])
         let result = try await CommandRunner.run(
             [Self.startScript.path, "--scripted", answers.path],
-            executable: URL(fileURLWithPath: "/bin/bash"), environment: Self.environment(home, steps: 1, timeLimit: 600),
-            timeout: 120)
+            executable: URL(fileURLWithPath: "/bin/bash"), environment: Self.environment(home, steps: 1, timeLimit: 600))
         #expect(result.status == 1)
         #expect(result.stderr.contains("no node wrote a valid submission"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: home.appendingPathComponent("submission/submission.csv").path))

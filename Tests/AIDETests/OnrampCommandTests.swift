@@ -73,7 +73,7 @@ struct OnrampCommandTests {
                 "data_dir=\(data.path)", "goal=Predict y for each id", "eval=Use the RMSE between predicted and observed y.",
                 "agent.steps=2", "agent.code.model=gpt-4o", "agent.feedback.model=gpt-4o-mini", "exp_name=line",
                 "exec.python=\(TestPython.path)", "copy_data=False", "--scripted", answers.path, "--runs-dir", runs.path,
-            ], timeout: 120)
+            ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("inferred task.yaml:"))
         #expect(result.stderr.contains("direction: minimize  # from the eval text"))
@@ -113,7 +113,7 @@ struct OnrampCommandTests {
             [
                 "data_dir=\(data.path)", "goal=Predict y", "eval=Be as close as you can.", "metric.direction=maximize",
                 "agent.steps=1", "exec.python=\(TestPython.path)", "--scripted", answers.path, "--runs-dir", runs.path,
-            ], timeout: 120)
+            ])
         #expect(given.status == 0, "\(given.stderr)")
         let kept = try TaskLoader.load(Self.onlyRun(in: runs).appendingPathComponent("task.yaml"))
         #expect(kept.spec.metric.direction == .maximize)
@@ -142,7 +142,7 @@ struct OnrampCommandTests {
             [
                 "run", "--data", data.path, "--goal", "Predict y", "--steps", "1", "--set", "exec.python=\(TestPython.path)",
                 "--scripted", answers.path, "--runs-dir", runs.path,
-            ], timeout: 120)
+            ])
         #expect(described.status == 0, "\(described.stderr)")
         let kept = try TaskLoader.load(Self.onlyRun(in: runs).appendingPathComponent("task.yaml"))
         #expect(kept.spec.metric.direction == .minimize)
@@ -159,7 +159,7 @@ struct OnrampCommandTests {
             [
                 "run", "--data", data.path, "--goal", "Predict y", "--eval", "Accuracy of the rounded y", "--steps", "2",
                 "--set", "exec.python=\(TestPython.path)", "--scripted", answers.path, "--runs-dir", runs.path,
-            ], timeout: 120)
+            ])
         #expect(result.status == 0, "\(result.stderr)")
         let run = try Self.onlyRun(in: runs)
         let kept = try TaskLoader.load(run.appendingPathComponent("task.yaml"))
@@ -188,9 +188,7 @@ struct OnrampCommandTests {
             "diabetes": "regression", "breast-cancer": "binary classification",
         ]
         for name in tasks {
-            let shipped = try await offPool {
-                Result { try TaskLoader.load(TaskTestSupport.repository.appendingPathComponent("tasks/\(name)/task.yaml")) }
-            }.get()
+            let shipped = try await TaskTestSupport.loadShipped(name)
             let output = root.appendingPathComponent("\(name)/task.yaml")
             let result = try await CommandRunner.run(
                 ["init", shipped.dataDirectory.path, "--output", output.path, "--python", TestPython.path],
@@ -205,7 +203,7 @@ struct OnrampCommandTests {
 
             let runs = root.appendingPathComponent("\(name)/runs")
             let search = try await CommandRunner.run(
-                ["run", output.path, "--scripted", answers.path, "--steps", "2", "--runs-dir", runs.path], timeout: 120)
+                ["run", output.path, "--scripted", answers.path, "--steps", "2", "--runs-dir", runs.path])
             #expect(search.status == 0, "\(name): \(search.stderr)")
             let nodes = try Self.nodes(Self.onlyRun(in: runs))
             #expect(nodes.count == 2 && nodes.allSatisfy { !$0.isBuggy }, "\(name): \(nodes.map(\.bugReasons))")
@@ -225,7 +223,7 @@ struct OnrampCommandTests {
         let runs = root.appendingPathComponent("runs")
         let search = try await CommandRunner.run(
             ["run", output.path, "--scripted", Self.copySampleAnswers(steps: 1).path, "--steps", "1", "--runs-dir", runs.path],
-            environment: ["PATH": "/usr/bin:/bin"], timeout: 120)
+            environment: ["PATH": "/usr/bin:/bin"])
         #expect(search.status == 0, "\(search.stderr)")
         #expect(!search.stderr.contains("python3:"), "\(search.stderr)")
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/bwrap") {
@@ -254,6 +252,7 @@ struct OnrampCommandTests {
     @Test(.enabled(if: haveHousePrices, Comment(rawValue: noHousePrices)))
     func checkPrintsWhatATaskResolvesTo() async throws {
         let task = TaskTestSupport.repository.appendingPathComponent("tasks/bitcoin-price/task.yaml")
+        _ = try await TaskTestSupport.loadShipped("bitcoin-price")  // prepared here, not by aide beside another test
         let result = try await CommandRunner.run(
             ["init", "--check", task.path], environment: ["AIDE_SHARED_DATASETS": Self.datasets.path])
         #expect(result.status == 0, "\(result.stderr)")
@@ -317,7 +316,7 @@ struct OnrampCommandTests {
 
         let runs = root.appendingPathComponent("runs")
         let search = try await CommandRunner.run(
-            ["run", output.path, "--scripted", Self.copySampleAnswers().path, "--steps", "2", "--runs-dir", runs.path], timeout: 120)
+            ["run", output.path, "--scripted", Self.copySampleAnswers().path, "--steps", "2", "--runs-dir", runs.path])
         #expect(search.status == 0, "\(search.stderr)")
         let nodes = try Self.nodes(Self.onlyRun(in: runs))
         // The sample submission (a constant) graded on the private answers: a real, positive RMSE of logs.
@@ -385,8 +384,7 @@ struct OnrampCommandTests {
         let answers = try ScriptedAnswers.file([ScriptedAnswers.code(script), ScriptedAnswers.review(isBug: false, metric: 0.1)])
         let runs = root.appendingPathComponent("runs")
         let result = try await CommandRunner.run(
-            ["run", root.appendingPathComponent("task.yaml").path, "--scripted", answers.path, "--steps", "1", "--runs-dir", runs.path],
-            timeout: 120)
+            ["run", root.appendingPathComponent("task.yaml").path, "--scripted", answers.path, "--steps", "1", "--runs-dir", runs.path])
         #expect(result.status == 0, "\(result.stderr)")
         let nodes = try Self.nodes(Self.onlyRun(in: runs))
         // ids 0, 4, …, 16 are right (x + 1 = id/4 + 1), 20 … 36 wrong: 5 of 10.

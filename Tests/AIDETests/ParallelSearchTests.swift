@@ -104,9 +104,7 @@ struct ParallelSearchTests {
         let work = Task { await run.run() }
         // Wait for the first commit, so three steps are surely in flight after it.
         let database = run.workspace.database
-        while ((try? RunStore.openReadOnly(path: database).nodes().count) ?? 0) < 1 {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await Poll.until("the first commit") { ((try? RunStore.openReadOnly(path: database).nodes().count) ?? 0) >= 1 }
         let atStop = await run.requestStop()
         #expect(atStop.inFlight > 0)
         let summary = await work.value

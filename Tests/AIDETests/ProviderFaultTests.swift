@@ -123,8 +123,9 @@ private let streamedOrNot = [false, true]
     @Test(arguments: formats, streamedOrNot)
     func aConnectionThatNeverSendsAByteTimesOutAndIsRetried(format: WireFormat, streamed: Bool) async throws {
         let server = try LoopbackServer(script: [.neverAnswers, format.answer("awake", streamed: streamed)])
-        // Whole answers are bounded by the total timeout, streams by the idle one.
-        let timeouts = streamed ? HTTPTimeouts(idle: 0.5) : HTTPTimeouts(total: 0.5)
+        // Whole answers are bounded by the total timeout, streams by the idle one: 5 s, so that the
+        // answer to the retry, on a loaded machine, never reaches it too.
+        let timeouts = streamed ? HTTPTimeouts(idle: 5) : HTTPTimeouts(total: 5)
         let result = try await format.backend(server, clock: VirtualClock(), timeouts: timeouts).query(
             system: nil, user: "u", options: ask(format, streamed: streamed))
         #expect(result.output == .text("awake"))
@@ -137,7 +138,7 @@ private let streamedOrNot = [false, true]
         let server = try LoopbackServer(script: [
             .streamStopping(after: format.partialStream()), format.answer("whole answer", streamed: true),
         ])
-        let result = try await format.backend(server, clock: VirtualClock(), timeouts: HTTPTimeouts(idle: 0.5)).query(
+        let result = try await format.backend(server, clock: VirtualClock(), timeouts: HTTPTimeouts(idle: 5)).query(
             system: nil, user: "u", options: ask(format, streamed: true))
         #expect(result.output == .text("whole answer"))
         #expect(result.info.attempts == 2)

@@ -11,7 +11,8 @@ import Darwin
 #endif
 
 /// `PythonInterpreter` against the real `python3` on PATH: every test runs in a directory of its own.
-/// Time bounds are generous upper limits only (a loaded 2-core machine), never tight expectations.
+/// Nothing is timed (a loaded 2-core machine): a timeout is told from a normal end by the result, an
+/// orphan that would hold the run by a timeout far shorter than the orphan's own sleep.
 struct PythonInterpreterTests {
     // MARK: Running and results
 
@@ -32,7 +33,7 @@ struct PythonInterpreterTests {
                 if __name__ == "__main__":
                     main()
                 """
-            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: runDirectory, timeout: 60)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: runDirectory, timeout: 600)
             #expect(result.output == "hello from stdout\nand from stderr\nmain ran\n")
             #expect(result.outputBytes == result.output.utf8.count)
             #expect(result.exitCode == 0)
@@ -41,7 +42,7 @@ struct PythonInterpreterTests {
             #expect(result.exceptionType == nil)
             #expect(result.traceback == nil)
             #expect(result.succeeded)
-            #expect(result.duration > 0 && result.duration < 60)
+            #expect(result.duration > 0)
             let written = try String(
                 contentsOf: runDirectory.appendingPathComponent("working/x"), encoding: .utf8)
             #expect(written == "written by the script")
@@ -56,7 +57,7 @@ struct PythonInterpreterTests {
         try await inTemporaryDirectory { directory in
             let run = directory.appendingPathComponent("nodes/0001-abcd")
             let script = "import os\nprint(os.getcwd() == os.path.dirname(os.path.abspath(__file__)))\nraise ValueError('x')\n"
-            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: run, timeout: 60)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: run, timeout: 600)
             #expect(result.exceptionType == "ValueError")
             #expect(result.output.contains("  File \"runfile.py\", line 3, in <module>"), "\(result.output)")
             #expect(!result.output.contains("0001-abcd") && result.traceback?.contains("0001-abcd") == false)
@@ -71,7 +72,7 @@ struct PythonInterpreterTests {
                     raise ValueError("bad value 42")
                 f()
                 """
-            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 60)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 600)
             #expect(result.exitCode == 1)
             #expect(result.exceptionType == "ValueError")
             #expect(!result.succeeded)
@@ -94,7 +95,7 @@ struct PythonInterpreterTests {
                     traceback.print_exc()
                 print("recovered")
                 """
-            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 60)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 600)
             #expect(result.output.contains("KeyError: 'caught'"))
             #expect(result.output.hasSuffix("recovered\n"))
             #expect(result.exitCode == 0)
@@ -117,7 +118,7 @@ struct PythonInterpreterTests {
                 except ZeroDivisionError as e:
                     raise RuntimeError("wrapped") from e
                 """
-            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 60)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 600)
             #expect(result.exitCode == 1)
             #expect(result.exceptionType == "RuntimeError")
             let traceback = try #require(result.traceback)
@@ -136,7 +137,7 @@ struct PythonInterpreterTests {
     ])
     func exceptionTypeIsTheBareClassName(script: String, type: String) async throws {
         try await inTemporaryDirectory { directory in
-            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 60)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 600)
             #expect(result.exceptionType == type, "\(result.output)")
             #expect(result.exitCode == 1)
             #expect(result.traceback?.contains(type) == true)
@@ -145,7 +146,7 @@ struct PythonInterpreterTests {
 
     @Test func keyboardInterruptEndsBySignalAndIsReported() async throws {
         try await inTemporaryDirectory { directory in
-            let result = try await PythonInterpreter(python: TestPython.path).run(script: "raise KeyboardInterrupt", in: directory, timeout: 60)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: "raise KeyboardInterrupt", in: directory, timeout: 600)
             // Python re-raises SIGINT on itself so its parent sees how it ended.
             #expect(result.exitCode == nil)
             #expect(result.signal == SIGINT)
@@ -156,7 +157,7 @@ struct PythonInterpreterTests {
     @Test func exitStatusWithoutTracebackHasNoException() async throws {
         try await inTemporaryDirectory { directory in
             let result = try await PythonInterpreter(python: TestPython.path).run(
-                script: "import sys\nprint('bye')\nsys.exit(3)", in: directory, timeout: 60)
+                script: "import sys\nprint('bye')\nsys.exit(3)", in: directory, timeout: 600)
             #expect(result.exitCode == 3)
             #expect(result.exceptionType == nil)
             #expect(!result.succeeded)
@@ -166,7 +167,7 @@ struct PythonInterpreterTests {
     @Test func standardInputIsEmpty() async throws {
         try await inTemporaryDirectory { directory in
             let script = "import sys\nprint(repr(sys.stdin.read()))"
-            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 60)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 600)
             #expect(result.output == "''\n")
             #expect(!result.timedOut)
         }
@@ -181,9 +182,7 @@ struct PythonInterpreterTests {
             // 1 s; the timeout still has to work then, and a longer one is tried to learn the pid.
             var pid: pid_t?
             for timeout in [1.0, 3.0, 10.0] where pid == nil {
-                let started = ContinuousClock.now
                 let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: timeout)
-                #expect(ContinuousClock.now - started < .seconds(timeout + 30))
                 #expect(result.timedOut)
                 #expect(result.exceptionType == "TimeoutError")
                 #expect(result.exitCode == nil)
@@ -197,15 +196,14 @@ struct PythonInterpreterTests {
     }
 
     @Test(arguments: [
-        // A child that holds the output pipe and outlives its parent.
-        "import subprocess\nchild = subprocess.Popen(['sleep', '60'])\nprint(child.pid, flush=True)",
-        "import os, time\npid = os.fork()\nif pid == 0:\n    time.sleep(60)\n    os._exit(0)\nprint(pid, flush=True)",
+        // A child that holds the output pipe and outlives its parent (by far more than the timeout,
+        // so a run held by it would end timed out).
+        "import subprocess\nchild = subprocess.Popen(['sleep', '3600'])\nprint(child.pid, flush=True)",
+        "import os, time\npid = os.fork()\nif pid == 0:\n    time.sleep(3600)\n    os._exit(0)\nprint(pid, flush=True)",
     ])
     func orphanedChildDoesNotHoldTheRunAndIsKilled(script: String) async throws {
         try await inTemporaryDirectory { directory in
-            let started = ContinuousClock.now
-            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 120)
-            #expect(ContinuousClock.now - started < .seconds(30))  // not the child's 60 s
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 600)
             #expect(result.exitCode == 0)
             #expect(!result.timedOut)
             #expect(result.succeeded)
@@ -223,10 +221,8 @@ struct PythonInterpreterTests {
                     f.write(str(child.pid))
                 print("parent done")
                 """
-            let started = ContinuousClock.now
-            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 120)
-            #expect(ContinuousClock.now - started < .seconds(30))  // not the timeout
-            #expect(!result.timedOut)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 600)
+            #expect(!result.timedOut)  // the orphan writes forever: a run held by it would time out
             #expect(result.exitCode == 0)
             #expect(result.output.utf8.count <= 32_000 + 100)
             let child = try #require(pid_t(try String(contentsOf: directory.appendingPathComponent("child.pid"), encoding: .utf8)))
@@ -238,24 +234,20 @@ struct PythonInterpreterTests {
         try await inTemporaryDirectory { directory in
             let script = """
                 import os, subprocess, time
-                child = subprocess.Popen(['sleep', '60'])
+                child = subprocess.Popen(['sleep', '3600'])
                 with open("pids.tmp", "w") as f:
                     f.write(f"{os.getpid()} {child.pid}")
                 os.rename("pids.tmp", "pids")
-                time.sleep(60)
+                time.sleep(3600)
                 """
-            let run = Task { try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 120) }
+            let run = Task { try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 600) }
             let pidsFile = directory.appendingPathComponent("pids")
-            let deadline = ContinuousClock.now + .seconds(30)
-            while !FileManager.default.fileExists(atPath: pidsFile.path), ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(50))
-            }
+            try await Poll.until("the script wrote its pids") { FileManager.default.fileExists(atPath: pidsFile.path) }
             let pids = try String(contentsOf: pidsFile, encoding: .utf8).split(separator: " ").compactMap { pid_t($0) }
             #expect(pids.count == 2)
-            let cancelled = ContinuousClock.now
             run.cancel()
-            _ = await run.result  // a result or CancellationError: either way it must come back
-            #expect(ContinuousClock.now - cancelled < .seconds(30))
+            // A result or CancellationError: either way it must come back, and not by the timeout.
+            if case .success(let result) = await run.result { #expect(!result.timedOut) }
             for pid in pids { #expect(try await waitUntilGone(pid)) }
         }
     }
@@ -273,7 +265,7 @@ struct PythonInterpreterTests {
                 sys.stdout.write("LAST LINE\\n")
                 """
             let limit = 32_000
-            let result = try await PythonInterpreter(python: TestPython.path, outputLimit: limit).run(script: script, in: directory, timeout: 300)
+            let result = try await PythonInterpreter(python: TestPython.path, outputLimit: limit).run(script: script, in: directory, timeout: 600)
             let total = 11 + 100_000_000 + 10
             #expect(result.exitCode == 0)
             #expect(result.outputBytes >= 100_000_000)
@@ -296,7 +288,7 @@ struct PythonInterpreterTests {
                 sys.stdout.buffer.flush()
                 print("after")
                 """
-            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 60)
+            let result = try await PythonInterpreter(python: TestPython.path).run(script: script, in: directory, timeout: 600)
             #expect(result.exitCode == 0, "\(result.output)")
             #expect(result.output.hasPrefix("héllo ✓ 日本語 🚀\n"))
             #expect(result.output.contains("\u{FFFD}"))
@@ -353,13 +345,13 @@ struct PythonInterpreterTests {
         try await inTemporaryDirectory { directory in
             let interpreter = PythonInterpreter(python: TestPython.path, memoryLimitMB: 256)
             let result = try await interpreter.run(
-                script: "b = bytearray(2 * 1024**3)\nprint('allocated')", in: directory, timeout: 120)
+                script: "b = bytearray(2 * 1024**3)\nprint('allocated')", in: directory, timeout: 600)
             #expect(!result.succeeded)
             #expect(result.exceptionType == "MemoryError" || result.signal != nil, "\(result)")
             #expect(!result.output.contains("allocated"))
             // Within the limit the same interpreter works as before.
             let small = try await interpreter.run(
-                script: "b = bytearray(16 * 1024**2)\nprint(len(b))", in: directory, timeout: 120)
+                script: "b = bytearray(16 * 1024**2)\nprint(len(b))", in: directory, timeout: 600)
             #expect(small.output == "16777216\n")
             #expect(small.succeeded)
         }
@@ -368,7 +360,7 @@ struct PythonInterpreterTests {
     @Test func cpuLimitStopsABusyLoop() async throws {
         try await inTemporaryDirectory { directory in
             let result = try await PythonInterpreter(python: TestPython.path, cpuLimit: 1).run(
-                script: "while True:\n    pass", in: directory, timeout: 120)
+                script: "while True:\n    pass", in: directory, timeout: 600)
             #expect(!result.timedOut)
             #expect(result.exitCode == nil)
             // SIGXCPU at the soft limit, SIGKILL at the hard one; ulimit sets both to the same value.
@@ -400,7 +392,7 @@ struct PythonInterpreterTests {
             let kept = ["PATH": path, "HOME": directory.path, "TOKENIZERS_PARALLELISM": "false"]
             let interpreter = PythonInterpreter(python: TestPython.path, baseEnvironment: secrets.merging(kept) { a, _ in a })
             let result = try await interpreter.run(
-                script: "import json, os\nprint(json.dumps(dict(os.environ)))", in: directory, timeout: 60)
+                script: "import json, os\nprint(json.dumps(dict(os.environ)))", in: directory, timeout: 600)
             #expect(result.exitCode == 0, "\(result.output)")
             let environment = try #require(
                 try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: String])
@@ -419,14 +411,14 @@ struct PythonInterpreterTests {
             let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
             let script = "import os\nprint(os.environ.get('OMP_NUM_THREADS'), os.environ.get('OPENBLAS_NUM_THREADS'), os.environ.get('MKL_NUM_THREADS'))"
             let capped = PythonInterpreter(python: TestPython.path, baseEnvironment: ["PATH": path], threadsPerScript: 1)
-            let cappedOutput = try await capped.run(script: script, in: directory, timeout: 60).output
+            let cappedOutput = try await capped.run(script: script, in: directory, timeout: 600).output
             #expect(cappedOutput == "1 1 1\n")
             let chosen = PythonInterpreter(
                 python: TestPython.path, baseEnvironment: ["PATH": path, "OMP_NUM_THREADS": "3"], threadsPerScript: 1)
-            let chosenOutput = try await chosen.run(script: script, in: directory, timeout: 60).output
+            let chosenOutput = try await chosen.run(script: script, in: directory, timeout: 600).output
             #expect(chosenOutput == "3 1 1\n")
             let free = PythonInterpreter(python: TestPython.path, baseEnvironment: ["PATH": path])
-            let freeOutput = try await free.run(script: script, in: directory, timeout: 60).output
+            let freeOutput = try await free.run(script: script, in: directory, timeout: 600).output
             #expect(freeOutput == "None None None\n")
         }
         // Shared out over the scripts that can run at once: one worker gets every core.
@@ -530,13 +522,9 @@ struct PythonInterpreterTests {
         return state != "Z" && state != "X"
     }
 
-    /// Polls until `pid` is gone, for at most `seconds`, without holding a thread of the cooperative pool.
-    private func waitUntilGone(_ pid: pid_t, seconds: Double = 5) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if !isRunning(pid) { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return !isRunning(pid)
+    /// Whether `pid` goes away (polled, without holding a thread of the cooperative pool); false only
+    /// if it is still running after `Poll`'s minutes-long patience.
+    private func waitUntilGone(_ pid: pid_t) async throws -> Bool {
+        (try? await Poll.until("process \(pid) gone") { !isRunning(pid) }) != nil
     }
 }

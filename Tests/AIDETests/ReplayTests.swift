@@ -340,11 +340,10 @@ struct ReplayCommandTests {
         let env = ["HOME": NSTemporaryDirectory()]
 
         let recorded = try await CommandRunner.run(
-            ["run", task.taskFile.path, "--scripted", answers.path, "--record", cassette, "--runs-dir", runs], environment: env,
-            timeout: 120)
+            ["run", task.taskFile.path, "--scripted", answers.path, "--record", cassette, "--runs-dir", runs], environment: env)
         #expect(recorded.status == 0, "\(recorded.stderr)")
         let replayed = try await CommandRunner.run(
-            ["run", task.taskFile.path, "--replay", cassette, "--runs-dir", runs], environment: env, timeout: 120)
+            ["run", task.taskFile.path, "--replay", cassette, "--runs-dir", runs], environment: env)
         #expect(replayed.status == 0, "\(replayed.stderr)")
         let folders = try FileManager.default.contentsOfDirectory(atPath: runs).sorted().map {
             URL(fileURLWithPath: runs).appendingPathComponent($0)
@@ -357,7 +356,7 @@ struct ReplayCommandTests {
         // naming the step and where the prompt changed.
         let miss = try await CommandRunner.run(
             ["run", task.taskFile.path, "--replay", cassette, "--runs-dir", runs, "--set", "goal=Predict y."],
-            environment: env, timeout: 120)
+            environment: env)
         #expect(miss.status == 1)
         #expect(miss.stdout.contains(": failed (step 0 failed: replay: no recorded answer for this text call to claude-sonnet-4-5; closest recorded request: \(cassette):1 (synthetic seed 7), whose system prompt first differs at line"), "\(miss.stdout)")
 

@@ -12,17 +12,19 @@ private typealias F = OpenAIFixtures
 private let testPolicy = RetryPolicy(maxAttempts: 3, initialDelay: 0.01, maxDelay: 0.05, malformedAttempts: 1)
 
 private func makeBackend(
-    _ baseURL: String, retry: RetryPolicy = testPolicy, timeouts: HTTPTimeouts = HTTPTimeouts()
+    _ baseURL: String, retry: RetryPolicy = testPolicy, timeouts: HTTPTimeouts = HTTPTimeouts(), clock: RetryClock = .system
 ) -> OpenAIBackend {
     OpenAIBackend(
         endpoint: ProviderEndpoint(provider: .openai, baseURL: baseURL + "/v1", apiKey: "sk-test"),
-        http: HTTPClient(), settings: BackendSettings(timeouts: timeouts, retry: retry))
+        http: HTTPClient(), settings: BackendSettings(timeouts: timeouts, retry: retry, clock: clock))
 }
 
+/// Waits between attempts pass on `clock` (a `VirtualClock` in the tests of how long a retry waits).
 private func makeBackend(
-    _ server: LoopbackServer, retry: RetryPolicy = testPolicy, timeouts: HTTPTimeouts = HTTPTimeouts()
+    _ server: LoopbackServer, retry: RetryPolicy = testPolicy, timeouts: HTTPTimeouts = HTTPTimeouts(),
+    clock: RetryClock = .system
 ) -> OpenAIBackend {
-    makeBackend(server.baseURL, retry: retry, timeouts: timeouts)
+    makeBackend(server.baseURL, retry: retry, timeouts: timeouts, clock: clock)
 }
 
 private let ask = ModelOptions(model: "gpt-4o")
@@ -124,11 +126,11 @@ private let anthropicMessage = #"""
                   headers: [("retry-after-ms", "400"), ("retry-after", "0")]),
             .json(200, F.completion("ok")),
         ])
-        let result = try await makeBackend(server).query(system: nil, user: "u", options: ask)
+        let clock = VirtualClock()
+        let result = try await makeBackend(server, clock: clock.retryClock).query(system: nil, user: "u", options: ask)
         #expect(result.info.attempts == 2)
-        // The policy alone would wait at most 0.05 s (± jitter).
-        #expect(result.latency >= 0.4)
-        #expect(result.latency - result.lastAttemptLatency >= 0.4)
+        // The policy alone would wait at most 0.05 s (± jitter); the retry waited what the server asked.
+        #expect(clock.now >= 0.4 && clock.now < 1)
     }
 
     @Test func retryAfterSecondsIsHonoured() async throws {
@@ -136,11 +138,10 @@ private let anthropicMessage = #"""
             .json(503, F.error("The engine is currently overloaded", type: "server_error"), headers: [("Retry-After", "1")]),
             .json(200, F.completion("ok")),
         ])
-        let start = ContinuousClock.now
-        let result = try await makeBackend(server).query(system: nil, user: "u", options: ask)
+        let clock = VirtualClock()
+        let result = try await makeBackend(server, clock: clock.retryClock).query(system: nil, user: "u", options: ask)
         #expect(result.info.attempts == 2)
-        #expect(result.latency >= 1.0)
-        #expect((ContinuousClock.now - start) >= .seconds(1))
+        #expect(clock.now >= 1.0 && clock.now < 2)
     }
 
     @Test func retryAfterIsReportedOnTheError() async throws {
@@ -177,13 +178,13 @@ private let anthropicMessage = #"""
         let server = try LoopbackServer { _ in
             .json(429, F.error("Rate limit reached", type: "requests"), headers: [("retry-after", "60")])
         }
-        let start = ContinuousClock.now
+        let clock = VirtualClock()
         let error = await #expect(throws: LLMError.self) {
-            try await makeBackend(server, retry: RetryPolicy(maxAttempts: 5, maxElapsed: 10, initialDelay: 0.01, maxDelay: 0.05))
-                .query(system: nil, user: "u", options: ask)
+            try await makeBackend(
+                server, retry: RetryPolicy(maxAttempts: 5, maxElapsed: 10, initialDelay: 0.01, maxDelay: 0.05), clock: clock.retryClock
+            ).query(system: nil, user: "u", options: ask)
         }
-        let elapsed = ContinuousClock.now - start
-        #expect(elapsed < .seconds(55), "must not sleep the 60 s the server asked for")
+        #expect(clock.now < 1, "must not sleep the 60 s the server asked for")
         #expect(server.requests.count == 1)
         // One attempt only: the provider's own error, with the wait it asked for.
         guard case .api(let api)? = error else { Issue.record("expected api, got \(String(describing: error))"); return }
@@ -197,12 +198,13 @@ private let anthropicMessage = #"""
             .json(429, F.error("Rate limit reached", type: "requests"), headers: [("retry-after", "120")]),
             .json(200, F.completion("too late")),
         ])
-        let start = ContinuousClock.now
+        let clock = VirtualClock()
         let error = await #expect(throws: LLMError.self) {
-            try await makeBackend(server, retry: RetryPolicy(maxAttempts: 5, maxElapsed: 40, initialDelay: 0.01, maxDelay: 0.05))
-                .query(system: nil, user: "u", options: ask)
+            try await makeBackend(
+                server, retry: RetryPolicy(maxAttempts: 5, maxElapsed: 40, initialDelay: 0.01, maxDelay: 0.05), clock: clock.retryClock
+            ).query(system: nil, user: "u", options: ask)
         }
-        #expect(ContinuousClock.now - start < .seconds(100), "must not sleep the 120 s the server asked for")
+        #expect(clock.now < 1, "must not sleep the 120 s the server asked for")
         #expect(server.requests.count == 2)
         guard case .gaveUp(let attempts, let seconds, let last, _)? = error else {
             Issue.record("expected gaveUp, got \(String(describing: error))")
@@ -255,31 +257,29 @@ private let anthropicMessage = #"""
 
     @Test func idleTimeoutOfAStreamIsRetried() async throws {
         // Idle applies to streams; a whole answer is silent until done and only the total bounds it.
-        let server = try LoopbackServer(script: [.stall(60), .sse(F.textStream(["awake"]))])
-        let start = ContinuousClock.now
+        // The stall would end (in an empty reply, also retried) after 10 minutes.
+        let server = try LoopbackServer(script: [.stall(600), .sse(F.textStream(["awake"]))])
         var streamed = ask
         streamed.stream = true
         let result = try await makeBackend(server, timeouts: HTTPTimeouts(idle: 1)).query(
             system: nil, user: "u", options: streamed)
         #expect(result.output == .text("awake"))
         #expect(result.info.attempts == 2)
-        #expect(result.latency >= 1)
-        #expect(ContinuousClock.now - start < .seconds(30), "the idle timeout, not the 60 s stall, ended the first attempt")
+        #expect(await server.waitForEndings(2) == [.clientGone, .completed], "the idle timeout, not the stall's end, ended the first attempt")
     }
 
     @Test func idleTimeoutAfterStreamedOutputIsInterrupted() async throws {
         let events = F.textStream(["Hello", " world"])
         let stalled = LoopbackResponse(
             headers: [("Content-Type", "text/event-stream")],
-            parts: [.text(events[0]), .text(events[1]), .delay(60)] + events.dropFirst(2).map { .text($0) }, chunked: true)
+            parts: [.text(events[0]), .text(events[1]), .delay(600)] + events.dropFirst(2).map { .text($0) }, chunked: true)
         let server = try LoopbackServer(script: [stalled, .sse(F.textStream(["never"]))])
-        let start = ContinuousClock.now
         let error = await #expect(throws: LLMError.self) {
             try await makeBackend(server, timeouts: HTTPTimeouts(idle: 1)).query(
                 system: nil, user: "u", funcSpec: nil, options: ModelOptions(model: "gpt-4o", stream: true),
                 observer: { _ in })
         }
-        #expect(ContinuousClock.now - start < .seconds(30), "the idle timeout, not the 60 s pause, ended it")
+        #expect(await server.waitForEndings(1) == [.clientGone], "the idle timeout, not the 10-minute pause's end, ended it")
         guard case .streamInterrupted(_, let received, let cause, let beforeOutput)? = error else {
             Issue.record("expected streamInterrupted, got \(String(describing: error))")
             return

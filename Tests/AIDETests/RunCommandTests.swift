@@ -4,6 +4,9 @@ import Foundation
 import Testing
 
 /// `aide run` driven as a user drives it: a separate process, killed, interrupted, resumed.
+/// Where a process is stopped is decided by its answers, not by timing: a few steps answered at
+/// once, then an LLM call that stalls for an hour (or a script held at a `ScriptGate`), so what is
+/// committed and what is in flight is known whatever the machine's load.
 struct RunCommandTests {
     private typealias A = ScriptedAnswers
 
@@ -12,7 +15,7 @@ struct RunCommandTests {
         try CommandRunner.launch(arguments, environment: environment, log: log)
     }
 
-    private func waitForExit(_ process: Process, timeout: Double = 120) async throws -> Int32 {
+    private func waitForExit(_ process: Process, timeout: Double = 600) async throws -> Int32 {
         guard let status = try await CommandRunner.waitForExit(process, timeout: timeout) else {
             Issue.record("aide did not finish within \(timeout) s")
             return -1
@@ -22,14 +25,11 @@ struct RunCommandTests {
 
     /// The only run folder under `runs`, once it has a database.
     private func runFolder(in runs: URL) async throws -> URL {
-        for _ in 0..<400 {
-            if let name = try? FileManager.default.contentsOfDirectory(atPath: runs.path).first {
-                let folder = runs.appendingPathComponent(name)
-                if FileManager.default.fileExists(atPath: folder.appendingPathComponent("run.sqlite").path) { return folder }
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        try await Poll.value("a run folder in \(runs.path)") {
+            guard let name = try? FileManager.default.contentsOfDirectory(atPath: runs.path).first else { return nil }
+            let folder = runs.appendingPathComponent(name)
+            return FileManager.default.fileExists(atPath: folder.appendingPathComponent("run.sqlite").path) ? folder : nil
         }
-        throw WorkspaceError("no run folder appeared in \(runs.path)")
     }
 
     /// Committed nodes, read without disturbing the writer.
@@ -38,23 +38,42 @@ struct RunCommandTests {
     }
 
     private func waitForNodes(_ count: Int, in folder: URL, process: Process) async throws {
-        for _ in 0..<1200 {
-            if committed(folder).count >= count { return }
+        try await Poll.until("\(count) nodes committed") {
+            if committed(folder).count >= count { return true }
             if !process.isRunning { throw WorkspaceError("aide exited before \(count) nodes were committed") }
-            try await Task.sleep(for: .milliseconds(25))
+            return false
         }
-        throw WorkspaceError("\(count) nodes never appeared")
     }
 
-    /// Uniform answers (every step gets the same good script and verdict), slow enough to be
-    /// killed mid-step, and plenty of them: a resumed process reads the file from its start.
-    private func slowAnswers(codeDelay: Double = 0.15) throws -> URL {
+    /// Answers for one process (each reads the file from its start): `fast` steps answered at once,
+    /// every one the same good script and verdict, then (with `then`) code answers that stall for an
+    /// hour or whose scripts wait at a gate; without, plenty more fast ones.
+    private func answers(fast: Int, then held: Held? = .stall) throws -> URL {
         var lines: [String] = []
-        for _ in 0..<60 {
-            lines.append(A.code(A.goodScript(metric: 0.5), delay: codeDelay))
-            lines.append(A.review(isBug: false, metric: 0.5, delay: 0.1))
+        for index in 0..<60 {
+            let script = A.goodScript(metric: 0.5)
+            switch index < fast ? nil : held {
+            case nil: lines.append(A.code(script))
+            case .stall: lines.append(A.code(script, delay: 3600))
+            case .gate(let gate): lines.append(A.code(gate.wrap(script, free: 0)))
+            }
+            lines.append(A.review(isBug: false, metric: 0.5))
         }
         return try A.file(lines)
+    }
+
+    /// What holds the steps after the fast ones.
+    private enum Held {
+        /// The code call stalls (the step is in flight in its LLM call).
+        case stall
+        /// The script waits at the gate (the step is in flight in its script).
+        case gate(ScriptGate)
+    }
+
+    /// Kills the scripts held at `gate` (what kill -9 of aide leaves behind) and waits until they are gone.
+    private func killHeld(_ gate: ScriptGate) async throws {
+        for pid in gate.held { kill(pid, SIGKILL) }
+        try await Poll.until("the held scripts are gone") { gate.held.allSatisfy { kill($0, 0) != 0 || isZombie($0) } }
     }
 
     private func scratch() -> URL {
@@ -64,24 +83,29 @@ struct RunCommandTests {
     @Test func killMinusNineAtSeveralPointsThenResumeCompletesWithoutLosingANode() async throws {
         let task = try SyntheticTask(steps: 8)
         let runs = scratch()
-        defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
-        let answers = try slowAnswers()
+        let gate = try ScriptGate()
+        defer { task.remove(); try? FileManager.default.removeItem(at: runs); try? gate.open(); gate.remove() }
         let log = runs.appendingPathExtension("log")
 
+        // Killed after 1 node in an LLM call, after 3 in a script, after 6 in an LLM call.
         var process = try launch(
-            ["run", task.taskFile.path, "--scripted", answers.path, "--runs-dir", runs.path], log: log)
+            ["run", task.taskFile.path, "--scripted", try answers(fast: 1).path, "--runs-dir", runs.path,
+             "--set", "exec.sandbox=none"], log: log)
         let folder = try await runFolder(in: runs)
         var seen: [Node] = []
-        for target in [1, 3, 6] {
+        let phases: [(target: Int, next: URL)] = try [(1, answers(fast: 2, then: .gate(gate))), (3, answers(fast: 3)), (6, answers(fast: 60))]
+        for (target, next) in phases {
             try await waitForNodes(target, in: folder, process: process)
+            if target == 3 { try await Poll.until("the next script at the gate") { !gate.held.isEmpty } }
             kill(process.processIdentifier, SIGKILL)
             _ = try await waitForExit(process)
+            try await killHeld(gate)
             let now = committed(folder)
-            #expect(now.count >= target)
+            #expect(now.count == target)
             // Nothing committed before is lost or changed.
             #expect(Array(now.prefix(seen.count)) == seen)
             seen = now
-            process = try launch(["run", "--resume", folder.path, "--scripted", answers.path], log: log)
+            process = try launch(["run", "--resume", folder.path, "--scripted", next.path], log: log)
         }
         let status = try await waitForExit(process)
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
@@ -100,21 +124,24 @@ struct RunCommandTests {
     @Test func killMinusNineWithFourWorkersInFlightThenResumeCompletesWithoutLosingANode() async throws {
         let task = try SyntheticTask(steps: 16)
         let runs = scratch()
-        defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
-        let answers = try slowAnswers(codeDelay: 0.5)
+        let gate = try ScriptGate()
+        defer { task.remove(); try? FileManager.default.removeItem(at: runs); try? gate.open(); gate.remove() }
         let log = runs.appendingPathExtension("log")
 
+        // Three steps go through; the next ones are in flight, their scripts held at the gate.
         let process = try launch(
-            ["run", task.taskFile.path, "--scripted", answers.path, "--runs-dir", runs.path, "--workers", "4",
-             "--set", "search.num_drafts=16"], log: log)
+            ["run", task.taskFile.path, "--scripted", try answers(fast: 3, then: .gate(gate)).path, "--runs-dir", runs.path,
+             "--workers", "4", "--set", "search.num_drafts=16", "--set", "exec.sandbox=none"], log: log)
         let folder = try await runFolder(in: runs)
         try await waitForNodes(3, in: folder, process: process)
+        try await Poll.until("a script at the gate") { !gate.held.isEmpty }
         kill(process.processIdentifier, SIGKILL)
         _ = try await waitForExit(process)
+        try await killHeld(gate)
         let before = committed(folder)
-        #expect(before.count >= 3 && before.count < 16)
+        #expect(before.count == 3)
 
-        let resumed = try launch(["run", "--resume", folder.path, "--scripted", answers.path], log: log)
+        let resumed = try launch(["run", "--resume", folder.path, "--scripted", try answers(fast: 60).path], log: log)
         let status = try await waitForExit(resumed)
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         #expect(status == 0, "\(output.suffix(2000))")
@@ -134,10 +161,10 @@ struct RunCommandTests {
         let task = try SyntheticTask(steps: 40)
         let runs = scratch()
         defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
-        let answers = try slowAnswers(codeDelay: 1)
         let log = runs.appendingPathExtension("log")
+        // One step goes through; the others wait in LLM calls that would stall for an hour.
         let process = try launch(
-            ["run", task.taskFile.path, "--scripted", answers.path, "--runs-dir", runs.path, "--workers", "3",
+            ["run", task.taskFile.path, "--scripted", try answers(fast: 1).path, "--runs-dir", runs.path, "--workers", "3",
              "--set", "search.num_drafts=40"], log: log)
         let folder = try await runFolder(in: runs)
         try await waitForNodes(1, in: folder, process: process)
@@ -151,28 +178,29 @@ struct RunCommandTests {
         // finished and stored; no half-made node folder is left.
         let nodes = try store.nodes()
         #expect(Set(nodes.map(\.step)).count == nodes.count)
-        #expect(nodes.count >= 1)
+        #expect(nodes.count == 1)
         let folders = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("nodes").path)
         #expect(folders.count == nodes.count)
     }
 
-    /// Starts a run of 40 slow steps (far longer than any test waits) and returns once its first
-    /// node is committed.
+    /// Starts a run of 40 steps whose second one stalls in its LLM call for an hour, and returns once
+    /// its first node is committed; `answers` are fast ones for resuming it.
     private func startLongRun() async throws
         -> (task: SyntheticTask, runs: URL, answers: URL, log: URL, process: Process, folder: URL)
     {
         let task = try SyntheticTask(steps: 40)
         let runs = scratch()
-        let answers = try slowAnswers(codeDelay: 1)
+        let fast = try answers(fast: 60)
         let log = runs.appendingPathExtension("log")
-        let process = try launch(["run", task.taskFile.path, "--scripted", answers.path, "--runs-dir", runs.path], log: log)
+        let process = try launch(
+            ["run", task.taskFile.path, "--scripted", try answers(fast: 1).path, "--runs-dir", runs.path], log: log)
         let folder = try await runFolder(in: runs)
         try await waitForNodes(1, in: folder, process: process)
-        return (task, runs, answers, log, process, folder)
+        return (task, runs, fast, log, process, folder)
     }
 
     @Test func aRunBeingWrittenCannotBeResumedByAnotherProcess() async throws {
-        // A long run, so it is surely still going when the second process tries.
+        // A stalled run, so it is surely still going when the second process tries.
         let (task, runs, answers, log, process, folder) = try await startLongRun()
         defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
 
@@ -191,7 +219,7 @@ struct RunCommandTests {
     }
 
     @Test func ctrlCMarksTheRunInterruptedAndResumeFinishesIt() async throws {
-        // A long run, so Ctrl-C surely comes before its end.
+        // A stalled run, so Ctrl-C surely comes before its end.
         let (task, runs, answers, log, process, folder) = try await startLongRun()
         defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
         kill(process.processIdentifier, SIGINT)
@@ -218,7 +246,7 @@ struct RunCommandTests {
         defer { task.remove(); try? FileManager.default.removeItem(at: runs) }
         let secret = "hostile-test-secret-value-0123456789"
         let scripts = [
-            "while True:\n    pass",
+            "import time\nwhile True:\n    time.sleep(0.1)",
             "import subprocess, os\nchild = subprocess.Popen(['sleep', '300'])\nopen('working/child.pid', 'w').write(str(child.pid))\nprint('parent leaves', child.pid)",
             "import sys\nline = 'x' * 1023 + '\\n'\nfor _ in range(100 * 1024):\n    sys.stdout.write(line)\nprint('last line')",
             "big = bytearray(8 * 1024 ** 3)\nprint(len(big))",
@@ -234,7 +262,7 @@ struct RunCommandTests {
         let process = try launch(
             [
                 "run", task.taskFile.path, "--scripted", answers.path, "--runs-dir", runs.path,
-                "--set", "search.num_drafts=5", "--set", "budget.script_timeout=4s",
+                "--set", "search.num_drafts=5", "--set", "budget.script_timeout=30s",
                 "--set", "exec.memory_limit_mb=1024",
                 // Without the sandbox: the harness's own clean-up of the script's process group (the
                 // sandbox's is in SandboxAttackTests; its child pid would be one of its namespace).
@@ -242,7 +270,7 @@ struct RunCommandTests {
             ],
             environment: ["ANTHROPIC_API_KEY": secret, "OPENAI_API_KEY": secret, "AIDE_COMPATIBLE_API_KEY": secret],
             log: log)
-        let status = try await waitForExit(process, timeout: 180)
+        let status = try await waitForExit(process, timeout: 600)
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         #expect(status == 0, "\(output.suffix(2000))")
         let folder = try await runFolder(in: runs)

@@ -256,14 +256,14 @@ struct SandboxAttackTests {
             [
                 "run", task.taskFile.path, "--scripted", answers.path, "--runs-dir", runs.path, "--record", cassette.path,
                 "--set", "search.num_drafts=\(attacks.count)", "--set", "exec.sandbox=\(mode.rawValue)",
-                "--set", "exec.max_file_mb=8", "--set", "exec.max_disk_mb=16", "--set", "budget.script_timeout=20s",
+                "--set", "exec.max_file_mb=8", "--set", "exec.max_disk_mb=16", "--set", "budget.script_timeout=5m",
             ],
             environment: [
                 "HOME": home.path, "ANTHROPIC_API_KEY": canary, "KAGGLE_KEY": canary, "DATABASE_URL": "postgres://u:\(canary)@db/x",
                 "MYSQL_PWD": canary, "GH_PAT": canary, "AWS_ACCESS_KEY_ID": canary, "SSH_AUTH_SOCK": "/tmp/\(canary)",
             ],
             log: log)
-        let status = try await CommandRunner.waitForExit(process, timeout: 240) ?? -1
+        let status = try await CommandRunner.waitForExit(process, timeout: 1800) ?? -1
         let name = try #require(try FileManager.default.contentsOfDirectory(atPath: runs.path).first { !$0.hasPrefix(".") })
         let folder = runs.appendingPathComponent(name)
         let nodes = (try? RunStore.openReadOnly(path: folder.appendingPathComponent("run.sqlite")).nodes()) ?? []
@@ -298,12 +298,10 @@ struct SandboxAttackTests {
     }
 
     /// Host processes whose command line contains `marker`.
+    /// Host processes whose command line contains `marker` and that outlive the others by two minutes.
     static func survivors(containing marker: String) async throws -> [pid_t] {
-        for _ in 0..<200 {
-            if processes(containing: marker).isEmpty { return [] }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        return processes(containing: marker)
+        (try? await Poll.until("no process running \(marker)", timeout: .seconds(120)) { processes(containing: marker).isEmpty }) != nil
+            ? [] : processes(containing: marker)
     }
 
     static func processes(containing marker: String) -> [pid_t] {

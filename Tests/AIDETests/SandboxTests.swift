@@ -74,7 +74,7 @@ struct SandboxTests {
                     print("refused:", type(e).__name__)
                 print("started", len(children))
                 """
-            let result = try await interpreter.run(script: script, in: directory, timeout: 60)
+            let result = try await interpreter.run(script: script, in: directory, timeout: 600)
             #expect(result.output.contains("refused"), "\(result.output)")
             let started = result.output.split(separator: "\n").last { $0.hasPrefix("started") }
                 .flatMap { Int($0.split(separator: " ").last ?? "") } ?? 99
@@ -117,8 +117,8 @@ struct SandboxTests {
                 print(os.environ["CUDA_VISIBLE_DEVICES"])
                 """
             }
-            async let a = interpreter.run(script: script("a", "b"), in: directory.appendingPathComponent("a.d"), timeout: 60)
-            async let b = interpreter.run(script: script("b", "a"), in: directory.appendingPathComponent("b.d"), timeout: 60)
+            async let a = interpreter.run(script: script("a", "b"), in: directory.appendingPathComponent("a.d"), timeout: 600)
+            async let b = interpreter.run(script: script("b", "a"), in: directory.appendingPathComponent("b.d"), timeout: 600)
             let seen = Set(try await [a.output, b.output])
             #expect(seen == ["0\n", "1\n"])
         }

@@ -60,8 +60,7 @@ struct ScriptedLoop {
         ]
         for setting in settings { arguments += ["--set", setting] }
         let output = try await CommandRunner.run(
-            arguments, environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"],
-            timeout: 300)
+            arguments, environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
         let name = try FileManager.default.contentsOfDirectory(atPath: runs.path).first { !$0.hasPrefix(".") }
         let folder = runs.appendingPathComponent(name ?? "missing")
         let nodes = (try? RunStore.openReadOnly(path: folder.appendingPathComponent("run.sqlite")).nodes()) ?? []

@@ -155,7 +155,7 @@ struct SearchChecksTests {
         #expect(nodes[6].isBuggy && nodes[6].bugReasons.contains("the review found a bug"))
         #expect(nodes[7].metric == 0.38 && !nodes[7].isBuggy && nodes[7].review == nil)
 
-        let report = try await CommandRunner.run(["report", run.folder.path, "--node", nodes[3].id], timeout: 60)
+        let report = try await CommandRunner.run(["report", run.folder.path, "--node", nodes[3].id])
         #expect(report.stdout.contains("the review read 0.9, the output says 0.34"), "\(report.stdout.prefix(3000))")
     }
 

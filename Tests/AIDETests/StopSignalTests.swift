@@ -17,9 +17,9 @@ struct StopSignalTests {
     /// Signals the script in flight as started (a file), starts a child, and sleeps far past the test.
     static let sleeper = #"""
         import subprocess, sys, time
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
         open("working/started", "w").write(str(child.pid))
-        time.sleep(300)
+        time.sleep(3600)
         """#
 
     static let modes: [SandboxMode] = SandboxAttackTests.sandboxWorks ? [.bwrap, .none] : [.none]
@@ -52,8 +52,9 @@ struct StopSignalTests {
             try await waitForLog(log, containing: "interrupted: finishing")
             kill(process.processIdentifier, SIGINT)
         }
-        // Slurm sends SIGKILL 30 s after SIGTERM; aide must be gone well before.
-        let status = try await CommandRunner.waitForExit(process, timeout: 25)
+        // Stopped by the signal, not by the script's end an hour later (the exit status says which;
+        // the wait's limit only keeps a broken aide from hanging the test).
+        let status = try await CommandRunner.waitForExit(process, timeout: 600)
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         let expected: Int32 = switch stop {
         case .sigterm: 128 + SIGTERM
@@ -70,7 +71,7 @@ struct StopSignalTests {
 
         let good = try A.file((0..<2).flatMap { _ in [A.code(A.goodScript(metric: 0.5)), A.review(isBug: false, metric: 0.5)] })
         let resumed = try await CommandRunner.run(
-            ["run", "--resume", folder.path, "--scripted", good.path], environment: ["HOME": scratch.path], timeout: 120)
+            ["run", "--resume", folder.path, "--scripted", good.path], environment: ["HOME": scratch.path])
         #expect(resumed.status == 0, "\(resumed.stderr.suffix(2000))")
         let after = try RunStore.openReadOnly(path: folder.appendingPathComponent("run.sqlite"))
         #expect(try after.run()?.status == .finished)
@@ -79,7 +80,7 @@ struct StopSignalTests {
 
     /// The `working/started` file of the script in flight, once it exists.
     private func waitForStartedScript(in runs: URL, process: Process) async throws -> URL {
-        for _ in 0..<2400 {
+        try await Poll.value("the script started") {
             if let run = try? FileManager.default.contentsOfDirectory(atPath: runs.path).first {
                 let nodes = runs.appendingPathComponent(run).appendingPathComponent("nodes")
                 for node in (try? FileManager.default.contentsOfDirectory(atPath: nodes.path)) ?? [] {
@@ -88,28 +89,22 @@ struct StopSignalTests {
                 }
             }
             guard process.isRunning else { throw WorkspaceError("aide exited before the script started") }
-            try await Task.sleep(for: .milliseconds(25))
+            return nil
         }
-        throw WorkspaceError("the script never started")
     }
 
     private func waitForLog(_ log: URL, containing text: String) async throws {
-        for _ in 0..<800 {
-            if ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains(text) { return }
-            try await Task.sleep(for: .milliseconds(25))
+        try await Poll.until("\"\(text)\" in \(log.path)") {
+            ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains(text)
         }
-        throw WorkspaceError("\"\(text)\" never appeared in \(log.path)")
     }
 
-    /// Processes under `folder` that are still alive after up to 5 s: a killed process is gone
+    /// Processes under `folder` still alive once the others are gone: a killed process is gone
     /// within moments (the kernel kills a PID namespace's processes as its init exits, but they
-    /// finish dying on their own time), a survivor stays.
+    /// finish dying on their own time), a survivor stays (for two minutes).
     static func survivors(under folder: URL) async throws -> [pid_t] {
-        for _ in 0..<200 {
-            if processes(under: folder).isEmpty { return [] }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        return processes(under: folder)
+        (try? await Poll.until("no process under \(folder.path)", timeout: .seconds(120)) { processes(under: folder).isEmpty }) != nil
+            ? [] : processes(under: folder)
     }
 
     /// Live host processes whose working directory is inside `folder`.

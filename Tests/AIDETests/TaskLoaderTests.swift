@@ -1,5 +1,6 @@
 import AIDETesting
 import Foundation
+import Synchronization
 import Testing
 
 @testable import AIDE
@@ -28,6 +29,19 @@ enum TaskTestSupport {
         "needs a Python with numpy, pandas and scikit-learn: none at $AIDE_PYTHON or .venv/bin/python (scripts/setup.sh creates .venv)"
 
     static func pythonAvailable() async -> Bool { await offPool { python != nil } }
+
+    /// The shipped task `name`, loaded from the repository's tasks folder. The first load runs its
+    /// `prepare` into that folder, which is not atomic (a second load could read a half-written data
+    /// folder), so loads from tests running in parallel take turns.
+    static func loadShipped(_ name: String) async throws -> LoadedTask {
+        try await offPool {
+            shippedLoads.withLock { _ in
+                Result { try TaskLoader.load(repository.appendingPathComponent("tasks/\(name)/task.yaml")) }
+            }
+        }.get()
+    }
+
+    private static let shippedLoads = Mutex(())
 
     /// Runs a program to the end, blocking; output and errors together.
     static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String) {
