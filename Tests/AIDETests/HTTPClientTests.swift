@@ -385,7 +385,6 @@ private final class RefusingPort {
     }
 
     @Test func cancellingSendMidBodyThrowsInsteadOfReturningATruncatedResponse() async throws {
-        let events = (1...10).map { "data: \($0)\n\n" }
         // The head and first event at once, the next one 2 minutes later: the client receives a head
         // and part of the body and then waits, as a streamed answer cut short does.
         let server = try LoopbackServer(handler: { _ in slowSSE([.text("data: 1\n\n"), .delay(120), .text("data: 2\n\n")]) })
