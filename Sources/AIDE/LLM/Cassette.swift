@@ -24,6 +24,7 @@ public struct CassetteRequest: Sendable, Hashable, Codable {
         options.stream = false
         options.promptCache = nil
         options.promptCacheKey = nil
+        options.cachedFunctions = nil
         self.model = options.model
         self.system = system
         self.user = user

@@ -53,8 +53,10 @@ extension TokenUsage {
     /// The sum of two calls' usage.
     func adding(_ other: TokenUsage) -> TokenUsage {
         func sum(_ a: Int?, _ b: Int?) -> Int? { a == nil && b == nil ? nil : (a ?? 0) + (b ?? 0) }
-        return TokenUsage(
+        var total = TokenUsage(
             input: input + other.input, output: output + other.output, cacheRead: sum(cacheRead, other.cacheRead),
             cacheWrite: sum(cacheWrite, other.cacheWrite), reasoning: sum(reasoning, other.reasoning))
+        total.cacheWriteLong = sum(cacheWriteLong, other.cacheWriteLong)
+        return total
     }
 }

@@ -137,6 +137,9 @@ public actor SearchRun {
         // One cache per run: its calls share their stable prefix (`Prompts.prefix`).
         operators.codeOptions.promptCacheKey = "aide-run-\(id)"
         operators.reviewOptions.promptCacheKey = "aide-run-\(id)"
+        // Code calls and reviews carry the same tools, so that they read one cached prefix.
+        operators.codeOptions.cachedFunctions = [Prompts.reviewFunction]
+        operators.reviewOptions.cachedFunctions = [Prompts.reviewFunction]
         self.operators = operators
     }
 

@@ -15,6 +15,7 @@ enum RunMigrations {
     static let v6DataSource = "v6-runs-data-source"
     static let nodesSlurmJob = "v6-nodes-slurm-job"
     static let v6NodesPatch = "v6-nodes-patch"
+    static let callsCacheWrite1h = "v7-llm-calls-cache-write-1h"
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -165,6 +166,11 @@ enum RunMigrations {
         // The SEARCH/REPLACE blocks a node's code was made with (agent.edit_format diff).
         migrator.registerMigration(v6NodesPatch) { db in
             try db.alter(table: "nodes") { t in t.add(column: "patch", .text) }
+        }
+
+        // Of a call's cache writes, those with the one-hour lifetime (priced 2x the input rate, not 1.25x).
+        migrator.registerMigration(callsCacheWrite1h) { db in
+            try db.alter(table: "llm_calls") { t in t.add(column: "cache_write_1h_tokens", .integer) }
         }
 
         // Later migrations go here, after the last one, never between.

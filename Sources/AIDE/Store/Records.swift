@@ -125,12 +125,14 @@ public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
 extension LLMCallRecord {
     /// USD the provider's prompt cache saved on this call, at the model table's rates: its cached
     /// reads at the input rate less what they cost, less the premium of its cache writes. Nil when
-    /// the call used no cache or the model's price is unknown. (One-hour writes are not told apart
-    /// in the store and count at the five-minute rate.)
+    /// the call used no cache or the model's price is unknown. One-hour writes count at their own
+    /// (higher) rate, so a `1h` run's savings can be below zero.
     public var cacheSavingsUSD: Double? {
         guard (cacheReadTokens ?? 0) > 0 || (cacheWriteTokens ?? 0) > 0, let spec = ModelTable.spec(for: model) else { return nil }
-        return spec.cacheSavings(of: TokenUsage(
-            input: inputTokens, output: outputTokens, cacheRead: cacheReadTokens, cacheWrite: cacheWriteTokens))
+        var usage = TokenUsage(
+            input: inputTokens, output: outputTokens, cacheRead: cacheReadTokens, cacheWrite: cacheWriteTokens)
+        usage.cacheWriteLong = cacheWriteLongTokens
+        return spec.cacheSavings(of: usage)
     }
 }
 
@@ -178,6 +180,8 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
     public var attemptFailures: String? = nil
     /// Times a cut-off answer was asked again with a larger max_tokens; nil for none.
     public var cutOffRetries: Int? = nil
+    /// Of `cacheWriteTokens`, those written with the one-hour lifetime; nil for none.
+    public var cacheWriteLongTokens: Int? = nil
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case answeredModel = "answered_model"
@@ -186,6 +190,7 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
         case droppedOptions = "dropped_options"
         case attemptFailures = "attempt_failures"
         case cutOffRetries = "cut_off_retries"
+        case cacheWriteLongTokens = "cache_write_1h_tokens"
         case id
         case runID = "run_id"
         case nodeID = "node_id"
@@ -218,6 +223,7 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
         public static let outputTokens = Column(CodingKeys.outputTokens)
         public static let cacheReadTokens = Column(CodingKeys.cacheReadTokens)
         public static let cacheWriteTokens = Column(CodingKeys.cacheWriteTokens)
+        public static let cacheWriteLongTokens = Column(CodingKeys.cacheWriteLongTokens)
         public static let reasoningTokens = Column(CodingKeys.reasoningTokens)
         public static let costUSD = Column(CodingKeys.costUSD)
         public static let stopReason = Column(CodingKeys.stopReason)
@@ -269,6 +275,7 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
             stopReason: result.info.stopReason, finishReason: result.info.finishReason?.rawValue,
             attempts: result.info.attempts, createdAt: createdAt)
         answeredModel = result.info.model
+        cacheWriteLongTokens = result.usage.cacheWriteLong
         responseID = result.info.responseID
         systemFingerprint = result.info.systemFingerprint
         droppedOptions = Self.jsonList(result.info.droppedOptions)
@@ -667,6 +674,7 @@ extension LLMCallRecord {
         error = try row.decode(atIndex: p[.error])
         createdAt = try storedDate(row, p[.createdAt], "llm_calls", "created_at")
         answeredModel = try row.decode(atIndex: p[.answeredModel])
+        cacheWriteLongTokens = try row.decode(atIndex: p[.cacheWriteLongTokens])
         responseID = try row.decode(atIndex: p[.responseID])
         systemFingerprint = try row.decode(atIndex: p[.systemFingerprint])
         droppedOptions = try row.decode(atIndex: p[.droppedOptions])
