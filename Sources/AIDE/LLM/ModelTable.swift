@@ -92,6 +92,13 @@ public enum ModelTable {
         return nil
     }
 
+    /// The entry to price and size an answer by: the model that answered (what the provider bills:
+    /// the dated snapshot behind an alias, the model a router such as OpenRouter picked), else the
+    /// model asked for when the table does not know the answering one.
+    public static func spec(answeredBy answered: String?, asked: String) -> ModelSpec? {
+        answered.flatMap(spec(for:)) ?? spec(for: asked)
+    }
+
     private static func anthropic(
         _ id: String, context: Int, output maxOutput: Int, input: Double, output: Double, minimumCache: Int
     ) -> ModelSpec {

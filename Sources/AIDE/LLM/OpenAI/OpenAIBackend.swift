@@ -28,15 +28,9 @@ public struct OpenAIBackend: Backend {
         let outcome = try await exchange.perform(
             request, streaming: streaming, folder: { OpenAIStreamFolder(provider: provider) },
             decode: { try OpenAIMessage(body: $0, provider: provider) }, observer: observer)
-        var result = try outcome.message.result(funcSpec: funcSpec, provider: provider)
-        result.latency = outcome.latency
-        result.lastAttemptLatency = outcome.lastAttempt
-        result.info.attempts = outcome.attempts
-        result.info.failures = outcome.failures
-        result.info.streamed = streaming
-        result.info.droppedOptions = dropped
-        result.costUSD = ModelTable.spec(for: options.model)?.cost(of: result.usage)
-        return result
+        return try outcome.result(
+            funcSpec: funcSpec, provider: provider, askedModel: options.model, streamed: streaming,
+            droppedOptions: dropped)
     }
 
     /// Whether OpenAI treats the model as a reasoning model (o-series, gpt-5 except its chat variant).
