@@ -33,14 +33,6 @@ public struct OpenAIBackend: Backend {
             droppedOptions: dropped)
     }
 
-    /// Whether OpenAI treats the model as a reasoning model (o-series, gpt-5 except its chat variant).
-    static func isReasoningModel(_ model: String) -> Bool {
-        if let spec = ModelTable.spec(for: model) { return spec.reasoning }
-        let bare = model.split(separator: "/").last.map(String.init) ?? model
-        if bare.hasPrefix("gpt-5") { return !bare.hasPrefix("gpt-5-chat") }
-        return bare.count > 1 && bare.first == "o" && bare.dropFirst().first?.isNumber == true
-    }
-
     /// The JSON body for a query and the options dropped because the model cannot take them.
     static func requestBody(
         system: String?, user: String?, funcSpec: FunctionSpec?, options: ModelOptions, provider: Provider,
@@ -52,7 +44,7 @@ public struct OpenAIBackend: Backend {
         if let user { messages.append(["role": "user", "content": .string(user)]) }
         guard !messages.isEmpty else { throw LLMError.invalidOptions("a query needs a system or a user message") }
 
-        let reasoning = isReasoningModel(options.model)
+        let reasoning = ModelTable.isReasoningModel(options.model)
         var dropped: [String] = []
         var body: [String: JSONValue] = ["model": .string(options.model), "messages": .array(messages)]
         if let temperature = options.temperature {
