@@ -62,11 +62,22 @@ public struct RunWorkspace: Sendable {
         }
     }
 
+    /// The folder of the node `nodeID` made at `step`: `nodes/0003-1a2b3c4d`, so a listing reads in
+    /// step order.
+    public func nodeFolder(step: Int, nodeID: String) -> URL {
+        nodes.appendingPathComponent(String(format: "%04d-%@", step, nodeID), isDirectory: true)
+    }
+
+    /// The node id in a node folder's name (`nodeFolder(step:nodeID:)`).
+    static func nodeID(ofFolder name: String) -> String {
+        name.split(separator: "-").dropFirst().joined(separator: "-")
+    }
+
     /// The folder of one node, made fresh (a leftover from an interrupted attempt is replaced):
     /// `input` links to the run's read-only copy, `working/` is the script's to write.
     public func prepareNodeFolder(step: Int, nodeID: String) throws -> URL {
         let files = FileManager.default
-        let folder = nodes.appendingPathComponent(String(format: "%04d-%@", step, nodeID), isDirectory: true)
+        let folder = nodeFolder(step: step, nodeID: nodeID)
         if files.fileExists(atPath: folder.path) { try files.removeItem(at: folder) }
         try files.createDirectory(at: folder.appendingPathComponent("working"), withIntermediateDirectories: true)
         try files.createSymbolicLink(atPath: folder.appendingPathComponent("input").path, withDestinationPath: "../../input")
@@ -78,8 +89,7 @@ public struct RunWorkspace: Sendable {
         let files = FileManager.default
         guard let names = try? files.contentsOfDirectory(atPath: nodes.path) else { return }
         for name in names {
-            let id = name.split(separator: "-").dropFirst().joined(separator: "-")
-            if !finished.contains(id) { try files.removeItem(at: nodes.appendingPathComponent(name)) }
+            if !finished.contains(Self.nodeID(ofFolder: name)) { try files.removeItem(at: nodes.appendingPathComponent(name)) }
         }
     }
 
