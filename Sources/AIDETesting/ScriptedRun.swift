@@ -18,8 +18,13 @@ public struct ScriptedRun: Sendable {
     ) throws {
         task = try SyntheticTask(steps: taskSteps, extraYAML: extraYAML)
         self.answers = try ScriptedAnswers.file(answers)
-        runs = FileManager.default.temporaryDirectory.appendingPathComponent("aide-runs-\(UUID().uuidString)")
+        runs = Self.newRunsFolder()
         options = RunOptions(steps: steps, seed: seed, source: .scripted(file: self.answers.path))
+    }
+
+    /// A path for a new runs folder under the temporary directory (not made yet).
+    public static func newRunsFolder() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("aide-runs-\(UUID().uuidString)")
     }
 
     /// Answers for `count` steps that each draft or improve a working script with validation
@@ -48,5 +53,15 @@ public struct ScriptedRun: Sendable {
         task.remove()
         try? FileManager.default.removeItem(at: answers)
         try? FileManager.default.removeItem(at: runs)
+    }
+}
+
+extension RunDependencies {
+    /// A test run's dependencies with `backend`: scripts run by the test Python, without a sandbox,
+    /// their output kept to 8,000 bytes.
+    public static func testPython(backend: any Backend) -> RunDependencies {
+        RunDependencies(
+            backend: backend, interpreter: PythonInterpreter(python: TestPython.path, outputLimit: 8_000),
+            syntax: PythonSyntaxCheck(python: TestPython.path))
     }
 }
