@@ -136,8 +136,8 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, TimestampRecord, Mutab
     /// The node the call was made for; nil for a call outside any node.
     public var nodeID: String?
     public var step: Int
-    /// What the call was for: "draft", "improve", "debug" or "review".
-    public var purpose: String
+    /// What the call was for.
+    public var purpose: CallPurpose
     /// The model as asked for (the provider may answer with a dated variant).
     public var model: String
     public var provider: String
@@ -221,7 +221,7 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, TimestampRecord, Mutab
 
     /// Every field, as stored.
     public init(
-        id: Int64? = nil, runID: String, nodeID: String?, step: Int, purpose: String, model: String, provider: String,
+        id: Int64? = nil, runID: String, nodeID: String?, step: Int, purpose: CallPurpose, model: String, provider: String,
         latency: Double, lastAttemptLatency: Double, inputTokens: Int, outputTokens: Int, cacheReadTokens: Int? = nil,
         cacheWriteTokens: Int? = nil, reasoningTokens: Int? = nil, costUSD: Double?, stopReason: String? = nil,
         finishReason: String? = nil, attempts: Int, error: String? = nil, createdAt: Date = Date()
@@ -250,7 +250,7 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, TimestampRecord, Mutab
 
     /// A call that answered: tokens, cost, latency and reasons from its result.
     public init(
-        runID: String, nodeID: String?, step: Int, purpose: String, model: String, result: QueryResult,
+        runID: String, nodeID: String?, step: Int, purpose: CallPurpose, model: String, result: QueryResult,
         createdAt: Date = Date()
     ) {
         self.init(
@@ -283,7 +283,7 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, TimestampRecord, Mutab
     /// A call that failed: no tokens, no cost, `error` says why. `lastAttemptLatency` defaults to
     /// `latency` (one attempt).
     public init(
-        runID: String, nodeID: String?, step: Int, purpose: String, model: String, provider: String, error: String,
+        runID: String, nodeID: String?, step: Int, purpose: CallPurpose, model: String, provider: String, error: String,
         latency: Double, lastAttemptLatency: Double? = nil, attempts: Int = 1, createdAt: Date = Date()
     ) {
         self.init(
@@ -473,7 +473,7 @@ struct NodeRecord: Codable, Sendable, Hashable, TimestampRecord, PersistableReco
         reviewSummary = node.review?.summary
         reviewMetric = node.review?.metric
         metric = node.metric
-        metricSource = node.metricSource
+        metricSource = node.metricSource?.rawValue
         testScore = node.testScore
         isBuggy = node.isBuggy
         bugReasons = String(decoding: try JSONEncoder().encode(node.bugReasons), as: UTF8.self)
@@ -488,6 +488,13 @@ struct NodeRecord: Codable, Sendable, Hashable, TimestampRecord, PersistableReco
         guard let stage = Stage(rawValue: stage) else {
             throw DecodingError.dataCorrupted(.init(
                 codingPath: [CodingKeys.stage], debugDescription: "node \(id): unknown stage \"\(stage)\""))
+        }
+        let source = try metricSource.map { text in
+            guard let source = MetricSource(rawValue: text) else {
+                throw DecodingError.dataCorrupted(.init(
+                    codingPath: [CodingKeys.metricSource], debugDescription: "node \(id): unknown metric source \"\(text)\""))
+            }
+            return source
         }
         var execution: ExecutionResult?
         if let output {
@@ -506,7 +513,7 @@ struct NodeRecord: Codable, Sendable, Hashable, TimestampRecord, PersistableReco
         }
         return Node(
             id: id, parentID: parentID, step: step, stage: stage, plan: plan, code: code, execution: execution,
-            review: review, metric: metric, metricSource: metricSource, testScore: testScore, isBuggy: isBuggy,
+            review: review, metric: metric, metricSource: source, testScore: testScore, isBuggy: isBuggy,
             bugReasons: bugReasons == "[]" ? [] : try JSONDecoder().decode([String].self, from: Data(bugReasons.utf8)),
             debugDepth: debugDepth, error: error, createdAt: createdAt, finishedAt: finishedAt,
             otherParentID: otherParentID, patch: patch)
@@ -763,3 +770,5 @@ enum Timestamp {
         return Date(timeIntervalSinceReferenceDate: reference)
     }
 }
+
+extension CallPurpose: DatabaseValueConvertible {}
