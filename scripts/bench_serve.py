@@ -317,14 +317,15 @@ def main():
             rate, cpu, times = flood(benchmarks, folder, args.grow)
             return rate, cpu, times, "%7.1f commits/s (writer CPU %.2f ms/commit)" % (rate, cpu)
 
-        results = {kind: {"alone": [], "followed": [], "server": [], "clients": [], "server_per_1000": [],
+        results = {kind: {"alone": [], "followed": [], "alone_cpu": [], "followed_cpu": [], "server": [], "clients": [], "server_per_1000": [],
                           "clients_per_1000": [], "delays": ([], 0)} for kind in kinds}
         rss, rss_idle, paced = 0, 0, None
 
         def alone(kind, round_):
             runs, folder = fresh(kind, "%s-alone-%d" % (kind, round_))
-            rate, _, _, text = grow(kind, folder)
+            rate, cpu, _, text = grow(kind, folder)
             results[kind]["alone"].append(rate)
+            results[kind]["alone_cpu"].append(cpu)
             print("%-5s alone:        %s; %s" % (kind, text, load()), flush=True)
 
         for round_ in range(args.rounds):
@@ -333,7 +334,8 @@ def main():
                 alone(kind, round_)
                 runs, folder = fresh(kind, "%s-followed-%d" % (kind, round_))
                 served = Served(aide, runs, os.path.basename(folder), args.nodes, args.clients)
-                rate, _, times, text = grow(kind, folder)
+                rate, cpu, times, text = grow(kind, folder)
+                r["followed_cpu"].append(cpu)
                 server_cpu, clients_cpu, wall = served.usage()
                 commits = args.grow if kind == "flood" else args.run_grow
                 r["followed"].append(rate)
@@ -368,6 +370,10 @@ def main():
             print("%-5s followed / alone: %s; median %.3f (goal: at least 0.95)"
                   % (kind, ", ".join("%.3f" % x for x in rs), statistics.median(rs)))
             print("      alone %s %s; followed %s" % (spread(r["alone"]), unit, spread(r["followed"])))
+            print("      the %s's CPU per %s followed / alone: %.3f (medians %.2f / %.2f ms; more would mean the server "
+                  "makes it work harder)" % ("run" if kind == "run" else "writer", "step" if kind == "run" else "commit",
+                                             statistics.median(r["followed_cpu"]) / statistics.median(r["alone_cpu"]),
+                                             statistics.median(r["followed_cpu"]), statistics.median(r["alone_cpu"])))
             print("      server: %.1f%% of a core, %.2f s CPU per 1,000 commits; clients: %.1f%%, %.2f s per 1,000 (medians)"
                   % (statistics.median(r["server"]), statistics.median(r["server_per_1000"]),
                      statistics.median(r["clients"]), statistics.median(r["clients_per_1000"])))
