@@ -66,11 +66,16 @@ public struct RunWorkspace: Sendable {
     /// `input` links to the run's read-only copy, `working/` is the script's to write.
     public func prepareNodeFolder(step: Int, nodeID: String) throws -> URL {
         let files = FileManager.default
-        let folder = nodes.appendingPathComponent(String(format: "%04d-%@", step, nodeID), isDirectory: true)
+        let folder = nodeFolder(step: step, nodeID: nodeID)
         if files.fileExists(atPath: folder.path) { try files.removeItem(at: folder) }
         try files.createDirectory(at: folder.appendingPathComponent("working"), withIntermediateDirectories: true)
         try files.createSymbolicLink(atPath: folder.appendingPathComponent("input").path, withDestinationPath: "../../input")
         return folder
+    }
+
+    /// The folder of the node of `step` (`nodes/0007-<id>`).
+    public func nodeFolder(step: Int, nodeID: String) -> URL {
+        nodes.appendingPathComponent(String(format: "%04d-%@", step, nodeID), isDirectory: true)
     }
 
     /// Removes node folders left by steps that never finished (after a crash or Ctrl-C).
