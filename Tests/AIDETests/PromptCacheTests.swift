@@ -61,13 +61,11 @@ private func longTask(steps: Int, extraYAML: String) throws -> SyntheticTask {
         let backend = AnthropicBackend(
             endpoint: ProviderEndpoint(provider: .anthropic, baseURL: server.baseURL, apiKey: "sk-loopback"),
             http: HTTPClient(), settings: loaded.spec.agent.backendSettings)
-        let runs = FileManager.default.temporaryDirectory.appendingPathComponent("aide-runs-\(UUID().uuidString)")
+        let runs = ScriptedRun.newRunsFolder()
         defer { try? FileManager.default.removeItem(at: runs) }
         let run = try SearchRun.start(
             task: loaded, runsDirectory: runs,
-            dependencies: RunDependencies(
-                backend: backend, interpreter: PythonInterpreter(python: TestPython.path, outputLimit: 8_000),
-                syntax: PythonSyntaxCheck(python: TestPython.path)))
+            dependencies: .testPython(backend: backend))
         let summary = await run.run()
         #expect(summary.status == .finished)
         let store = try RunStore.openReadOnly(path: summary.folder.appendingPathComponent("run.sqlite"))

@@ -42,8 +42,7 @@ public struct CutOffRetry: Backend {
     /// the limit already.
     static func largerMaxTokens(options: ModelOptions, result: QueryResult) -> Int? {
         let had = max(options.maxTokens ?? 0, result.usage.output, 1)
-        let limit = ModelTable.spec(for: result.info.model ?? options.model)?.maxOutput
-            ?? ModelTable.spec(for: options.model)?.maxOutput ?? had * 4
+        let limit = ModelTable.spec(answeredBy: result.info.model, asked: options.model)?.maxOutput ?? had * 4
         let larger = min(limit, had * 2)
         return larger > had ? larger : nil
     }

@@ -603,8 +603,8 @@ public actor SearchRun {
     }
 
     private func submissionFile(of node: Node) -> URL {
-        workspace.nodeFolder(step: node.step, nodeID: node.id)
-            .appendingPathComponent("working").appendingPathComponent(task.spec.grading?.submission ?? "submission.csv")
+        workspace.nodeFolder(step: node.step, nodeID: node.id).appendingPathComponent("working")
+            .appendingPathComponent(task.spec.grading?.submission ?? "submission.csv")
     }
 
     private func report(step: Int, stage: String) {

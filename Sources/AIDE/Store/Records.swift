@@ -13,7 +13,7 @@ public enum RunStatus: String, Codable, Sendable, Hashable, CaseIterable, Databa
 }
 
 /// The `runs` row: the one run a file holds.
-public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+public struct RunRecord: Codable, Sendable, Hashable, TimestampRecord, PersistableRecord {
     public static let databaseTableName = "runs"
 
     public var id: String
@@ -112,14 +112,6 @@ public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
     public func spec() throws -> TaskSpec {
         try JSONDecoder().decode(TaskSpec.self, from: Data(configJSON.utf8))
     }
-
-    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
-        Timestamp.encodingStrategy
-    }
-
-    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
-        Timestamp.decodingStrategy
-    }
 }
 
 extension LLMCallRecord {
@@ -137,7 +129,7 @@ extension LLMCallRecord {
 }
 
 /// An `llm_calls` row: one call to a model, successful or not.
-public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
+public struct LLMCallRecord: Codable, Sendable, Hashable, TimestampRecord, MutablePersistableRecord {
     public static let databaseTableName = "llm_calls"
 
     /// Assigned by the store on insertion (nil before).
@@ -310,18 +302,10 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
     }
-
-    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
-        Timestamp.encodingStrategy
-    }
-
-    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
-        Timestamp.decodingStrategy
-    }
 }
 
 /// A `metrics` row: the run's cumulative figures after one step (the metrics journal).
-public struct MetricsRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+public struct MetricsRecord: Codable, Sendable, Hashable, TimestampRecord, PersistableRecord {
     public static let databaseTableName = "metrics"
 
     public var runID: String
@@ -388,20 +372,12 @@ public struct MetricsRecord: Codable, Sendable, Hashable, FetchableRecord, Persi
         self.buggyNodes = buggyNodes
         self.recordedAt = recordedAt
     }
-
-    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
-        Timestamp.encodingStrategy
-    }
-
-    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
-        Timestamp.decodingStrategy
-    }
 }
 
 /// A `nodes` row. `Node` is the public face; this is its flat, nullable storage. Execution columns
 /// are all NULL exactly when the node has no execution (`output IS NULL`), review columns exactly
 /// when it has no review (`review_is_bug IS NULL`).
-struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+struct NodeRecord: Codable, Sendable, Hashable, TimestampRecord, PersistableRecord {
     static let databaseTableName = "nodes"
 
     var id: String
@@ -548,14 +524,6 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
             bugReasons: bugReasons == "[]" ? [] : try JSONDecoder().decode([String].self, from: Data(bugReasons.utf8)),
             debugDepth: debugDepth, error: error, createdAt: createdAt, finishedAt: finishedAt,
             otherParentID: otherParentID, patch: patch)
-    }
-
-    static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
-        Timestamp.encodingStrategy
-    }
-
-    static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
-        Timestamp.decodingStrategy
     }
 }
 
@@ -718,6 +686,20 @@ extension MetricsRecord {
 /// Timestamps as UTC text, `YYYY-MM-DD HH:MM:SS.ffffff`: what SQLite's date functions read, sorting
 /// as time does, and exact — the fraction has as many digits as it takes to give back the same
 /// `Date` (usually six), none when the time is a whole second.
+/// A row whose dates are stored as `Timestamp` text (UTC, exact to the bit), as every table of a
+/// run file and of a bench index stores them.
+public protocol TimestampRecord: FetchableRecord, EncodableRecord {}
+
+extension TimestampRecord {
+    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
+        Timestamp.encodingStrategy
+    }
+
+    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
+        Timestamp.decodingStrategy
+    }
+}
+
 enum Timestamp {
     /// Seconds from 1970-01-01 to 2001-01-01, Foundation's reference date.
     private static let referenceOffset: Int64 = 978_307_200

@@ -38,16 +38,9 @@ public struct AnthropicBackend: Backend {
         let outcome = try await exchange.perform(
             request, streaming: streaming, folder: { AnthropicStreamFolder(provider: provider) },
             decode: { try AnthropicMessage(body: $0, provider: provider) }, observer: observer)
-        var result = try outcome.message.result(funcSpec: funcSpec, provider: provider)
-        result.latency = outcome.latency
-        result.lastAttemptLatency = outcome.lastAttempt
-        result.info.attempts = outcome.attempts
-        result.info.failures = outcome.failures
-        result.info.streamed = streaming
-        result.info.droppedOptions = dropped
-        result.costUSD = ModelTable.spec(for: result.info.model ?? options.model)?.cost(of: result.usage)
-            ?? ModelTable.spec(for: options.model)?.cost(of: result.usage)
-        return result
+        return try outcome.result(
+            funcSpec: funcSpec, provider: provider, askedModel: options.model, streamed: streaming,
+            droppedOptions: dropped)
     }
 
     /// The JSON body for a query and the options that could not be sent as asked; throws before any
