@@ -12,8 +12,9 @@
 #              (exec.slurm.time): each a buggy node whose reason is Slurm's (OUT_OF_MEMORY, TIMEOUT).
 # 3. ctrl-c:   Ctrl-C twice with 3 jobs in flight: squeue shows none of the run's jobs, the nodes
 #              committed before are intact, the run is interrupted.
-# 4. kill -9:  kill -9 with 3 jobs in flight (they stay queued), then --resume: the leftovers are
-#              cancelled, the run finishes, squeue shows none of its jobs, earlier nodes intact.
+# 4. kill -9:  kill -9 with 3 jobs in flight; two finish while aide is dead, the third still runs;
+#              then --resume takes all three over (each node with its job id and its first code, no
+#              code asked for again), the run finishes, squeue shows none of its jobs, earlier nodes intact.
 # Uses AIDE (a built aide) or .build/debug/aide (building it when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -162,12 +163,13 @@ time_limit=$(q "$db" "select is_buggy, slurm_state, bug_reasons from nodes where
 echo "memory: $memory"
 echo "time:   $time_limit"
 
-# Starts a run of 8 steps whose first 3 scripts end at once and the rest sleep; returns once 3 nodes
-# are committed and 3 jobs of the run are in flight (running, or pending: the node has few cores). Sets run_dir, run_id, background.
+# slow_run NAME SECONDS: starts a run of 8 steps whose first 3 scripts end at once and the rest sleep
+# SECONDS; returns once 3 nodes are committed and 3 jobs of the run are in flight (running, or
+# pending: the node has 2 job slots). Sets run_dir, run_id, background.
 slow_run() {
-    local name=$1
-    answers "$work/$name.jsonl" "$(good 0.1)" "$(good 0.2)" "$(good 0.3)" "$(good 0.4 300)" "$(good 0.5 300)" \
-        "$(good 0.6 300)" "$(good 0.7 300)" "$(good 0.8 300)"
+    local name=$1 seconds=$2
+    answers "$work/$name.jsonl" "$(good 0.1)" "$(good 0.2)" "$(good 0.3)" "$(good 0.4 "$seconds")" \
+        "$(good 0.5 "$seconds")" "$(good 0.6 "$seconds")" "$(good 0.7 "$seconds")" "$(good 0.8 "$seconds")"
     "$aide" run "$task/task.yaml" --scripted "$work/$name.jsonl" --steps 8 --runs-dir "$work/$name" \
         --set exec.backend=slurm --set exec.slurm.shared_filesystem=true --set exec.slurm.mem=500M \
         >"$work/$name.log" 2>&1 &
@@ -197,7 +199,7 @@ gone() { # waits up to 30 s until squeue shows none of run $1's jobs
 
 # --- 3. Ctrl-C
 say "3. Ctrl-C twice with 3 jobs in flight"
-slow_run interrupt
+slow_run interrupt 300
 before=$(snapshot "$db")
 kill -INT "$background"
 sleep 1
@@ -212,23 +214,44 @@ status=$(q "$db" "select status from runs")
 echo "squeue shows none of run $run_id's jobs; 3 committed nodes intact; run interrupted"
 
 # --- 4. kill -9 and resume
-say "4. kill -9 with 3 jobs in flight, then --resume"
-slow_run killed
+say "4. kill -9 with 3 jobs in flight, two end while aide is dead, then --resume takes them over"
+slow_run killed 15
 before=$(snapshot "$db")
 kill -9 "$background"
 wait "$background" 2>/dev/null || true
 background=""
-left=$(run_jobs "$run_id" | wc -l)
-((left == 3)) || die "after kill -9, $left jobs of the run are queued, 3 expected"
-# The resumed steps take the answers from the start: quick ones.
-answers "$work/resume.jsonl" "$(good 0.91)" "$(good 0.92)" "$(good 0.93)"
-"$aide" run --resume "$run_dir" --scripted "$work/resume.jsonl" --steps 6 >"$work/resume.log" 2>&1 \
+left=$(run_jobs "$run_id" | awk '{print $1}' | sort)
+(($(wc -l <<<"$left") == 3)) || die "after kill -9, $(wc -l <<<"$left") jobs of the run are queued, 3 expected"
+ended() { # how many of the left jobs wrote their end to their status file
+    local id n=0
+    for id in $left; do grep -qs '^exit' "$run_dir"/slurm/*-"$id".status && n=$((n + 1)); done
+    echo "$n"
+}
+for i in $(seq 120); do (($(ended) >= 2)) && break; sleep 0.5; done
+(($(ended) >= 2)) || die "two of the jobs left by kill -9 did not end within 60 s"
+ended_while_dead=$(ended)
+# The resumed run asks only for the reviews of the 3 steps it takes over, then 2 new steps (code + review).
+answers "$work/resume.jsonl" "$(good 0.91)" "$(good 0.92)"
+python3 -c 'import json
+for _ in range(3): print(json.dumps({"kind": "review", "arguments": {"is_bug": False, "summary": "Ran.", "metric": None}}))' \
+    >>"$work/resume.jsonl"
+"$aide" run --resume "$run_dir" --scripted "$work/resume.jsonl" --steps 8 >"$work/resume.log" 2>&1 \
     || die "the resumed run failed"
-grep -q "cancelled 3 job(s) a stopped aide left" "$work/resume.log" || die "the resumed run did not cancel the 3 leftover jobs"
+for id in $left; do
+    grep -q "taking over job $id " "$work/resume.log" || die "the resumed run did not take over job $id"
+done
+grep -q "cancelled .* job(s)" "$work/resume.log" && die "the resumed run cancelled jobs it should have taken over"
 gone "$run_id"
 [[ "$(snapshot "$db")" == "$before" ]] || die "committed nodes changed after kill -9 and resume"
+adopted=$(q "$db" "select slurm_job_id from nodes where step between 3 and 5 order by slurm_job_id" | sort)
+[[ "$adopted" == "$left" ]] || die "steps 3-5 have jobs $(echo $adopted), not the ones kill -9 left: $(echo $left)"
+first_code=$(q "$db" "select count(*) from nodes where step between 3 and 5 and code like '%time.sleep(15)%' and is_buggy = 0")
+((first_code == 3)) || die "$first_code of the 3 taken-over nodes have the code the killed aide had"
+code_calls=$(q "$db" "select count(*) from llm_calls where purpose != 'review'")
+pending=$(q "$db" "select count(*) from pending_steps")
 nodes=$(q "$db" "select count(*) from nodes")
 status=$(q "$db" "select status from runs")
-((nodes == 6)) && [[ $status == finished ]] || die "resumed run: $nodes nodes, $status (want 6, finished)"
-echo "3 leftover jobs cancelled on resume; squeue shows none of run $run_id's jobs; 6 nodes, earlier 3 intact"
+((nodes == 8)) && [[ $status == finished ]] || die "resumed run: $nodes nodes, $status (want 8, finished)"
+((code_calls == 8 && pending == 0)) || die "$code_calls code calls for 8 nodes, $pending steps still pending"
+echo "jobs $(echo $left) taken over on resume ($ended_while_dead ended while aide was dead); squeue shows none of run $run_id's jobs; 8 nodes, 8 code calls, earlier 3 intact"
 echo "figures: 6-step Slurm run with 3 workers ${slurm_seconds} s"

@@ -13,6 +13,8 @@ export AIDE_LLAMA_URL="http://127.0.0.1:$port"
 echo "[test] llama-server on $AIDE_LLAMA_URL (pid $pid)"
 
 swift build --build-tests
+# The library spells none of aide's command-line flags (they are worded in Sources/aide).
+bash scripts/check-flags.sh
 # One test at a time: several tests run Python and SQLite for seconds, and on a 2-core machine
 # running them side by side starves the others (timeouts, cancellation and streaming checks).
 swift test --no-parallel

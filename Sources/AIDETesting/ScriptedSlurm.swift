@@ -30,6 +30,8 @@ public final class ScriptedSlurm: SlurmControl {
         var questions = 0
         var leftovers: [SlurmQueuedJob] = []
         var submitWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var asked: Set<String> = []
+        var questionWaiters: [(job: String, continuation: CheckedContinuation<Void, Never>)] = []
     }
     private let state = Mutex(State())
     private let plan: @Sendable (Int) -> ScriptedJobOutcome
@@ -56,6 +58,19 @@ public final class ScriptedSlurm: SlurmControl {
             let ready = state.withLock { state -> Bool in
                 if state.jobs.count >= count { return true }
                 state.submitWaiters.append((count, continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    /// Returns once the controller has been asked about `job` (an event: the interpreter asks only
+    /// once the job is submitted and recorded as its step's).
+    public func waitForQuestion(about job: String) async {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Bool in
+                if state.asked.contains(job) { return true }
+                state.questionWaiters.append((job, continuation))
                 return false
             }
             if ready { continuation.resume() }
@@ -97,12 +112,19 @@ public final class ScriptedSlurm: SlurmControl {
     }
 
     public func record(of job: String) async throws -> SlurmJobRecord? {
-        state.withLock { state in
+        let (record, waiters) = state.withLock { state -> (SlurmJobRecord?, [CheckedContinuation<Void, Never>]) in
             state.questions += 1
-            guard let found = state.jobs.first(where: { $0.id == job }) else { return nil }
-            return SlurmJobRecord(
-                id: found.id, state: found.state, exitCode: found.exitCode, reason: found.reason, node: "fake-node")
+            state.asked.insert(job)
+            let waiters = state.questionWaiters.filter { $0.job == job }.map(\.continuation)
+            state.questionWaiters.removeAll { $0.job == job }
+            guard let found = state.jobs.first(where: { $0.id == job }) else { return (nil, waiters) }
+            return (
+                SlurmJobRecord(id: found.id, state: found.state, exitCode: found.exitCode, reason: found.reason, node: "fake-node"),
+                waiters
+            )
         }
+        for waiter in waiters { waiter.resume() }
+        return record
     }
 
     public func cancel(_ jobs: [String]) {

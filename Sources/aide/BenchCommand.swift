@@ -66,16 +66,6 @@ enum BenchExit {
     static let regression: Int32 = 3
 }
 
-/// Prints a one-line error and exits non-zero for the bench's own errors.
-func benchErrors(_ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch let error as BenchError {
-        FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
-        throw ExitCode.failure
-    }
-}
-
 struct BenchRunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -149,7 +139,7 @@ struct BenchRunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await benchErrors {
+        do {
             let runsDirectory = URL(fileURLWithPath: runsDir, isDirectory: true)
             let index = try openOrCreate(runsDirectory: runsDirectory)
             if slurm {
@@ -277,7 +267,7 @@ struct BenchRunCaseCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await benchErrors {
+        do {
             let folder = try BenchFolder.locate(bench, runsDirectory: URL(fileURLWithPath: runsDir, isDirectory: true))
             let runner = try BenchRunner(index: try BenchIndex.open(folder.root))
             let printer = ProgressPrinter()
@@ -298,7 +288,7 @@ struct BenchRunCaseCommand: AsyncParsableCommand {
             }
             let (status, summary) = try await work.value
             interrupts.stop()
-            if let summary { print(summary.text) }
+            if let summary { print(summary.closingLines) }
             switch status {
             case .finished: return
             case .interrupted: throw ExitCode(130)
@@ -334,7 +324,7 @@ struct BenchCollectCommand: AsyncParsableCommand {
     @OptionGroup var output: BenchOutputOptions
 
     func run() async throws {
-        try await benchErrors {
+        do {
             let folder = try BenchFolder.locate(bench, runsDirectory: URL(fileURLWithPath: runsDir, isDirectory: true))
             let code = try output.report(try BenchIndex.open(folder.root, readOnly: true))
             if code != 0 { throw ExitCode(code) }

@@ -66,12 +66,7 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            try write(try render())
-        } catch let error as ReportError {
-            FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
-            throw ExitCode.failure
-        }
+        try write(try render())
     }
 
     /// The report's bytes: an HTML page can be tens of megabytes, so it is never copied as text.
@@ -79,7 +74,7 @@ struct ReportCommand: ParsableCommand {
         if format == .html, let reference, node == nil, !best, exportAide == nil, compare.isEmpty {
             let store = try RunReport.openStore(reference, runsDirectory: URL(fileURLWithPath: runsDir, isDirectory: true))
             defer { try? store.close() }
-            return try HTMLReport.page(store)
+            return try HTMLReport.page(store, nodeCommand: { "aide report \($0) --node \($1)" })
         }
         return Array(try renderText().utf8)
     }
@@ -100,7 +95,7 @@ struct ReportCommand: ParsableCommand {
             do {
                 try OutputFile.write(AIDEJournalExport.export(store), to: exportAide)
             } catch {
-                throw ReportError("cannot export \(reference) to \(exportAide): \(error)")
+                throw CommandLineError(description: "cannot export \(reference) to \(exportAide): \(ErrorText.line(error))")
             }
             return ""
         }
@@ -117,7 +112,7 @@ struct ReportCommand: ParsableCommand {
         } catch let error as ReportError {
             throw error
         } catch {
-            throw ReportError("\(store.path.path): \(error)".split(whereSeparator: \.isNewline).joined(separator: " "))
+            throw CommandLineError(description: "\(store.path.path): \(ErrorText.line(error))")
         }
         return try ReportRenderer.render(report, format: format, color: color)
     }
@@ -138,7 +133,7 @@ struct ReportCommand: ParsableCommand {
         do {
             try OutputFile.write(data, to: output)
         } catch {
-            throw ReportError("cannot write \(output): \(ErrorText.reason(error))")
+            throw CommandLineError(description: "cannot write \(output): \(ErrorText.reason(error))")
         }
     }
 }

@@ -45,7 +45,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         try inferred.validate()
         if resume != nil, runOptions.options.changesTask {
-            throw ValidationError(RunOptionGroup.message(.resumeChangesTask))
+            throw ValidationError(ErrorText.runOption(.resumeChangesTask))
         }
     }
 
@@ -101,7 +101,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let summary = await work.value
         interrupts.stop()
-        print(summary.text)
+        print(summary.closingLines)
         switch summary.status {
         case .finished: return
         case .interrupted:
@@ -159,4 +159,11 @@ final class Counter: Sendable {
     func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
 
     var current: Int { value.load(ordering: .relaxed) }
+}
+
+extension RunSummary {
+    /// The closing lines `aide run` prints: the summary, and how to continue a run that did not finish.
+    var closingLines: String {
+        text + (status == .finished ? "" : "\n  continue with: aide run --resume \(folder.path)")
+    }
 }

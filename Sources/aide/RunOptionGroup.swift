@@ -53,23 +53,7 @@ struct RunOptionGroup: ParsableArguments {
         do {
             try options.validate()
         } catch {
-            throw ValidationError(Self.message(error))
-        }
-    }
-
-    /// A `RunOptionsError` in the words of these flags.
-    static func message(_ error: RunOptionsError) -> String {
-        switch error {
-        case .notPositive(.steps, let value): return "--steps must be at least 1, found \(Int(value))"
-        case .notPositive(.workers, let value): return "--workers must be at least 1, found \(Int(value))"
-        case .notPositive(_, _): return "--time-limit must be more than 0"
-        case .empty(.feedbackModel): return "--feedback-model must not be empty"
-        case .empty(_): return "--model must not be empty"
-        case .fallthroughWithoutReplay: return "--replay-fallthrough needs --replay FILE"
-        case .recordWhileReplaying: return "--record with --replay records only what the cassette cannot answer: add --replay-fallthrough"
-        case .scriptedUnderReplay: return "--scripted with --replay answers only what the cassette cannot: add --replay-fallthrough"
-        case .fallthroughNeedsRecord: return "--replay-fallthrough with several --replay files needs --record FILE for the new exchanges"
-        case .resumeChangesTask: return "a resumed run keeps its task settings; only --steps, --time-limit and --workers may change"
+            throw ValidationError(ErrorText.runOption(error))
         }
     }
 

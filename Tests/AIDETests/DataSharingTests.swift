@@ -342,7 +342,8 @@ struct DataSharingTests {
         #expect {
             try SearchRun.start(task: loaded, runsDirectory: runs, dependencies: dependencies)
         } throws: { error in
-            "\(error)".contains("is inside the data folder") && "\(error)".contains("--runs-dir")
+            guard case .runsInsideData? = error as? WorkspaceError else { return false }
+            return "\(error)".contains("is inside the data folder")
         }
         #expect((try? FileManager.default.contentsOfDirectory(atPath: runs.path))?.isEmpty ?? true)
     }

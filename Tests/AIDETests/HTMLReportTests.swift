@@ -224,7 +224,7 @@ struct HTMLReportTests {
                         nodes: made.step + 1, buggyNodes: 0),
                     bestNodeID: made.id)
             }
-            let html = try HTMLReport.load(store)
+            let html = String(decoding: try HTMLReport.page(store, nodeCommand: { "aide report \($0) --node \($1)" }), as: UTF8.self)
             let detailsJSON = try #require(Self.blob("aide-details", in: html))
             let details = try #require(try JSONSerialization.jsonObject(with: Data(detailsJSON.utf8)) as? [String: [String: Any]])
             let output = try #require(details["a1b2c3d4"]?["output"] as? String)
@@ -233,6 +233,8 @@ struct HTMLReportTests {
             #expect(output.hasPrefix(String(repeating: "é", count: 1_000)))
             #expect(output.hasSuffix(String(repeating: "€", count: 600) + "\n"))
             #expect(output.contains("\(cut) bytes cut; the whole output: aide report html-long --node a1b2c3d4"))
+            #expect(details["a1b2c3d4"]?["whole_output"] as? String == "aide report html-long --node a1b2c3d4")
+            #expect(details["e5f6a7b8"]?["whole_output"] == nil)
             #expect(!output.contains("HEAD-END") && !output.contains("TAIL-START"))
             #expect(output.utf8.count < HTMLReport.outputHead + HTMLReport.outputTail + 200)
             let keptBytes = output.utf8.count - (output.components(separatedBy: "…")[1].utf8.count + 2 * "…".utf8.count + 2)

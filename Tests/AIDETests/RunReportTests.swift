@@ -304,9 +304,9 @@ struct RunReportTests {
             #expect(failed.calls.last?.error == "HTTP 529 overloaded_error")
             #expect(failed.calls.last?.costUSD == nil)
 
-            #expect(throws: ReportError("no node abc in run \(Self.runID) (it has 5 nodes)")) {
-                try NodeDetail.load(store, node: "abc")
-            }
+            let noNode = #expect(throws: ReportError.self) { try NodeDetail.load(store, node: "abc") }
+            #expect(noNode == .noNode(reference: "abc", run: Self.runID, count: 5))
+            #expect(noNode?.description == "no node abc in run \(Self.runID) (it has 5 nodes)")
             #expect(try RunReport.bestCode(store) == Self.code("dddd4444"))
         }
     }
@@ -483,7 +483,7 @@ struct RunReportTests {
             // A runs folder that does not exist.
             Self.expectCleanFailure(
                 try await CommandRunner.run(["report", "--runs-dir", directory.appendingPathComponent("none").path]),
-                "no runs folder")
+                "no runs folder \(directory.appendingPathComponent("none").path) (choose one with --runs-dir)")
         }
     }
 }

@@ -54,7 +54,8 @@ private func interpreter(_ slurm: ScriptedSlurm, exec: ExecSpec = ExecSpec()) ->
         #expect(SlurmInterpreter.step(ofJob: slurm.names[0], runID: folder.runID) == 3)
         // The job's own files sit in the run's slurm/ folder, out of the sandbox's sight.
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.run.appendingPathComponent("slurm").path)
-        #expect(Set(files) == ["0003-abcd1234.sbatch", "0003-abcd1234-100.out", "0003-abcd1234-100.status"])
+        #expect(Set(files) == ["0003-abcd1234.sbatch", "0003-abcd1234.job", "0003-abcd1234-100.out", "0003-abcd1234-100.status"])
+        #expect(SlurmJobPointer.read(folder.run.appendingPathComponent("slurm/0003-abcd1234.job"))?.job == "100")
     }
 
     @Test func jobScriptCarriesTheTaskSettings() throws {

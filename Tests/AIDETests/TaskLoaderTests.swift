@@ -210,7 +210,8 @@ struct TaskLoaderTests {
         #expect(accuracy.grading?.orderedThresholds.map(\.name) == ["bronze", "gold"])
 
         let notNumber = try Fixture(base + "  thresholds:\n    gold: high\n").error()
-        #expect(notNumber?.description == "\(notNumber?.file ?? ""):11:5: grading.thresholds.gold: expected a number, found \"high\"")
+        guard case .file(let file)? = notNumber?.source else { Issue.record("expected a file error"); return }
+        #expect(notNumber?.description == "\(file):11:5: grading.thresholds.gold: expected a number, found \"high\"")
         let notMapping = try Fixture(base + "  thresholds: 0.12\n").error()
         #expect(notMapping?.line == 10)
         #expect(notMapping?.message == "grading.thresholds: expected a mapping of keys, found \"0.12\"")
@@ -480,7 +481,7 @@ struct TaskLoaderTests {
         #expect(task.spec.grading?.metric == .mae)
         // One key short: the error points at the override that made the section.
         let error = fixture.error(["grading.answers=answers.csv", "grading.metric=mae"])
-        #expect(error?.file == "--set grading.metric=mae")
+        #expect(error?.source == .override("grading.metric=mae"))
         #expect(error?.line == nil)
         #expect(error?.message == "missing required key \"id_column\" in grading")
     }
@@ -488,10 +489,10 @@ struct TaskLoaderTests {
     @Test func overrideToAnUnknownKey() throws {
         let fixture = try Fixture(Self.complete)
         let error = fixture.error(["budget.stpes=3"])
-        #expect(error?.file == "--set budget.stpes=3")
+        #expect(error?.source == .override("budget.stpes=3"))
         #expect(error?.line == nil)
         #expect(error?.message == "unknown key \"stpes\" in budget; expected one of: steps, time_limit, script_timeout, usd, tokens")
-        #expect(error?.description == "--set budget.stpes=3: unknown key \"stpes\" in budget; expected one of: steps, time_limit, script_timeout, usd, tokens")
+        #expect(error?.description == "override budget.stpes=3: unknown key \"stpes\" in budget; expected one of: steps, time_limit, script_timeout, usd, tokens")
 
         let top = fixture.error(["budgte.steps=3"])
         #expect(top?.message.hasPrefix("unknown key \"budgte\"; expected one of: name, goal") == true)
@@ -500,7 +501,7 @@ struct TaskLoaderTests {
         let deep = fixture.error(["budget.steps.max=3"])
         #expect(deep?.message == "\"budget.steps\" takes a value, not keys (\"budget.steps.max\")")
         let malformed = fixture.error(["budget.steps"])
-        #expect(malformed?.file == "--set budget.steps")
+        #expect(malformed?.source == .override("budget.steps"))
         #expect(malformed?.message == "expected key.path=value, such as budget.steps=3")
         #expect(fixture.error(["budget..steps=3"])?.message == "expected key.path=value, such as budget.steps=3")
     }
@@ -508,14 +509,14 @@ struct TaskLoaderTests {
     @Test func overrideWithABadValue() throws {
         let fixture = try Fixture(Self.complete)
         let type = fixture.error(["budget.steps=ten"])
-        #expect(type?.file == "--set budget.steps=ten")
+        #expect(type?.source == .override("budget.steps=ten"))
         #expect(type?.line == nil)
         #expect(type?.message == "budget.steps: expected an integer, found \"ten\"")
         let range = fixture.error(["search.debug_prob=1.5"])
-        #expect(range?.file == "--set search.debug_prob=1.5")
+        #expect(range?.source == .override("search.debug_prob=1.5"))
         #expect(range?.message == "search.debug_prob: must be in 0...1, found 1.5")
         let direction = fixture.error(["metric.direction=up"])
-        #expect(direction?.file == "--set metric.direction=up")
+        #expect(direction?.source == .override("metric.direction=up"))
         #expect(direction?.message == "metric.direction: expected one of minimize, maximize, found \"up\"")
         // An override replaces a section that was not a mapping.
         let replaced = try Fixture(Self.complete + "\nsearch: 3\n").load(["search.num_drafts=2"])

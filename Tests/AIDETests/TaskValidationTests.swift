@@ -53,7 +53,7 @@ private func loadError(
         ("search:\n  policy: mcts\n  exploration: .inf\n", "task.yaml:11:3: search.exploration: must be a finite number, found inf"),
         ("", ""),
         ("agent:\n  code_model: gpt-4o\n  code:\n    thinking_budget: 2000\n",
-         "task.yaml:11:3: agent.code: gpt-4o: a thinking budget is an Anthropic (or OpenRouter) option; for OpenAI reasoning models pass --extra reasoning_effort='\"high\"' instead"),
+         "task.yaml:11:3: agent.code: gpt-4o: a thinking budget is an Anthropic (or OpenRouter) option; OpenAI reasoning models take reasoning_effort instead"),
         ("agent:\n  code:\n    reasoning_effort: high\n",
          "task.yaml:10:3: agent.code: claude-sonnet-4-5: reasoning_effort is an OpenAI option; Claude models take a thinking budget instead"),
         ("agent:\n  code_model: gpt-4o\n  code:\n    reasoning_effort: high\n",
@@ -103,9 +103,9 @@ private func loadError(
 
     @Test func overridesReachNestedModelOptionsAndAreCheckedToo() throws {
         #expect(try loadError("", overrides: ["agent.code.top_p=2"])
-            == "--set agent.code.top_p=2: agent.code.top_p: must be in (0, 1], found 2.0")
+            == "override agent.code.top_p=2: agent.code.top_p: must be in (0, 1], found 2.0")
         #expect(try loadError("", overrides: ["agent.retry.bogus=1"])
-            == "--set agent.retry.bogus=1: unknown key \"bogus\" in agent.retry; expected one of: max_attempts, max_elapsed, initial_delay, max_delay, malformed_attempts, idle_timeout, timeout, connect_timeout")
+            == "override agent.retry.bogus=1: unknown key \"bogus\" in agent.retry; expected one of: max_attempts, max_elapsed, initial_delay, max_delay, malformed_attempts, idle_timeout, timeout, connect_timeout")
         let task = try TaskFolder("")
         defer { task.remove() }
         let loaded = try TaskLoader.load(task.file, overrides: [

@@ -7,14 +7,28 @@ import Foundation
 //     runs/bench-<name>/cases/<task>-seed<K>/<run-id>/    the case's run (run.sqlite, nodes, ...)
 //     runs/bench-<name>/cases/<task>-seed<K>/output.log   what `aide run` printed
 //     runs/bench-<name>/summary.md, summary.json, junit.xml
-//     runs/bench-<name>/job.sbatch, slurm/                with --slurm
+//     runs/bench-<name>/job.sbatch, slurm/                for a Slurm job array
 
 /// A bench that cannot be planned, run or summarized: a one-line message for the person who asked.
-public struct BenchError: Error, CustomStringConvertible, Equatable {
-    public var description: String
+public enum BenchError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// A job array setting (`SlurmJob`) sbatch would refuse.
+    case slurmPartition(String)
+    case slurmTime(String)
+    case slurmCPUs(Int)
+    case slurmMemory(String)
+    /// A bench that cannot be planned, run or read, in words.
+    case failed(String)
 
-    public init(_ description: String) {
-        self.description = description
+    public init(_ description: String) { self = .failed(description) }
+
+    public var description: String {
+        switch self {
+        case .slurmPartition(let partition): return "the partition \"\(partition)\" is not a partition name"
+        case .slurmTime(let time): return "the job time takes Slurm's format, such as 30, 1:00:00 or 1-00:00:00; not \"\(time)\""
+        case .slurmCPUs: return "the CPUs per task must be at least 1"
+        case .slurmMemory(let memory): return "the job memory takes Slurm's format, such as 4G or 500M; not \"\(memory)\""
+        case .failed(let text): return text
+        }
     }
 }
 
@@ -151,15 +165,7 @@ public enum BenchPlan {
         if options.record != nil { throw BenchError("a bench records no cassette: its runs would write one file at once") }
         var tasks: [BenchTask] = []
         for file in taskFiles {
-            let loaded: LoadedTask
-            do {
-                loaded = try options.loadTask(URL(fileURLWithPath: file))
-            } catch let error as TaskError {
-                throw BenchError(error.description)
-            } catch let error as RunOptionsError {
-                throw BenchError(error.description)
-            }
-            let task = BenchTask(loaded)
+            let task = BenchTask(try options.loadTask(URL(fileURLWithPath: file)))
             if let other = tasks.first(where: { $0.name == task.name }) {
                 throw BenchError("\(other.file) and \(task.file) are both named \(task.name); a bench needs distinct task names")
             }

@@ -29,7 +29,7 @@ public struct BenchFolder: Sendable, Hashable {
     public var slurmLogs: URL { root.appendingPathComponent("slurm", isDirectory: true) }
     public var sbatchScript: URL { root.appendingPathComponent("job.sbatch") }
 
-    /// Where a case's run is made (its `--runs-dir`) and its output log kept.
+    /// Where a case's run is made (its runs folder) and its output log kept.
     public func caseFolder(_ benchCase: BenchCase) -> URL {
         cases.appendingPathComponent(benchCase.folderName, isDirectory: true)
     }

@@ -1,8 +1,7 @@
 import Foundation
 
 /// An sbatch job array for a bench: array element i runs case i with the command the CLI gives
-/// (`aide bench run-case <bench> --index $SLURM_ARRAY_TASK_ID`), which updates the bench's index.
-/// Its checks name sbatch's own options.
+/// (followed by the element's index, `$SLURM_ARRAY_TASK_ID`), which updates the bench's index.
 public struct SlurmJob: Sendable, Hashable {
     public var partition: String?
     /// Slurm's time format: `1:00:00`, `30`, `1-00:00:00`.
@@ -24,13 +23,13 @@ public struct SlurmJob: Sendable, Hashable {
     /// Checks the values the script would carry, so a typo is an error here rather than in sbatch.
     public func validate() throws {
         let plain = { (text: String) in text.allSatisfy { $0.isLetter || $0.isNumber || "-_:.,".contains($0) } && !text.isEmpty }
-        if let partition, !plain(partition) { throw BenchError("--partition \"\(partition)\" is not a partition name") }
+        if let partition, !plain(partition) { throw BenchError.slurmPartition(partition) }
         if let time, !(time.allSatisfy { $0.isNumber || $0 == ":" || $0 == "-" } && time.contains(where: \.isNumber)) {
-            throw BenchError("--time takes Slurm's format, such as 30, 1:00:00 or 1-00:00:00; not \"\(time)\"")
+            throw BenchError.slurmTime(time)
         }
-        if let cpusPerTask, cpusPerTask < 1 { throw BenchError("--cpus-per-task must be at least 1") }
+        if let cpusPerTask, cpusPerTask < 1 { throw BenchError.slurmCPUs(cpusPerTask) }
         if let memory, !(memory.first?.isNumber == true && memory.allSatisfy { $0.isNumber || "KMGTkmgt".contains($0) }) {
-            throw BenchError("--mem takes Slurm's format, such as 4G or 500M; not \"\(memory)\"")
+            throw BenchError.slurmMemory(memory)
         }
         if let parallel, parallel < 1 { throw BenchError("the elements at once must be at least 1, found \(parallel)") }
     }

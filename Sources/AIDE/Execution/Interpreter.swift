@@ -51,9 +51,17 @@ public protocol Interpreter: Sendable {
     /// The sandbox scripts run in, which shows them the run's `input` read-only; nil when none
     /// (the task's data is then copied, or linked unprotected, never mounted).
     var sandbox: Sandbox? { get }
+    /// Whether a script outlives this process (a Slurm job): the run then records each step's
+    /// context until it is committed, so a resumed run can take the script's result over (`adopt`).
+    var scriptsOutliveProcess: Bool { get }
+    /// The result of the script a stopped aide started in `directory`, waited for if it still runs;
+    /// nil when there is none to take over (the step's script then runs again).
+    func adopt(in directory: URL) async throws -> ExecutionResult?
 }
 
 extension Interpreter {
     public var isolation: String? { nil }
     public var sandbox: Sandbox? { nil }
+    public var scriptsOutliveProcess: Bool { false }
+    public func adopt(in directory: URL) async throws -> ExecutionResult? { nil }
 }

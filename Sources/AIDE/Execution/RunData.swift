@@ -339,7 +339,7 @@ extension RunWorkspace {
         case .mounted, .linked:
             let files = FileManager.default
             guard !files.fileExists(atPath: root.path) else {
-                throw WorkspaceError("run folder \(root.path) already exists")
+                throw WorkspaceError.exists(path: root.path)
             }
             try files.createDirectory(at: nodes, withIntermediateDirectories: true)
             try files.createSymbolicLink(atPath: input.path, withDestinationPath: data.path)
@@ -351,9 +351,7 @@ extension RunWorkspace {
         let data = data.resolvingSymlinksInPath().path
         let runs = runsDirectory.resolvingSymlinksInPath().path
         if runs == data || runs.hasPrefix(data.hasSuffix("/") ? data : data + "/") {
-            throw WorkspaceError(
-                "the runs folder \(runs) is inside the data folder \(data): scripts would see every run in it; "
-                    + "put runs elsewhere (--runs-dir)")
+            throw WorkspaceError.runsInsideData(runs: runs, data: data)
         }
     }
 }

@@ -14,14 +14,12 @@ public final class RunLock: Sendable {
     /// Takes the lock or throws, saying which process holds it.
     public init(folder: URL) throws {
         let fd = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw WorkspaceError("cannot open \(folder.path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw WorkspaceError.cannotOpen(path: folder.path, reason: String(cString: strerror(errno))) }
         let note = folder.appendingPathComponent("run.lock")
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
             let holder = (try? String(contentsOf: note, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-            throw WorkspaceError(
-                "run \(folder.lastPathComponent) is being written by process \(holder.flatMap { $0.isEmpty ? nil : $0 } ?? "another process"); "
-                    + "wait for it to finish or stop it first")
+            throw WorkspaceError.locked(run: folder.lastPathComponent, holder: holder.flatMap { $0.isEmpty ? nil : $0 })
         }
         try? Data("\(getpid())\n".utf8).write(to: note, options: .atomic)
         descriptor = fd

@@ -41,7 +41,7 @@ public struct RunWorkspace: Sendable {
     public func create(copying data: URL) throws {
         let files = FileManager.default
         guard !files.fileExists(atPath: root.path) else {
-            throw WorkspaceError("run folder \(root.path) already exists")
+            throw WorkspaceError.exists(path: root.path)
         }
         try files.createDirectory(at: nodes, withIntermediateDirectories: true)
         try files.copyItem(at: data.resolvingSymlinksInPath(), to: input)
@@ -66,11 +66,16 @@ public struct RunWorkspace: Sendable {
     /// `input` links to the run's read-only copy, `working/` is the script's to write.
     public func prepareNodeFolder(step: Int, nodeID: String) throws -> URL {
         let files = FileManager.default
-        let folder = nodes.appendingPathComponent(String(format: "%04d-%@", step, nodeID), isDirectory: true)
+        let folder = nodeFolder(step: step, nodeID: nodeID)
         if files.fileExists(atPath: folder.path) { try files.removeItem(at: folder) }
         try files.createDirectory(at: folder.appendingPathComponent("working"), withIntermediateDirectories: true)
         try files.createSymbolicLink(atPath: folder.appendingPathComponent("input").path, withDestinationPath: "../../input")
         return folder
+    }
+
+    /// The folder of the node of `step` (`nodes/0007-<id>`).
+    public func nodeFolder(step: Int, nodeID: String) -> URL {
+        nodes.appendingPathComponent(String(format: "%04d-%@", step, nodeID), isDirectory: true)
     }
 
     /// Removes node folders left by steps that never finished (after a crash or Ctrl-C).
@@ -97,11 +102,44 @@ public struct RunWorkspace: Sendable {
 }
 
 /// A run folder that cannot be made or used.
-public struct WorkspaceError: Error, CustomStringConvertible {
-    public var description: String
+public enum WorkspaceError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// A new run's folder is already there.
+    case exists(path: String)
+    /// What the user named is no run.
+    case noRun(reference: String, runsDirectory: String)
+    /// The runs folder, or the nearest existing `folder` on its path (`isNearest`), is a file, or not writable.
+    case runsDirectoryIsAFile(directory: String, folder: String, isNearest: Bool)
+    case runsDirectoryNotWritable(directory: String, folder: String, isNearest: Bool)
+    /// The runs folder lies in the data folder: every script would see every run.
+    case runsInsideData(runs: String, data: String)
+    /// The run folder cannot be opened to lock it.
+    case cannotOpen(path: String, reason: String)
+    /// Another process holds the run's lock.
+    case locked(run: String, holder: String?)
+    /// A failure put in words by its caller (tests and tools outside the library).
+    case failed(String)
 
-    public init(_ description: String) {
-        self.description = description
+    public init(_ description: String) { self = .failed(description) }
+
+    public var description: String {
+        func place(_ folder: String, _ isNearest: Bool) -> String {
+            isNearest ? "\(folder) (the nearest existing folder on its path)" : folder
+        }
+        switch self {
+        case .exists(let path): return "run folder \(path) already exists"
+        case .noRun(let reference, let runs):
+            return "no run \"\(reference)\": not a run folder, a run.sqlite, or a run id under \(runs)"
+        case .runsDirectoryIsAFile(let directory, let folder, let isNearest):
+            return "runs directory \(directory): \(place(folder, isNearest)) is a file, not a folder"
+        case .runsDirectoryNotWritable(let directory, let folder, let isNearest):
+            return "runs directory \(directory): \(place(folder, isNearest)) is not writable"
+        case .runsInsideData(let runs, let data):
+            return "the runs folder \(runs) is inside the data folder \(data): scripts would see every run in it; put runs elsewhere"
+        case .cannotOpen(let path, let reason): return "cannot open \(path): \(reason)"
+        case .locked(let run, let holder):
+            return "run \(run) is being written by process \(holder ?? "another process"); wait for it to finish or stop it first"
+        case .failed(let text): return text
+        }
     }
 }
 
@@ -116,8 +154,7 @@ extension RunWorkspace {
             candidate = runsDirectory.appendingPathComponent(reference, isDirectory: true)
         }
         guard files.fileExists(atPath: candidate.appendingPathComponent("run.sqlite").path) else {
-            throw WorkspaceError(
-                "no run \"\(reference)\": not a run folder, a run.sqlite, or a run id under \(runsDirectory.path)")
+            throw WorkspaceError.noRun(reference: reference, runsDirectory: runsDirectory.path)
         }
         return RunWorkspace(root: candidate.standardizedFileURL)
     }

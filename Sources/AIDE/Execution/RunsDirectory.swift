@@ -12,12 +12,12 @@ extension RunWorkspace {
             guard parent.path != folder.path else { break }
             folder = parent
         }
-        let what = folder.path == directory.standardizedFileURL.path ? "" : " (the nearest existing folder on its path)"
+        let isNearest = folder.path != directory.standardizedFileURL.path
         guard directoryFlag.boolValue else {
-            throw WorkspaceError("runs directory \(directory.path): \(folder.path)\(what) is a file, not a folder")
+            throw WorkspaceError.runsDirectoryIsAFile(directory: directory.path, folder: folder.path, isNearest: isNearest)
         }
         guard files.isWritableFile(atPath: folder.path) else {
-            throw WorkspaceError("runs directory \(directory.path): \(folder.path)\(what) is not writable")
+            throw WorkspaceError.runsDirectoryNotWritable(directory: directory.path, folder: folder.path, isNearest: isNearest)
         }
     }
 }

@@ -30,9 +30,7 @@ public enum SlurmCheck {
         if exec.slurm.sharedFilesystem != true {
             let kind = filesystem(of: runFolder)
             guard kind.shared else {
-                throw SlurmError(
-                    "the run folder \(runFolder.path) is on a local filesystem (\(kind.name)) the compute nodes cannot see; "
-                        + "put the runs on a shared filesystem (--runs-dir), or set exec.slurm.shared_filesystem: true if the nodes do see it")
+                throw SlurmError.localRunFolder(path: runFolder.path, filesystem: kind.name)
             }
         }
     }

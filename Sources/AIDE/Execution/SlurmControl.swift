@@ -54,9 +54,23 @@ public struct SlurmQueuedJob: Sendable, Hashable {
 }
 
 /// Why Slurm could not be asked something.
-public struct SlurmError: Error, Sendable, Hashable, CustomStringConvertible, LocalizedError {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+public enum SlurmError: Error, Sendable, Hashable, CustomStringConvertible, LocalizedError {
+    /// The run folder is on a filesystem only this machine mounts: the compute nodes cannot see it.
+    case localRunFolder(path: String, filesystem: String)
+    /// Slurm's tools or controller refused or failed, in words.
+    case failed(String)
+
+    public init(_ description: String) { self = .failed(description) }
+
+    public var description: String {
+        switch self {
+        case .localRunFolder(let path, let filesystem):
+            return "the run folder \(path) is on a local filesystem (\(filesystem)) the compute nodes cannot see; "
+                + "put the runs on a shared filesystem, or set exec.slurm.shared_filesystem: true if the nodes do see it"
+        case .failed(let text): return text
+        }
+    }
+
     public var errorDescription: String? { description }
 }
 

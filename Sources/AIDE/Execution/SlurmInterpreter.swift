@@ -10,8 +10,9 @@ import Synchronization
 /// noticed from that file, without asking the controller; the controller is asked at a backed-off
 /// interval (2 s, doubling to 30 s) for the jobs Slurm itself ends (time limit, memory, node
 /// failure, preemption, cancellation). NODE_FAIL and PREEMPTED are submitted again, once.
-/// Cancelling the calling task cancels the job (`scancel`). The first script of a run cancels
-/// the jobs of that run a killed aide left in the queue.
+/// Cancelling the calling task cancels the job (`scancel`). Each job's id is kept next to its
+/// script (`SlurmJobPointer`), so a resumed run takes over the jobs a killed aide left (`adopt`);
+/// the first script of a run cancels the run's other jobs still in the queue.
 public struct SlurmInterpreter: Interpreter {
     /// What runs inside the job, exactly as it would run here.
     public var local: PythonInterpreter
@@ -31,6 +32,9 @@ public struct SlurmInterpreter: Interpreter {
     }
 
     public var isolation: String? { "slurm job, " + (local.isolation ?? "none") }
+
+    /// A job runs on whether aide lives or not.
+    public var scriptsOutliveProcess: Bool { true }
 
     /// Jobs submitted and not yet ended.
     public var jobsInFlight: [String] { book.inFlight }
@@ -54,7 +58,7 @@ public struct SlurmInterpreter: Interpreter {
         let runID = runFolder.lastPathComponent
         let folderName = directory.lastPathComponent
         let step = Int(folderName.prefix { $0.isNumber }) ?? 0
-        try await book.sweep(runID: runID, control: control)
+        try await book.sweep(runID: runID, jobs: runFolder.appendingPathComponent("slurm", isDirectory: true), control: control)
 
         let python = try local.sandbox?.python ?? local.resolvedPython()
         try local.write(script, in: directory)
@@ -78,23 +82,60 @@ public struct SlurmInterpreter: Interpreter {
             throw PythonInterpreterError.cannotWriteScript(path: file.script.path, reason: ErrorText.reason(error))
         }
 
-        var attempt = 1
+        return try await follow(files: file, directory: directory, timeout: timeout, adopting: nil)
+    }
+
+    /// Takes over the job a stopped aide submitted for the script in `directory` (its pointer names
+    /// it): waits for it if it is still queued or running, and reads its result as `run` would have.
+    /// Nil when no job was submitted, or aide cancelled it.
+    public func adopt(in directory: URL) async throws -> ExecutionResult? {
+        let runFolder = directory.deletingLastPathComponent().deletingLastPathComponent()
+        let file = SlurmJobFiles(folder: runFolder.appendingPathComponent("slurm", isDirectory: true), name: directory.lastPathComponent)
+        guard let pointer = SlurmJobPointer.read(file.pointer) else { return nil }
+        FileHandle.standardError.write(Data(
+            "[slurm] taking over job \(pointer.job) of \(directory.lastPathComponent), left by a stopped aide\n".utf8))
+        return try await follow(files: file, directory: directory, timeout: pointer.timeout, adopting: pointer)
+    }
+
+    /// Submits the job script (or follows the job `adopting` names), waits for its end, submits it
+    /// once more after NODE_FAIL or PREEMPTED, and reads the result.
+    func follow(files file: SlurmJobFiles, directory: URL, timeout: Double, adopting: SlurmJobPointer?) async throws
+        -> ExecutionResult
+    {
+        var attempt = adopting?.attempt ?? 1
+        var adopting = adopting
         while true {
-            let submitted = Date()
             let job: String
-            do { job = try await control.submit(script: file.script) } catch {
-                throw PythonInterpreterError.launchFailed(executable: "sbatch", reason: "\(error)")
+            let submitted: Date
+            if let pointer = adopting {
+                (job, submitted) = (pointer.job, pointer.submitted)
+                adopting = nil
+            } else {
+                submitted = Date()
+                do { job = try await control.submit(script: file.script) } catch {
+                    throw PythonInterpreterError.launchFailed(executable: "sbatch", reason: "\(error)")
+                }
+                // Written before anything else can fail: a killed aide's successor finds the job by it.
+                SlurmJobPointer(job: job, submitted: submitted, attempt: attempt, timeout: timeout).write(to: file.pointer)
             }
             book.started(job)
             defer { book.ended(job) }
             let control = control
-            let (record, status) = try await withTaskCancellationHandler {
-                try await wait(for: job, files: file)
-            } onCancel: {
-                control.cancel([job])
+            let ended: (SlurmJobRecord?, SlurmJobStatus)
+            do {
+                ended = try await withTaskCancellationHandler {
+                    try await wait(for: job, files: file)
+                } onCancel: {
+                    control.cancel([job])
+                }
+                // Cancelled while asking Slurm: the job's CANCELLED is our own scancel, not the script's end.
+                try Task.checkCancellation()
+            } catch {
+                // aide cancelled the job: there is no result for a resumed run to take over.
+                if Task.isCancelled || error is CancellationError { try? FileManager.default.removeItem(at: file.pointer) }
+                throw error
             }
-            // Cancelled while asking Slurm: the job's CANCELLED is our own scancel, not the script's end.
-            try Task.checkCancellation()
+            let (record, status) = ended
             if status.exitCode == nil, let record, Self.retried.contains(record.state), attempt == 1 {
                 attempt += 1
                 continue
@@ -260,6 +301,8 @@ struct SlurmJobFiles: Sendable {
     var name: String
 
     var script: URL { folder.appendingPathComponent("\(name).sbatch") }
+    /// The job last submitted for the script (`SlurmJobPointer`).
+    var pointer: URL { folder.appendingPathComponent("\(name).job") }
     func output(job: String) -> URL { folder.appendingPathComponent("\(name)-\(job).out") }
     func status(job: String) -> URL { folder.appendingPathComponent("\(name)-\(job).status") }
     func status(_ job: String) -> URL { status(job: job) }
@@ -304,11 +347,12 @@ final class SlurmJobBook: Sendable {
     /// Once per run, before its first job: cancels the jobs of `runID` still queued or running that
     /// this interpreter did not submit (a killed aide's), and waits until the queue has let them go,
     /// so none writes into a folder the resumed run uses again.
-    func sweep(runID: String, control: any SlurmControl) async throws {
+    func sweep(runID: String, jobs: URL, control: any SlurmControl) async throws {
         let task = state.withLock { state in
             if let existing = state.sweeps[runID] { return existing }
             let task = Task {
-                let mine = Set(self.inFlight)
+                // Jobs a resumed step takes over are named by their pointers: those are kept.
+                let mine = Set(self.inFlight).union(SlurmJobPointer.all(in: jobs).map(\.job))
                 func leftovers() async -> [SlurmQueuedJob] {
                     ((try? await control.queuedJobs()) ?? []).filter {
                         SlurmInterpreter.step(ofJob: $0.name, runID: runID) != nil && !mine.contains($0.id)
@@ -329,5 +373,35 @@ final class SlurmJobBook: Sendable {
         }
         await task.value
         try Task.checkCancellation()
+    }
+}
+
+/// The job last submitted for a node folder's script, kept next to the job script as one JSON line
+/// (`slurm/<folder>.job`): a resumed run takes the job over by it, and leaves it in the queue.
+struct SlurmJobPointer: Sendable, Codable, Hashable {
+    var job: String
+    var submitted: Date
+    /// 2 when this is the resubmission after NODE_FAIL or PREEMPTED.
+    var attempt: Int
+    /// The script timeout the job runs under, in seconds.
+    var timeout: Double
+
+    func write(to file: URL) {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        try? encoder.encode(self).write(to: file, options: .atomic)
+    }
+
+    static func read(_ file: URL) -> SlurmJobPointer? {
+        guard let data = try? Data(contentsOf: file) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        return try? decoder.decode(SlurmJobPointer.self, from: data)
+    }
+
+    /// Every pointer in a run's `slurm/` folder.
+    static func all(in folder: URL) -> [SlurmJobPointer] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.filter { $0.hasSuffix(".job") }.compactMap { read(folder.appendingPathComponent($0)) }
     }
 }

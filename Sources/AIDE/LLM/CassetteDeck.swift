@@ -1,6 +1,6 @@
 import Foundation
 
-/// What `--record`, `--replay` and `--replay-fallthrough` ask for, made once per command: the
+/// What recording, replaying and falling through to the model ask for, made once per command: the
 /// cassettes read, the file to append to opened. `backend(wrapping:session:)` then gives each run
 /// its own backend (a replaying backend counts what it handed out, so runs must not share one).
 public struct CassetteDeck: Sendable {

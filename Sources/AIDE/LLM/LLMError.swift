@@ -15,7 +15,8 @@ public struct ProviderAPIError: Sendable, Hashable, Codable {
 /// Everything a query can fail with. Each case says what went wrong in words a user can act on.
 public indirect enum LLMError: Error, Sendable, CustomStringConvertible, LocalizedError {
     case missingAPIKey(provider: String, variable: String)
-    case missingBaseURL(String)
+    /// A compatible/… model without a server: `variable` names one.
+    case missingBaseURL(variable: String)
     case invalidFunctionSpec(String)
     case invalidOptions(String)
     case api(ProviderAPIError)
@@ -35,8 +36,8 @@ public indirect enum LLMError: Error, Sendable, CustomStringConvertible, Localiz
         switch self {
         case .missingAPIKey(let provider, let variable):
             return "no API key for \(provider): set the environment variable \(variable)"
-        case .missingBaseURL(let message):
-            return message
+        case .missingBaseURL(let variable):
+            return "compatible/… models need a server: set \(variable)"
         case .invalidFunctionSpec(let message):
             return "invalid function spec: \(message)"
         case .invalidOptions(let message):

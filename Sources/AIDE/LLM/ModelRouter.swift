@@ -126,8 +126,7 @@ public struct ModelRouter: Backend {
                 apiKey: try key(Variable.geminiKey))
         case .compatible:
             guard let base = compatibleBaseURL else {
-                throw LLMError.missingBaseURL(
-                    "compatible/… models need a server: set \(Variable.compatibleBaseURL) or pass --base-url")
+                throw LLMError.missingBaseURL(variable: Variable.compatibleBaseURL)
             }
             return ProviderEndpoint(provider: provider, baseURL: base, apiKey: value(Variable.compatibleKey))
         }

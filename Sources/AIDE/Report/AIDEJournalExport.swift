@@ -44,7 +44,7 @@ public enum AIDEJournalExport {
     /// The run in `store` as AIDE journal JSON (UTF-8, compact, keys sorted), ready to write to a file
     /// such as `journal.json`. Nodes come in step order; ids are our node ids.
     ///
-    /// Usage, e.g. for `aide report <run> --export-aide journal.json`:
+    /// Usage, e.g. for an export to journal.json:
     ///
     ///     let store = try RunStore.openReadOnly(path: runFile)
     ///     try AIDEJournalExport.export(store).write(to: URL(fileURLWithPath: "journal.json"))

@@ -1,6 +1,6 @@
 import Foundation
 
-// `aide report <run> --format html`: one self-contained page (CSS and JS inline, nothing fetched)
+// The HTML report of a run: one self-contained page (CSS and JS inline, nothing fetched)
 // with the summary, the tree (click a node for its plan, code, output and review) and charts of
 // the metrics journal. The page embeds two JSON blobs in `<script type="application/json">`:
 // `aide-report` (the run's aide.report/1 JSON plus a `steps` array of metrics rows) and
@@ -16,6 +16,10 @@ public enum HTMLReport {
     static let outputHead = 2_048
     static let outputTail = 2_048
 
+    /// The command that shows one node whole, given the run and node ids; supplied by the CLI (the
+    /// library spells no flag), named on the page where a node's output is cut.
+    public typealias NodeCommand = @Sendable (_ run: String, _ node: String) -> String
+
     /// Reads the store in one transaction and renders the page; failures are one-line `ReportError`s.
     public static func load(_ store: RunStore) throws -> String {
         String(decoding: try page(store), as: UTF8.self)
@@ -23,8 +27,8 @@ public enum HTMLReport {
 
     /// `load` as UTF-8 bytes, for writing a file without another copy of a large page. `liveScript`
     /// (from `aide serve`) runs after the viewer's own script, which it drives through
-    /// `window.aideViewer.update` (see `update(_:range:)`).
-    public static func page(_ store: RunStore, liveScript: String? = nil) throws -> [UInt8] {
+    /// `window.aideViewer.update` (see `update(_:range:)`). `nodeCommand` names where a cut output is whole.
+    public static func page(_ store: RunStore, liveScript: String? = nil, nodeCommand: NodeCommand? = nil) throws -> [UInt8] {
         // The page is written in one buffer, each node's texts as the node is read, so no more than
         // one node's code and output is held besides the page. Reserving the database's size
         // (an upper bound for most pages) costs no memory until written, and spares regrowing.
@@ -40,13 +44,13 @@ public enum HTMLReport {
                 calls = callsByNode(snapshot)
                 try writeHead(report, metrics: snapshot.metrics, to: &page)
             } thenEachNode: { node in
-                try writeDetail(node, first: first, runID: runID, calls: calls[node.id] ?? [], to: &page)
+                try writeDetail(node, first: first, runID: runID, calls: calls[node.id] ?? [], nodeCommand: nodeCommand, to: &page)
                 first = false
             }
         } catch let error as ReportError {
             throw error
         } catch {
-            throw ReportError(RunReport.oneLine(error))
+            throw ReportError.reading(error)
         }
         writeTail(liveScript: liveScript, to: &page)
         return page.bytes
@@ -54,13 +58,14 @@ public enum HTMLReport {
 
     /// The page of `report`; with the snapshot it was made from, node details and the metrics
     /// journal are embedded too (without, the page shows the tree and summary only).
-    public static func render(_ report: RunReport, snapshot: RunSnapshot? = nil) throws -> String {
+    public static func render(_ report: RunReport, snapshot: RunSnapshot? = nil, nodeCommand: NodeCommand? = nil) throws -> String {
         var page = JSONWriter(scriptSafe: true)
         try writeHead(report, metrics: snapshot?.metrics ?? [], to: &page)
         if let snapshot {
             let calls = callsByNode(snapshot)
             for (index, node) in snapshot.nodes.enumerated() {
-                try writeDetail(node, first: index == 0, runID: report.run.id, calls: calls[node.id] ?? [], to: &page)
+                try writeDetail(
+                    node, first: index == 0, runID: report.run.id, calls: calls[node.id] ?? [], nodeCommand: nodeCommand, to: &page)
             }
         }
         writeTail(to: &page)
@@ -75,22 +80,26 @@ public enum HTMLReport {
 
     /// What the page embeds for one node besides its row: its `NodeView.Body` with the output cut
     /// to its head and tail (`outputCut` bytes cut between, nil when whole) and no traceback (the
-    /// output holds it). Encoded flat.
+    /// output holds it), and where the whole output is (`whole_output`, with the cut). Encoded flat.
     struct PageDetail: Encodable {
         var outputCut: Int?
+        var wholeOutput: String?
         var body: NodeView.Body
 
         enum CodingKeys: String, CodingKey {
             case outputCut = "output_cut"
+            case wholeOutput = "whole_output"
         }
 
-        init(_ node: Node, runID: String, calls: [LLMCallRecord]) {
+        init(_ node: Node, runID: String, calls: [LLMCallRecord], nodeCommand: NodeCommand? = nil) {
             var body = NodeView.Body(node, calls: calls)
             body.traceback = nil
             if let output = body.output {
-                let (text, cut) = bounded(output, command: "aide report \(runID) --node \(node.id)")
+                let whole = nodeCommand?(runID, node.id) ?? "node \(node.id) in the run's database"
+                let (text, cut) = bounded(output, wholeOutput: whole)
                 body.output = text
                 outputCut = cut > 0 ? cut : nil
+                wholeOutput = cut > 0 ? whole : nil
             }
             self.body = body
         }
@@ -98,22 +107,25 @@ public enum HTMLReport {
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encodeIfPresent(outputCut, forKey: .outputCut)
+            try container.encodeIfPresent(wholeOutput, forKey: .wholeOutput)
             try body.encode(to: encoder)
         }
     }
 
     /// `"id":{…}` (after a comma unless first): the node's `PageDetail`.
-    static func writeDetail(_ node: Node, first: Bool, runID: String, calls: [LLMCallRecord], to json: inout JSONWriter) throws {
+    static func writeDetail(
+        _ node: Node, first: Bool, runID: String, calls: [LLMCallRecord], nodeCommand: NodeCommand? = nil, to json: inout JSONWriter
+    ) throws {
         if !first { json.raw(",") }
         json.string(node.id)
         json.raw(":")
-        try json.encode(PageDetail(node, runID: runID, calls: calls))
+        try json.encode(PageDetail(node, runID: runID, calls: calls, nodeCommand: nodeCommand))
     }
 
     /// `output` whole when short; else its first `outputHead` and last `outputTail` bytes (cut
-    /// at character boundaries) around a line saying how many bytes were cut and that `command`
-    /// shows them. Returns the text and the bytes cut (0 when whole).
-    static func bounded(_ output: String, command: String) -> (text: String, cut: Int) {
+    /// at character boundaries) around a line saying how many bytes were cut and where the whole
+    /// output is. Returns the text and the bytes cut (0 when whole).
+    static func bounded(_ output: String, wholeOutput: String) -> (text: String, cut: Int) {
         // Cutting less than a marker's length would save nothing.
         guard output.utf8.count > outputHead + outputTail + 200 else { return (output, 0) }
         let utf8 = Array(output.utf8)
@@ -125,7 +137,7 @@ public enum HTMLReport {
         let cut = tailStart - headEnd
         let head = String(decoding: utf8[..<headEnd], as: UTF8.self)
         let tail = String(decoding: utf8[tailStart...], as: UTF8.self)
-        let marker = "\n… \(cut) bytes cut; the whole output: \(command) …\n"
+        let marker = "\n… \(cut) bytes cut; the whole output: \(wholeOutput) …\n"
         return (head + (head.hasSuffix("\n") ? String(marker.dropFirst()) : marker) + tail, cut)
     }
 

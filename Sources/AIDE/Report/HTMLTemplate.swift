@@ -1,4 +1,4 @@
-// The CSS, markup and JS of `aide report --format html` (see HTMLReport.swift). Raw string
+// The CSS, markup and JS of the HTML report (see HTMLReport.swift). Raw string
 // literals: backslashes are the JS's own. Nothing here loads anything from the network.
 
 enum HTMLTemplate {
@@ -435,7 +435,7 @@ function renderDetail(i) {
   }
   box.appendChild(el("h4", null, "Output"));
   if (d.output_cut) box.appendChild(el("p", "note", "Long output: its first and last 2 KB are shown, " +
-    int(d.output_cut) + " bytes between are cut. The whole output: aide report " + R.run.id + " --node " + node.id));
+    int(d.output_cut) + " bytes between are cut. The whole output: " + d.whole_output));
   box.appendChild(d.output == null ? el("p", null, "Never ran.") : el("pre", "out", d.output));
   box.appendChild(el("h4", null, "Review"));
   box.appendChild(el("p", "plan", d.review ? (d.review.is_bug ? "Bug" : "No bug") +

@@ -4,7 +4,7 @@ import Foundation
 // encodes them, dates as ISO 8601 (whole seconds, UTC, as `ReportSchema.encoder`), NaN and
 // infinities as `null`. For documents too large for `JSONEncoder` to be quick (an HTML page embeds
 // 10,000 nodes with their code and output); `ReportSchema.encoder` stays the encoder of
-// `--format json`, whose keys are sorted and indented.
+// the JSON report, whose keys are sorted and indented.
 //
 // A value that asks its encoder for a keyed container twice gets the same object both times, so a
 // type can encode two parts flat (`NodeView`, as `JSONEncoder` allows too).

@@ -64,7 +64,7 @@ public struct LiveRun: Sendable {
         } catch let error as ReportError {
             throw error
         } catch {
-            throw ReportError(RunReport.oneLine(error))
+            throw ReportError.reading(error)
         }
     }
 
@@ -127,7 +127,7 @@ public struct LiveRun: Sendable {
     /// A viewer as far as the last `advance()` began gets the nodes it read; one further behind
     /// costs a read of the nodes it lacks.
     public func update(afterCommits: Int) throws -> [UInt8] {
-        guard let report else { throw ReportError(StoreError.noRun(path: store.path.path).description) }
+        guard let report else { throw ReportError.unreadable(ErrorText.line(StoreError.noRun(path: store.path.path))) }
         let from = min(max(0, afterCommits), commits)
         let nodes: [Node]
         if from >= recentFrom {
@@ -144,7 +144,7 @@ public struct LiveRun: Sendable {
                         ).map { try NodeRecord(positionalRow: $0).node() })
                 }
             } catch {
-                throw ReportError(RunReport.oneLine(error))
+                throw ReportError.reading(error)
             }
         }
         return try HTMLReport.update(report, commits: commits, nodes: nodes, metrics: snapshot.metrics, calls: calls)
@@ -188,7 +188,7 @@ extension HTMLReport {
         } catch let error as ReportError {
             throw error
         } catch {
-            throw ReportError(RunReport.oneLine(error))
+            throw ReportError.reading(error)
         }
     }
 

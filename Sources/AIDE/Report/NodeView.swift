@@ -1,7 +1,7 @@
 import Foundation
 
 // One description of a node for reading. Every report derives from it: a run report's `nodes`
-// are `NodeView.Row`s; `aide report --node` is a `NodeDetail` (a `NodeView` in its run); the
+// are `NodeView.Row`s; the report of one node is a `NodeDetail` (a `NodeView` in its run); the
 // HTML page and `aide serve`'s live updates embed `NodeView.Row`s and, per node, its
 // `NodeView.Body` (HTMLReport). JSON keys are the Codable keys below (docs/REPORT_JSON.md).
 //

@@ -74,7 +74,7 @@ public final class ProgressPrinter: Sendable {
 }
 
 extension RunSummary {
-    /// The closing lines of `aide run`.
+    /// The closing lines of a run (the CLI adds how to continue one that did not finish).
     public var text: String {
         var lines = ["run \(runID): \(status.rawValue)" + (stopReason.map { " (\($0))" } ?? "")]
         lines.append("  nodes: \(nodes) (\(goodNodes) good, \(nodes - goodNodes) buggy)")
@@ -90,7 +90,6 @@ extension RunSummary {
             format: "  tokens: %d in / %d out · $%.4f · %@", inputTokens, outputTokens, costUSD,
             ProgressPrinter.duration(elapsed)))
         lines.append("  database: \(folder.appendingPathComponent("run.sqlite").path)")
-        if status != .finished { lines.append("  continue with: aide run --resume \(folder.path)") }
         return lines.joined(separator: "\n")
     }
 }

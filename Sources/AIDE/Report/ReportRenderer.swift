@@ -27,7 +27,7 @@ public enum ReportRenderer {
         case .text: return text(detail.harmlessForTerminal(), color: color)
         case .markdown: return markdown(detail.harmlessForTerminal())
         case .json: return try json(detail)
-        case .html: throw ReportError("an HTML report shows one whole run, not a node, a listing or a comparison")
+        case .html: throw ReportError.htmlShowsOneRun
         }
     }
 
@@ -36,7 +36,7 @@ public enum ReportRenderer {
         case .text: return text(listing)
         case .markdown: return markdown(listing)
         case .json: return try json(listing)
-        case .html: throw ReportError("an HTML report shows one whole run, not a node, a listing or a comparison")
+        case .html: throw ReportError.htmlShowsOneRun
         }
     }
 
@@ -45,7 +45,7 @@ public enum ReportRenderer {
         case .text: return text(comparison)
         case .markdown: return markdown(comparison)
         case .json: return try json(comparison)
-        case .html: throw ReportError("an HTML report shows one whole run, not a node, a listing or a comparison")
+        case .html: throw ReportError.htmlShowsOneRun
         }
     }
 

@@ -5,12 +5,41 @@ import Foundation
 // (`RunComparison`). All are plain Codable values; their JSON (snake_case keys, `null` for none,
 // `"schema": "aide.report/1"`) is documented in docs/REPORT_JSON.md.
 
-/// A report that cannot be made: a one-line message for the person who asked.
-public struct ReportError: Error, CustomStringConvertible, Equatable {
-    public var description: String
+/// A report that cannot be made; `ErrorText` words it for the person who asked.
+public enum ReportError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The folder the runs were looked for in is not there.
+    case noRunsFolder(path: String)
+    /// No node of the run has this id or id prefix.
+    case noNode(reference: String, run: String, count: Int)
+    /// Several nodes start with this prefix.
+    case ambiguousNode(reference: String, run: String, matches: [String])
+    /// The run has only buggy nodes so far.
+    case noGoodNode(run: String, steps: Int)
+    /// The run's stored task settings do not decode.
+    case unreadableSettings(run: String, path: String)
+    /// HTML was asked for a node, a listing or a comparison.
+    case htmlShowsOneRun
+    /// The run could not be opened or read: the cause in words (a store, workspace or file error).
+    case unreadable(String)
 
-    public init(_ description: String) {
-        self.description = description
+    /// Any failure to open or read a run, as a `ReportError` (kept as it is when it already is one).
+    public static func reading(_ error: any Error) -> ReportError {
+        (error as? ReportError) ?? .unreadable(ErrorText.line(error))
+    }
+
+    public var description: String {
+        switch self {
+        case .noRunsFolder(let path): return "no runs folder \(path)"
+        case .noNode(let reference, let run, let count):
+            return "no node \(reference) in run \(run) (it has \(count) node\(count == 1 ? "" : "s"))"
+        case .ambiguousNode(let reference, let run, let matches):
+            return "node id \(reference) is ambiguous in run \(run): it starts " + matches.joined(separator: ", ")
+        case .noGoodNode(let run, let steps):
+            return "run \(run) has no good node yet (\(steps) node\(steps == 1 ? "" : "s"), all buggy)"
+        case .unreadableSettings(let run, let path): return "cannot read the task settings of run \(run) in \(path)"
+        case .htmlShowsOneRun: return "an HTML report shows one whole run, not a node, a listing or a comparison"
+        case .unreadable(let text): return text
+        }
     }
 }
 
@@ -212,12 +241,12 @@ public struct RunReport: Sendable, Codable, Hashable {
     /// The report of a snapshot; `path` names the file in errors.
     /// `now` tells a live run (its heartbeat fresh) from one whose process is gone.
     public init(snapshot: RunSnapshot, path: String, now: Date = Date()) throws {
-        guard let run = snapshot.run else { throw ReportError(StoreError.noRun(path: path).description) }
+        guard let run = snapshot.run else { throw ReportError.unreadable(ErrorText.line(StoreError.noRun(path: path))) }
         let spec: TaskSpec
         do {
             spec = try run.spec()
         } catch {
-            throw ReportError("cannot read the task settings of run \(run.id) in \(path)")
+            throw ReportError.unreadableSettings(run: run.id, path: path)
         }
         let nodes = snapshot.nodes
         let journal = Journal(direction: spec.metric.direction, nodes: nodes)
@@ -291,12 +320,12 @@ extension RunReport {
         do {
             workspace = try RunWorkspace.locate(reference, runsDirectory: runsDirectory)
         } catch {
-            throw ReportError(oneLine(error))
+            throw ReportError.reading(error)
         }
         do {
             return try RunStore.openReadOnly(path: workspace.database)
         } catch {
-            throw ReportError(oneLine(error))
+            throw ReportError.reading(error)
         }
     }
 
@@ -306,7 +335,7 @@ extension RunReport {
         do {
             return (try load(store), store)
         } catch {
-            throw ReportError(oneLine(error))
+            throw ReportError.reading(error)
         }
     }
 
@@ -318,7 +347,7 @@ extension RunReport {
 
 // MARK: - One node
 
-/// Everything about one node (`aide report --node`): its `NodeView` and its place in the run.
+/// Everything about one node (the report of one node): its `NodeView` and its place in the run.
 /// Encoded flat: the envelope's keys beside the view's.
 @dynamicMemberLookup
 public struct NodeDetail: Sendable, Codable, Hashable {
@@ -373,7 +402,7 @@ public struct NodeDetail: Sendable, Codable, Hashable {
         do {
             snapshot = try store.snapshot()
         } catch {
-            throw ReportError(RunReport.oneLine(error))
+            throw ReportError.reading(error)
         }
         let report = try RunReport(snapshot: snapshot, path: store.path.path)
         return try NodeDetail(snapshot: snapshot, report: report, node: reference)
@@ -384,12 +413,10 @@ public struct NodeDetail: Sendable, Codable, Hashable {
         var matches = nodes.filter { $0.id == reference }
         if matches.isEmpty, !reference.isEmpty { matches = nodes.filter { $0.id.hasPrefix(reference) } }
         guard let node = matches.first else {
-            throw ReportError("no node \(reference) in run \(report.run.id) (it has \(nodes.count) node\(nodes.count == 1 ? "" : "s"))")
+            throw ReportError.noNode(reference: reference, run: report.run.id, count: nodes.count)
         }
         guard matches.count == 1 else {
-            throw ReportError(
-                "node id \(reference) is ambiguous in run \(report.run.id): it starts "
-                    + matches.map(\.id).joined(separator: ", "))
+            throw ReportError.ambiguousNode(reference: reference, run: report.run.id, matches: matches.map(\.id))
         }
         runID = report.run.id
         children = nodes.filter { $0.parentID == node.id }.map(\.id)
@@ -407,12 +434,11 @@ extension RunReport {
         do {
             snapshot = try store.snapshot()
         } catch {
-            throw ReportError(oneLine(error))
+            throw ReportError.reading(error)
         }
         let report = try RunReport(snapshot: snapshot, path: store.path.path)
         guard let best = report.best, let node = snapshot.nodes.first(where: { $0.id == best.id }) else {
-            throw ReportError(
-                "run \(report.run.id) has no good node yet (\(report.counts.steps) node\(report.counts.steps == 1 ? "" : "s"), all buggy)")
+            throw ReportError.noGoodNode(run: report.run.id, steps: report.counts.steps)
         }
         return node.code
     }
@@ -490,7 +516,7 @@ public struct RunListing: Sendable, Codable, Hashable {
         let files = FileManager.default
         var isDirectory: ObjCBool = false
         guard files.fileExists(atPath: runsDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ReportError("no runs folder \(runsDirectory.path) (choose one with --runs-dir)")
+            throw ReportError.noRunsFolder(path: runsDirectory.path)
         }
         let names = (try? files.contentsOfDirectory(atPath: runsDirectory.path)) ?? []
         var rows: [Row] = []

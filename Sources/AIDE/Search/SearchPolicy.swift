@@ -22,6 +22,16 @@ public enum SearchAction: Sendable, Hashable {
         }
     }
 
+    /// The action that made `node` (its stage and parents).
+    public init(of node: Node) {
+        switch node.stage {
+        case .draft: self = .draft
+        case .improve: self = .improve(parentID: node.parentID ?? "")
+        case .debug: self = .debug(parentID: node.parentID ?? "")
+        case .crossover: self = .crossover(parentID: node.parentID ?? "", otherID: node.otherParentID ?? "")
+        }
+    }
+
     /// The second parent of a crossover.
     public var otherParentID: String? {
         if case .crossover(_, let other) = self { return other }

@@ -84,6 +84,8 @@ public actor SearchRun {
     private let lock: RunLock
     private var journal: Journal
     private var inFlight: [Int: SearchAction] = [:]
+    /// Steps a stopped process left pending (their script a Slurm job): finished first when the run resumes.
+    private var leftPending: [PendingStep] = []
     private var stopRequested = false
     /// The run's LLM calls, so a stop request can cut a hanging one short.
     private let calls: InterruptibleBackend
@@ -101,9 +103,10 @@ public actor SearchRun {
     private init(
         id: String, workspace: RunWorkspace, task: LoadedTask, store: RunStore, journal: Journal,
         totals: (Int, Int, Double), elapsedBefore: Double, dependencies: RunDependencies, lock: RunLock,
-        dataPreview: String, packages: Task<[String]?, Never>? = nil
+        dataPreview: String, pending: [PendingStep] = [], packages: Task<[String]?, Never>? = nil
     ) throws {
         self.lock = lock
+        leftPending = pending
         packagesProbe = packages
         self.id = id
         self.workspace = workspace
@@ -171,8 +174,10 @@ public actor SearchRun {
             packages: packages)
     }
 
-    /// Continues a run from its database. Nodes that were in flight when it stopped are lost and
-    /// their steps done again; everything committed is kept. `adjust` may extend budgets.
+    /// Continues a run from its database. Everything committed is kept. A step that was in flight
+    /// when it stopped is finished from where it was when its script had been handed to a job that
+    /// outlives the process (`PendingStep`: the job's result taken over, or its script run again);
+    /// any other is lost and done again. `adjust` may extend budgets.
     public static func resume(
         runFolder: URL, dependencies makeDependencies: (LoadedTask) throws -> RunDependencies,
         adjust: (inout TaskSpec) -> Void = { _ in }
@@ -188,7 +193,8 @@ public actor SearchRun {
         // leaves the run as it was, not marked running with no one running it.
         let dependencies = try makeDependencies(task)
         let nodes = try store.nodes()
-        try workspace.removeUnfinishedNodeFolders(keeping: Set(nodes.map(\.id)))
+        let pending = try store.pendingSteps()
+        try workspace.removeUnfinishedNodeFolders(keeping: Set(nodes.map(\.id) + pending.map(\.node.id)))
         let totals = try store.totals()
         // Steps commit out of order when several run at once: the latest row is the longest elapsed.
         let elapsed = try store.metrics().map(\.elapsed).max() ?? 0
@@ -211,7 +217,7 @@ public actor SearchRun {
             id: record.id, workspace: workspace, task: task, store: store,
             journal: Journal(direction: spec.metric.direction, nodes: nodes),
             totals: (totals.inputTokens, totals.outputTokens, totals.costUSD), elapsedBefore: elapsed,
-            dependencies: dependencies, lock: lock, dataPreview: preview)
+            dependencies: dependencies, lock: lock, dataPreview: preview, pending: pending)
     }
 
     /// Runs steps, up to `search.workers` at once, until a budget is spent, `requestStop()` is called
@@ -240,6 +246,14 @@ public actor SearchRun {
         defer { heartbeat.cancel() }
         await withTaskGroup(of: StepResult.self) { group in
             var running = 0
+            // Steps a stopped process left pending come first, under their own numbers and actions.
+            for pending in leftPending where journal[pending.node.id] == nil {
+                let action = SearchAction(of: pending.node)
+                inFlight[pending.node.step] = action
+                group.addTask { await self.perform(pending.node.step, action, resuming: pending) }
+                running += 1
+            }
+            leftPending = []
             while true {
                 while failure == nil, !cancelled, !stopRequested, !Task.isCancelled, running < workers,
                     spentBudget() == nil
@@ -251,9 +265,9 @@ public actor SearchRun {
                 guard running > 0, let result = await group.next() else { break }
                 running -= 1
                 switch result {
-                case .finished(let node, let calls):
+                case .finished((let node, let calls)):
                     do {
-                        try commit(node, calls: calls)
+                        try commit(node, records: calls)
                     } catch {
                         failure = failure ?? "step \(node.step) could not be stored: \(error)"
                     }
@@ -267,7 +281,7 @@ public actor SearchRun {
                 case .callFailed(let number, let action, let error, let calls):
                     // An outage costs the step, not the run, unless it lasts `max_failed_steps` steps.
                     do {
-                        try commit(failedNode(number, action, error: error), calls: calls)
+                        try commit(failedNode(number, action, error: error), records: calls.map { record($0, step: number, nodeID: nil) })
                     } catch {
                         failure = failure ?? "step \(number) could not be stored: \(error)"
                     }
@@ -277,8 +291,10 @@ public actor SearchRun {
         }
         if let failure { return finish(status: .failed, reason: failure) }
         if cancelled || stopRequested || Task.isCancelled {
-            // Steps whose calls were cut short leave no node: nor a half-made folder.
-            try? workspace.removeUnfinishedNodeFolders(keeping: Set(journal.nodes.map(\.id)))
+            // Steps whose calls were cut short leave no node: nor a half-made folder. A pending step
+            // keeps its folder: its job's result may be taken over on resume.
+            let pending = (try? store.pendingSteps().map(\.node.id)) ?? []
+            try? workspace.removeUnfinishedNodeFolders(keeping: Set(journal.nodes.map(\.id) + pending))
             return finish(status: .interrupted, reason: "interrupted")
         }
         return finish(status: .finished, reason: spentBudget())
@@ -296,17 +312,17 @@ public actor SearchRun {
     }
 
     private enum StepResult: Sendable {
-        case finished(Node, [CallTrace])
+        case finished((Node, [LLMCallRecord]))
         case cancelled(Int)
         case failed(Int, String, [CallTrace])
         /// The step's code call failed after its retries: the step is stored as failed.
         case callFailed(Int, SearchAction, String, [CallTrace])
     }
 
-    private func perform(_ number: Int, _ action: SearchAction) async -> StepResult {
+    private func perform(_ number: Int, _ action: SearchAction, resuming pending: PendingStep? = nil) async -> StepResult {
         do {
-            let (node, calls) = try await step(number, action)
-            return .finished(node, calls)
+            if let pending { return .finished(try await finish(pending, adopting: true)) }
+            return .finished(try await step(number, action))
         } catch {
             if Task.isCancelled || error is CancellationError { return .cancelled(number) }
             if let failure = error as? OperatorFailure, Self.costsOnlyTheStep(failure.underlying) {
@@ -328,7 +344,7 @@ public actor SearchRun {
     }
 
     /// Generate, execute, review, grade: one node. Runs outside the actor's state.
-    private func step(_ number: Int, _ action: SearchAction) async throws -> (Node, [CallTrace]) {
+    private func step(_ number: Int, _ action: SearchAction) async throws -> (Node, [LLMCallRecord]) {
         let parent = action.parentID.flatMap { journal[$0] }
         let nodeID = Self.nodeID(seed: task.spec.search.seed, step: number)
         let memory = Prompts.memory(of: journal)
@@ -355,25 +371,50 @@ public actor SearchRun {
             code: outcome.proposal?.code ?? "", isBuggy: true,
             debugDepth: action.stage == .debug ? (parent?.debugDepth ?? 0) + 1 : 0, createdAt: created,
             finishedAt: created, otherParentID: action.otherParentID, patch: outcome.proposal?.patch)
-        guard let proposal = outcome.proposal else {
+        let calls = outcome.calls.map { record($0, step: number, nodeID: nil) }
+        guard outcome.proposal != nil else {
             node.error = "no usable code: " + (outcome.failure ?? "no answer")
             node.bugReasons = ["no usable code"]
             node.finishedAt = Date()
-            return (node, outcome.calls)
+            return (node, calls)
         }
+        let pending = PendingStep(node: node, calls: calls)
+        // A job outlives a killed aide: what the step has so far is kept, so a resume can finish it.
+        if dependencies.interpreter.scriptsOutliveProcess { try store.savePending(pending) }
+        return try await finish(pending, adopting: false)
+    }
 
-        let folder = try workspace.prepareNodeFolder(step: number, nodeID: nodeID)
-        report(step: number, stage: "\(action.stage.rawValue): executing")
+    /// Execute, review, grade: the rest of a step whose code is chosen. `adopting`: the step was left
+    /// pending by a stopped process, and the interpreter may hand over the result of its script.
+    private func finish(_ pending: PendingStep, adopting: Bool) async throws -> (Node, [LLMCallRecord]) {
+        var node = pending.node
+        let (number, stage, code) = (node.step, node.stage, node.code)
         let interpreter = dependencies.interpreter
-        let execution = try await scripts.withSlot {
-            // Read once the slot is had: waiting for it spends the run's time budget too.
-            try await interpreter.run(script: proposal.code, in: folder, timeout: await self.scriptTimeout())
+        let existing = workspace.nodeFolder(step: number, nodeID: node.id)
+        var execution: ExecutionResult?
+        if adopting, FileManager.default.fileExists(atPath: existing.path) {
+            report(step: number, stage: "\(stage.rawValue): taking over its job")
+            execution = try await interpreter.adopt(in: existing)
         }
-        try? Data(execution.output.utf8).write(to: folder.appendingPathComponent("output.txt"))
+        let folder: URL
+        if let execution {
+            folder = existing
+            try? Data(execution.output.utf8).write(to: folder.appendingPathComponent("output.txt"))
+        } else {
+            folder = try workspace.prepareNodeFolder(step: number, nodeID: node.id)
+            report(step: number, stage: "\(stage.rawValue): executing")
+            let ran = try await scripts.withSlot {
+                // Read once the slot is had: waiting for it spends the run's time budget too.
+                try await interpreter.run(script: code, in: folder, timeout: await self.scriptTimeout())
+            }
+            try? Data(ran.output.utf8).write(to: folder.appendingPathComponent("output.txt"))
+            execution = ran
+        }
+        guard let execution else { preconditionFailure("a step's script has run or was taken over") }
 
-        report(step: number, stage: "\(action.stage.rawValue): reviewing")
+        report(step: number, stage: "\(stage.rawValue): reviewing")
         let (review, reviewFailure, reviewCall) = try await Operators.review(
-            operators, code: proposal.code, output: execution.output)
+            operators, code: code, output: execution.output)
         let submissionName = task.spec.grading?.submission ?? "submission.csv"
         let submission = folder.appendingPathComponent("working").appendingPathComponent(submissionName)
         // Looked at, not followed: a link, folder, FIFO or device is refused before anything reads it.
@@ -385,7 +426,7 @@ public actor SearchRun {
             submissionProblems: submissionProblems)
 
         var problems = [reviewFailure].compactMap { $0 }
-        let cutOff = outcome.calls.compactMap { $0.result?.info.cutOffRetries }.reduce(0, +)
+        let cutOff = pending.calls.compactMap(\.cutOffRetries).reduce(0, +)
         if cutOff > 0 { problems.append("the answer was cut off at max_tokens and asked again with more room (\(cutOff)×)") }
         if let grader, written, submissionProblems.isEmpty {
             do {
@@ -405,7 +446,7 @@ public actor SearchRun {
         node.metricSource = assessment.metricSource
         node.error = problems.isEmpty ? nil : problems.joined(separator: "; ")
         node.finishedAt = Date()
-        return (node, outcome.calls + [reviewCall])
+        return (node, pending.calls + [record(reviewCall, step: number, nodeID: nil)])
     }
 
     /// The nodes of `node`'s debug chain before it, oldest first: the failure the chain started
@@ -470,11 +511,10 @@ public actor SearchRun {
     // MARK: - Committing
 
     /// Adds the node to the tree and writes it, its calls and the metrics row in one transaction.
-    private func commit(_ node: Node, calls: [CallTrace]) throws {
+    private func commit(_ node: Node, records: [LLMCallRecord]) throws {
         inFlight[node.step] = nil
         let previousBest = journal.best?.id
         journal.append(node)
-        let records = calls.map { record($0, step: node.step, nodeID: node.id) }
         for call in records {
             totals.input += call.inputTokens
             totals.output += call.outputTokens
@@ -495,7 +535,7 @@ public actor SearchRun {
         dependencies.progress(progress)
     }
 
-    private func record(_ trace: CallTrace, step: Int, nodeID: String?) -> LLMCallRecord {
+    private nonisolated func record(_ trace: CallTrace, step: Int, nodeID: String?) -> LLMCallRecord {
         if let result = trace.result {
             return LLMCallRecord(runID: id, nodeID: nodeID, step: step, purpose: trace.purpose, model: trace.model, result: result)
         }
@@ -563,7 +603,7 @@ public actor SearchRun {
     }
 
     private func submissionFile(of node: Node) -> URL {
-        workspace.nodes.appendingPathComponent(String(format: "%04d-%@", node.step, node.id))
+        workspace.nodeFolder(step: node.step, nodeID: node.id)
             .appendingPathComponent("working").appendingPathComponent(task.spec.grading?.submission ?? "submission.csv")
     }
 

@@ -15,6 +15,7 @@ enum RunMigrations {
     static let v6DataSource = "v6-runs-data-source"
     static let nodesSlurmJob = "v6-nodes-slurm-job"
     static let v6NodesPatch = "v6-nodes-patch"
+    static let pendingSteps = "v7-pending-steps"
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -165,6 +166,16 @@ enum RunMigrations {
         // The SEARCH/REPLACE blocks a node's code was made with (agent.edit_format diff).
         migrator.registerMigration(v6NodesPatch) { db in
             try db.alter(table: "nodes") { t in t.add(column: "patch", .text) }
+        }
+
+        // Steps whose script was handed to a Slurm job and not yet committed: what a resume needs to
+        // take the job's result over (`PendingStep`). A commit deletes its step's row.
+        migrator.registerMigration(pendingSteps) { db in
+            try db.create(table: "pending_steps") { t in
+                t.primaryKey("step", .integer)
+                t.column("node_id", .text).notNull()
+                t.column("body", .text).notNull()
+            }
         }
 
         // Later migrations go here, after the last one, never between.

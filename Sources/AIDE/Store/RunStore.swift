@@ -281,6 +281,7 @@ extension RunStore {
                 try call.insert(db)
             }
             try metrics.insert(db)
+            try db.execute(sql: "DELETE FROM pending_steps WHERE step = ?", arguments: [node.step])
             var assignments = [RunRecord.Columns.updatedAt.set(to: Timestamp.text(Date()))]
             if let bestNodeID { assignments.append(RunRecord.Columns.bestNodeID.set(to: bestNodeID)) }
             try RunRecord.filter(key: runID).updateAll(db, assignments)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// What a loaded task resolves to, in words: `aide init --check`.
+/// What a loaded task resolves to, in words (the CLI's task check).
 public enum TaskCheck {
     public static func describe(_ task: LoadedTask) -> String {
         let spec = task.spec

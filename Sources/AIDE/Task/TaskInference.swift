@@ -105,7 +105,7 @@ public enum TaskInference {
         var draft = try draft(
             dataDirectory: publicDir, taskFolder: taskFolder, name: competition,
             descriptionFile: descriptionText == nil ? nil : descriptionURL, python: python)
-        draft.header[0] = "Written by `aide init --mlebench` from \(root.path) (competition \(competition))."
+        draft.header[0] = "Written by `aide init` from the mle-bench competition \(competition) prepared in \(root.path)."
         if let title = descriptionText.flatMap(Self.title(of:)) {
             let predict = draft.spec.goal.hasPrefix("Predict ") ? " " + draft.spec.goal : ""
             draft.spec.goal = "Kaggle competition \"\(title)\":\(predict.isEmpty ? " solve it as described." : predict)"

@@ -26,7 +26,7 @@ public struct LoadedTask: Sendable {
     }
 }
 
-/// Reads `task.yaml` files: YAML syntax, unknown keys, types, `--set` overrides, and the checks that
+/// Reads `task.yaml` files: YAML syntax, unknown keys, types, `key.path=value` overrides, and the checks that
 /// need the file system (data, answers, description file), running `prepare` when the data is missing.
 /// Every problem is a `TaskError` pointing at the line of the key at fault.
 public enum TaskLoader {
@@ -161,28 +161,28 @@ enum TaskSchema {
 
 // MARK: - Overrides
 
-/// One `--set key.path=value`.
+/// One override, `key.path=value`.
 struct TaskOverride {
     var path: [String]
     var value: String
     /// As given, for error locations.
     var text: String
 
-    var origin: String { "--set \(text)" }
+    var origin: TaskError.Source { .override(text) }
 
     init(_ text: String) throws {
         self.text = text
         guard let equals = text.firstIndex(of: "=") else {
-            throw TaskError(file: "--set \(text)", message: "expected key.path=value, such as budget.steps=3")
+            throw TaskError(source: .override(text), message: "expected key.path=value, such as budget.steps=3")
         }
         let key = text[..<equals].trimmingCharacters(in: .whitespaces)
         path = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         value = String(text[text.index(after: equals)...])
         if key.isEmpty || path.contains(where: \.isEmpty) {
-            throw TaskError(file: "--set \(text)", message: "expected key.path=value, such as budget.steps=3")
+            throw TaskError(source: .override(text), message: "expected key.path=value, such as budget.steps=3")
         }
         if let problem = TaskSchema.problem(with: path) {
-            throw TaskError(file: "--set \(text)", message: problem)
+            throw TaskError(source: .override(text), message: problem)
         }
     }
 }
@@ -409,14 +409,14 @@ struct TaskDocument {
     /// else (a key the file lacks) the override that created its mapping or the nearest enclosing key.
     func located(_ path: [String], _ message: String) -> TaskError {
         if let override = overrides.last(where: { $0.path == path }) {
-            return TaskError(file: override.origin, message: message)
+            return TaskError(source: override.origin, message: message)
         }
         if path.isEmpty { return TaskError(file: file, line: 1, message: message) }
         if let mark = entry(at: path)?.key.mark {
             return TaskError(file: file, line: mark.line, column: mark.column, message: message)
         }
         if let override = overrides.last(where: { $0.path.starts(with: path) }) {
-            return TaskError(file: override.origin, message: message)
+            return TaskError(source: override.origin, message: message)
         }
         return located(Array(path.dropLast()), message)
     }

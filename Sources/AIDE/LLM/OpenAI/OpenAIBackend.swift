@@ -77,8 +77,7 @@ public struct OpenAIBackend: Backend {
         if let budget = options.thinkingBudget {
             guard provider == .openrouter else {
                 throw LLMError.invalidOptions(
-                    "a thinking budget is an Anthropic (or OpenRouter) option; for OpenAI reasoning models pass "
-                        + "--extra reasoning_effort='\"high\"' instead")
+                    "a thinking budget is an Anthropic (or OpenRouter) option; OpenAI reasoning models take reasoning_effort instead")
             }
             body["reasoning"] = ["max_tokens": .int(budget)]
         }
