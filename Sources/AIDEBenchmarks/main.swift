@@ -213,10 +213,10 @@ func writeNodes(_ store: RunStore, folder: URL, steps: Range<Int>, committed: (S
                 output: output, outputBytes: output.utf8.count, exitCode: buggy ? 1 : 0, duration: 3.5,
                 exceptionType: buggy ? "ValueError" : nil, traceback: buggy ? "Traceback ...\nValueError: bad" : nil),
             review: Review(isBug: buggy, summary: "A summary of what the run showed.", metric: metric), metric: metric,
-            metricSource: metric == nil ? nil : "review", testScore: metric.map { $0 * 1.05 }, isBuggy: buggy,
+            metricSource: metric == nil ? nil : .review, testScore: metric.map { $0 * 1.05 }, isBuggy: buggy,
             bugReasons: buggy ? ["raised ValueError"] : [], debugDepth: 0, createdAt: created,
             finishedAt: created.addingTimeInterval(0.9))
-        let calls = ["draft", "review"].map { purpose in
+        let calls = [CallPurpose.draft, .review].map { purpose in
             LLMCallRecord(
                 runID: folder.lastPathComponent, nodeID: id, step: step, purpose: purpose, model: "claude-sonnet-4-5",
                 provider: "anthropic", latency: 2.5, lastAttemptLatency: 2.5, inputTokens: 3000, outputTokens: 600,

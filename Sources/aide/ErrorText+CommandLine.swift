@@ -83,14 +83,11 @@ extension Aide {
             } else {
                 try command.run()
             }
-        } catch let error as ExitCode {
-            exit(withError: error)
-        } catch let error as CleanExit {
-            exit(withError: error)
-        } catch let error as ValidationError {
-            exit(withError: error)
         } catch {
-            exit(withError: CommandLineError(description: ErrorText.commandLine(error)))
+            // ArgumentParser's own (exit codes, help: its built-in help command throws from `run`)
+            // go to it as they are.
+            let isParsers = String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
+            exit(withError: isParsers ? error : CommandLineError(description: ErrorText.commandLine(error)))
         }
     }
 }

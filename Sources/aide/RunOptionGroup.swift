@@ -25,6 +25,9 @@ struct RunOptionGroup: ParsableArguments {
     @Option(name: .customLong("set"), help: "Override any task field: key.path=value (repeatable), e.g. search.debug_prob=0.3.")
     var overrides: [String] = []
 
+    @Option(help: "How scripts are isolated: auto, bwrap or none (exec.sandbox).")
+    var sandbox: SandboxMode?
+
     @Option(help: "Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.")
     var baseURL: String?
 
@@ -46,7 +49,8 @@ struct RunOptionGroup: ParsableArguments {
             codeModel: model, feedbackModel: feedbackModel, steps: steps, timeLimit: timeLimit, workers: workers,
             overrides: overrides,
             source: scripted.map { .scripted(file: Self.absolute($0)) } ?? .live(baseURL: baseURL),
-            replay: replay.map(Self.absolute), replayFallthrough: replayFallthrough, record: record.map(Self.absolute))
+            replay: replay.map(Self.absolute), replayFallthrough: replayFallthrough, record: record.map(Self.absolute),
+            sandbox: sandbox)
     }
 
     func validate() throws {
@@ -68,3 +72,5 @@ struct RunOptionGroup: ParsableArguments {
         URL(fileURLWithPath: path).standardized.path
     }
 }
+
+extension SandboxMode: ExpressibleByArgument {}

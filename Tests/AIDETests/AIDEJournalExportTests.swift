@@ -34,7 +34,7 @@ struct AIDEJournalExportTests {
             Node(
                 id: "n0", parentID: nil, step: 0, stage: .draft, plan: "Plan zero", code: "print('val: 0.8')\n",
                 execution: ExecutionResult(output: "loading\nval: 0.8\n", outputBytes: 17, exitCode: 0, duration: 1.5),
-                review: Review(isBug: false, summary: "Works, 0.8.", metric: 0.8), metric: 0.8, metricSource: "review",
+                review: Review(isBug: false, summary: "Works, 0.8.", metric: 0.8), metric: 0.8, metricSource: .review,
                 isBuggy: false, createdAt: at(0), finishedAt: at(0).addingTimeInterval(5)),
             Node(
                 id: "n1", parentID: "n0", step: 1, stage: .improve, plan: "Plan one", code: "raise ValueError\n",

@@ -52,7 +52,7 @@ struct DiffSearchTests {
         #expect(bad.patch == nil)
         #expect(bad.code == stored(whole) && bad.metric == 0.3 && !bad.isBuggy)
         let store = try RunStore.openReadOnly(path: run.folder.appendingPathComponent("run.sqlite"))
-        let badCalls = try store.calls(nodeID: bad.id).filter { $0.purpose == "improve" }
+        let badCalls = try store.calls(nodeID: bad.id).filter { $0.purpose == .improve }
         #expect(badCalls.count == 2)
         let fallback = run.prompts(containing: "Why the whole script is asked for")
         #expect(fallback.count == 1)
@@ -60,7 +60,7 @@ struct DiffSearchTests {
         #expect(fallback.first?.contains("exactly one fenced ```python code block") == true)
 
         #expect(shifted.code == stored(afterShiftedPatch) && shifted.metric == 0.2)
-        #expect(try store.calls(nodeID: shifted.id).filter { $0.purpose == "improve" }.count == 1)
+        #expect(try store.calls(nodeID: shifted.id).filter { $0.purpose == .improve }.count == 1)
 
         // Diff prompts show the marker lines; every call of the run sent the same system message.
         #expect(run.prompts(containing: "Improve the working solution").filter { $0.contains("\n<<<<<<< SEARCH\n") }.count == 3)

@@ -36,7 +36,7 @@ struct GoldenPromptTests {
                 output: output, outputBytes: output.utf8.count, exitCode: exception == nil ? 0 : 1,
                 duration: Double(step + 2) * 1.5, exceptionType: exception),
             review: Review(isBug: buggy, summary: summary, metric: metric), metric: buggy ? nil : metric,
-            metricSource: buggy ? nil : "output", isBuggy: buggy, bugReasons: reasons, debugDepth: depth,
+            metricSource: buggy ? nil : .output, isBuggy: buggy, bugReasons: reasons, debugDepth: depth,
             createdAt: epoch, finishedAt: epoch)
     }
 

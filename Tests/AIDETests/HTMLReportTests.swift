@@ -55,12 +55,12 @@ struct HTMLReportTests {
                     outputBytes: 20, exitCode: buggy ? 1 : 0, duration: 1.5,
                     exceptionType: buggy ? "KeyError" : nil),
                 review: Review(isBug: buggy, summary: "Review of \(nodeID).", metric: metric),
-                metric: metric, metricSource: metric == nil ? nil : "review", testScore: metric.map { $0 * 1.05 },
+                metric: metric, metricSource: metric == nil ? nil : .review, testScore: metric.map { $0 * 1.05 },
                 isBuggy: buggy, bugReasons: buggy ? ["raised KeyError"] : [], createdAt: created,
                 finishedAt: created.addingTimeInterval(9))
             journal.append(made)
             let call = LLMCallRecord(
-                runID: id, nodeID: nil, step: step, purpose: made.stage.rawValue, model: "claude-sonnet-4-5",
+                runID: id, nodeID: nil, step: step, purpose: CallPurpose(made.stage), model: "claude-sonnet-4-5",
                 provider: "anthropic", latency: 5, lastAttemptLatency: 5, inputTokens: 1000, outputTokens: 200,
                 costUSD: 0.01, attempts: 1, createdAt: created)
             cumulative.input += 1000
@@ -209,11 +209,11 @@ struct HTMLReportTests {
                 metric: 0.4, isBuggy: false, createdAt: Self.start, finishedAt: Self.start)
             let calls = [
                 LLMCallRecord(
-                    runID: "html-long", nodeID: nil, step: 1, purpose: "improve", model: "claude-sonnet-4-5",
+                    runID: "html-long", nodeID: nil, step: 1, purpose: .improve, model: "claude-sonnet-4-5",
                     provider: "anthropic", latency: 2.5, lastAttemptLatency: 2.5, inputTokens: 1_234, outputTokens: 56,
                     costUSD: 0.0123, attempts: 1, createdAt: Self.start),
                 LLMCallRecord(
-                    runID: "html-long", nodeID: nil, step: 1, purpose: "review", model: "gpt-4o", provider: "openai",
+                    runID: "html-long", nodeID: nil, step: 1, purpose: .review, model: "gpt-4o", provider: "openai",
                     error: "HTTP 529", latency: 30, attempts: 3, createdAt: Self.start),
             ]
             for (made, madeCalls) in [(node, [LLMCallRecord]()), (short, calls)] {

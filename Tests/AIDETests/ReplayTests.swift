@@ -63,13 +63,13 @@ struct ReplayTests {
                 "node", node.id, node.parentID ?? "-", "\(node.step)", node.stage.rawValue, node.plan, node.code,
                 node.execution?.output ?? "-", "\(node.execution?.exitCode ?? -1)", node.execution?.exceptionType ?? "-",
                 node.review.map { "\($0.isBug) \($0.summary) \(bits($0.metric))" } ?? "-", bits(node.metric),
-                node.metricSource ?? "-", bits(node.testScore), "\(node.isBuggy)", node.bugReasons.joined(separator: ";"),
+                node.metricSource?.rawValue ?? "-", bits(node.testScore), "\(node.isBuggy)", node.bugReasons.joined(separator: ";"),
                 "\(node.debugDepth)", node.error ?? "-",
             ].joined(separator: " | ")
         }
         lines += try store.calls(nodeID: nil).map { call in
             [
-                "call", "\(call.step)", call.nodeID ?? "-", call.purpose, call.model, call.provider, "\(call.inputTokens)",
+                "call", "\(call.step)", call.nodeID ?? "-", call.purpose.rawValue, call.model, call.provider, "\(call.inputTokens)",
                 "\(call.outputTokens)", bits(call.costUSD), call.stopReason ?? "-", call.finishReason ?? "-",
                 "\(call.attempts)", call.error ?? "-",
                 callLatency && call.error == nil ? bits(call.latency) + " " + bits(call.lastAttemptLatency) : "",

@@ -10,9 +10,11 @@ struct RunOptionsTests {
 
     @Test func optionsApplyToTheSpecAndAResumeTakesOnlyBudgetsAndWorkers() {
         let options = RunOptions(
-            codeModel: "gpt-4o", feedbackModel: "claude-haiku-4-5", steps: 7, timeLimit: 90, workers: 3, seed: 11)
+            codeModel: "gpt-4o", feedbackModel: "claude-haiku-4-5", steps: 7, timeLimit: 90, workers: 3, seed: 11,
+            sandbox: SandboxMode.none)
         var started = TaskSpec(name: "t", goal: "g", data: "d", metric: MetricSpec(direction: .minimize))
         options.apply(to: &started)
+        #expect(started.exec.sandbox == SandboxMode.none)
         #expect(started.agent.codeModel == "gpt-4o")
         #expect(started.agent.reviewModel == "claude-haiku-4-5")
         #expect(started.budget.steps == 7)
@@ -24,6 +26,7 @@ struct RunOptionsTests {
         options.apply(to: &resumed, resuming: true)
         #expect(resumed.agent.codeModel == AgentSpec().codeModel)
         #expect(resumed.search.seed == 0)
+        #expect(resumed.exec.sandbox == .auto)
         #expect(resumed.budget.steps == 7 && resumed.budget.timeLimit == 90 && resumed.search.workers == 3)
         #expect(options.changesTask)
         #expect(!options.resumable.changesTask)
@@ -52,7 +55,7 @@ struct RunOptionsTests {
     @Test func optionsRoundTripThroughJSONAsABenchStoresThem() throws {
         let options = RunOptions(
             codeModel: "m", steps: 2, timeLimit: 1.5, overrides: ["search.num_drafts=1"], source: .live(baseURL: "http://h/v1"),
-            replay: ["/c.jsonl"], replayFallthrough: true)
+            replay: ["/c.jsonl"], replayFallthrough: true, sandbox: .bwrap)
         let data = try JSONEncoder().encode(options)
         #expect(try JSONDecoder().decode(RunOptions.self, from: data) == options)
         #expect(try JSONDecoder().decode(RunOptions.self, from: Data("{}".utf8)) == RunOptions())

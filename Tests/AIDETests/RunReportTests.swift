@@ -76,23 +76,23 @@ struct RunReportTests {
                     output: "output of \(node.id)\n", outputBytes: 20, exitCode: node.reasons.isEmpty ? 0 : 1,
                     duration: node.exec, exceptionType: node.reasons == ["raised KeyError"] ? "KeyError" : nil),
                 review: Review(isBug: !node.reasons.isEmpty, summary: "Review of \(node.id).", metric: node.metric),
-                metric: node.metric, metricSource: node.metric == nil ? nil : "review", testScore: node.test,
+                metric: node.metric, metricSource: node.metric == nil ? nil : .review, testScore: node.test,
                 isBuggy: !node.reasons.isEmpty, bugReasons: node.reasons, createdAt: created,
                 finishedAt: created.addingTimeInterval(90))
             journal.append(made)
             var calls = [
                 LLMCallRecord(
-                    runID: id, nodeID: nil, step: step, purpose: node.stage.rawValue, model: "claude-sonnet-4-5",
+                    runID: id, nodeID: nil, step: step, purpose: CallPurpose(node.stage), model: "claude-sonnet-4-5",
                     provider: "anthropic", latency: 5, lastAttemptLatency: 5, inputTokens: 1000, outputTokens: 200,
                     costUSD: 0.01, attempts: 1, createdAt: created)
             ]
             if step == tree.count - 1 {
                 calls.append(LLMCallRecord(
-                    runID: id, nodeID: nil, step: step, purpose: "review", model: "claude-haiku-4-5",
+                    runID: id, nodeID: nil, step: step, purpose: .review, model: "claude-haiku-4-5",
                     provider: "anthropic", error: "HTTP 529 overloaded_error", latency: 2, createdAt: created))
             } else {
                 calls.append(LLMCallRecord(
-                    runID: id, nodeID: nil, step: step, purpose: "review", model: "claude-haiku-4-5",
+                    runID: id, nodeID: nil, step: step, purpose: .review, model: "claude-haiku-4-5",
                     provider: "anthropic", latency: 1, lastAttemptLatency: 1, inputTokens: 500, outputTokens: 50,
                     costUSD: 0.001, attempts: 1, createdAt: created))
             }
@@ -231,7 +231,7 @@ struct RunReportTests {
             let created = Self.start.addingTimeInterval(600)
             let crossed = Node(
                 id: "ffff6666", parentID: "dddd4444", step: 5, stage: .crossover, plan: "Blend both.",
-                code: Self.code("ffff6666"), metric: 0.11, metricSource: "review", isBuggy: false, createdAt: created,
+                code: Self.code("ffff6666"), metric: 0.11, metricSource: .review, isBuggy: false, createdAt: created,
                 finishedAt: created, otherParentID: "aaaa1111")
             try store.commit(
                 node: crossed, calls: [],

@@ -70,7 +70,7 @@ struct RunStoreTests {
                 timedOut: true, duration: 12.345_678_9 + Double(step), exceptionType: "ValueError",
                 traceback: "Traceback (most recent call last):\n  ValueError: bad \(step)"),
             review: Review(isBug: true, summary: "Raised ValueError at step \(step).", metric: 0.123_456_789 + Double(step)),
-            metric: 0.1 + Double(step) / 1_000, metricSource: "review", testScore: 0.13 + Double(step) / 997,
+            metric: 0.1 + Double(step) / 1_000, metricSource: .review, testScore: 0.13 + Double(step) / 997,
             isBuggy: true, bugReasons: ["raised ValueError", "no submission", "quote \" and [bracket]"],
             debugDepth: step % 4, error: "grading failed: \(step)", createdAt: created,
             finishedAt: created.addingTimeInterval(42.000_001_5))
@@ -92,10 +92,10 @@ struct RunStoreTests {
                 provider: "anthropic", model: "claude-sonnet-4-5-20250929", stopReason: "end_turn",
                 finishReason: .stop, attempts: 2))
         let code = LLMCallRecord(
-            runID: runID, nodeID: nil, step: node.step, purpose: node.stage.rawValue, model: "claude-sonnet-4-5",
+            runID: runID, nodeID: nil, step: node.step, purpose: CallPurpose(node.stage), model: "claude-sonnet-4-5",
             result: result, createdAt: node.createdAt)
         let review = LLMCallRecord(
-            runID: runID, nodeID: node.id, step: node.step, purpose: "review", model: "gpt-4o", provider: "openai",
+            runID: runID, nodeID: node.id, step: node.step, purpose: .review, model: "gpt-4o", provider: "openai",
             error: "HTTP 529: overloaded", latency: 30.5, attempts: 3, createdAt: node.finishedAt)
         return [code, review]
     }
@@ -302,7 +302,7 @@ struct RunStoreTests {
             try Self.commitFull(store, step: 0)
             try Self.commitFull(store, step: 1)
             var outside = LLMCallRecord(
-                runID: Self.runID, nodeID: nil, step: 2, purpose: "draft", model: "claude-sonnet-4-5",
+                runID: Self.runID, nodeID: nil, step: 2, purpose: .draft, model: "claude-sonnet-4-5",
                 provider: "anthropic", error: "no code block", latency: 0.5)
             try store.recordCall(outside)
 
@@ -326,7 +326,7 @@ struct RunStoreTests {
             #expect(success.cacheReadTokens == 800 && success.cacheWriteTokens == 100 && success.reasoningTokens == 50)
             #expect(success.costUSD == 0.0125 && success.latency == 3.25 && success.lastAttemptLatency == 1.5)
             #expect(success.stopReason == "end_turn" && success.finishReason == "stop" && success.attempts == 2)
-            #expect(success.error == nil && success.purpose == "draft")
+            #expect(success.error == nil && success.purpose == .draft)
             let failure = ofFirst[1]
             #expect(failure.error == "HTTP 529: overloaded" && failure.inputTokens == 0 && failure.costUSD == nil)
             #expect(failure.cacheReadTokens == nil && failure.lastAttemptLatency == 30.5 && failure.attempts == 3)
@@ -745,12 +745,12 @@ struct RunStoreTests {
             let node = Node(
                 id: step.id, parentID: step.parent, step: index, stage: step.stage, plan: step.plan,
                 code: step.execution == nil ? "" : "import pandas as pd\n# \(step.plan)\n", execution: step.execution,
-                review: step.review, metric: good ? step.review?.metric : nil, metricSource: good ? "review" : nil,
+                review: step.review, metric: good ? step.review?.metric : nil, metricSource: good ? .review : nil,
                 testScore: step.test, isBuggy: !good, bugReasons: step.reasons, debugDepth: step.depth, error: step.error,
                 createdAt: created, finishedAt: clock)
             made.append(node)
             var calls = [LLMCallRecord(
-                runID: runID, nodeID: node.id, step: index, purpose: step.stage.rawValue, model: "claude-sonnet-4-5",
+                runID: runID, nodeID: node.id, step: index, purpose: CallPurpose(step.stage), model: "claude-sonnet-4-5",
                 result: QueryResult(
                     output: .text("..."), latency: 20 + Double(step.codeTokens.1) / 60,
                     lastAttemptLatency: 20 + Double(step.codeTokens.1) / 60,
@@ -760,7 +760,7 @@ struct RunStoreTests {
                 createdAt: created.addingTimeInterval(1))]
             if let (input, output) = step.reviewTokens {
                 calls.append(LLMCallRecord(
-                    runID: runID, nodeID: node.id, step: index, purpose: "review", model: "claude-haiku-4-5",
+                    runID: runID, nodeID: node.id, step: index, purpose: .review, model: "claude-haiku-4-5",
                     result: QueryResult(
                         output: .functionCall(name: "submit_review", arguments: .object([:])), latency: 3.1,
                         lastAttemptLatency: 3.1, usage: TokenUsage(input: input, output: output),
@@ -769,7 +769,7 @@ struct RunStoreTests {
                     createdAt: clock.addingTimeInterval(-4)))
             } else if let reviewError = step.reviewError {
                 calls.append(LLMCallRecord(
-                    runID: runID, nodeID: node.id, step: index, purpose: "review", model: "claude-haiku-4-5",
+                    runID: runID, nodeID: node.id, step: index, purpose: .review, model: "claude-haiku-4-5",
                     provider: "anthropic", error: reviewError, latency: 41.5, lastAttemptLatency: 0.4, attempts: 5,
                     createdAt: clock.addingTimeInterval(-42)))
             }
@@ -790,7 +790,7 @@ struct RunStoreTests {
         }
         // Step 6: the draft call fails for good; the run stops, resumable.
         try store.recordCall(LLMCallRecord(
-            runID: runID, nodeID: nil, step: 6, purpose: "draft", model: "claude-sonnet-4-5", provider: "anthropic",
+            runID: runID, nodeID: nil, step: 6, purpose: .draft, model: "claude-sonnet-4-5", provider: "anthropic",
             error: "HTTP 529 overloaded_error", latency: 62.0, lastAttemptLatency: 0.5, attempts: 5,
             createdAt: clock.addingTimeInterval(62)))
         try store.updateRun(

@@ -144,7 +144,7 @@ struct SearchChecksTests {
         let nodes = run.nodes
         #expect(nodes.count == 8)
         guard nodes.count == 8 else { return }
-        #expect(nodes[0].metric == 0.31 && !nodes[0].isBuggy && nodes[0].metricSource == "output")
+        #expect(nodes[0].metric == 0.31 && !nodes[0].isBuggy && nodes[0].metricSource == .output)
         #expect(nodes[1].metric == 0.32 && !nodes[1].isBuggy && nodes[1].metricDisagreement == nil)
         #expect(nodes[2].metric == 0.33 && !nodes[2].isBuggy)
         #expect(nodes[3].metric == 0.34 && !nodes[3].isBuggy)

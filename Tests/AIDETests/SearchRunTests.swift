@@ -64,11 +64,11 @@ struct SearchRunTests {
         #expect(nodes[4].parentID == nodes[3].id && nodes[4].debugDepth == 1)
         #expect(nodes[5].parentID == nodes[4].id)
 
-        #expect(nodes[0].metric == 0.5 && nodes[0].metricSource == "output", "the harness reads the metric, always")
+        #expect(nodes[0].metric == 0.5 && nodes[0].metricSource == .output, "the harness reads the metric, always")
         #expect(abs((nodes[0].testScore ?? -1) - 0.5) < 1e-9, "RMSE of predicting 2x + 1.5 against 2x + 1")
         #expect(nodes[1].execution?.exceptionType == "ValueError")
         #expect(nodes[1].bugReasons.contains("raised ValueError"))
-        #expect(nodes[2].metric == 0.4 && nodes[2].metricSource == "output", "the review failed, the output had the metric")
+        #expect(nodes[2].metric == 0.4 && nodes[2].metricSource == .output, "the review failed, the output had the metric")
         #expect(nodes[2].error?.contains("reviewer unavailable") == true)
         #expect(nodes[3].execution?.timedOut == true)
         #expect(nodes[3].bugReasons.first?.hasPrefix("timed out") == true)
@@ -79,8 +79,8 @@ struct SearchRunTests {
         // The no-code answer cost a call: two debug calls and a failed review at step 2.
         let calls = try store.calls(nodeID: nil)
         #expect(calls.count == 13)
-        #expect(calls.filter { $0.step == 2 }.map(\.purpose) == ["debug", "debug", "review"])
-        #expect(calls.filter { $0.error != nil }.map(\.purpose) == ["review"])
+        #expect(calls.filter { $0.step == 2 }.map(\.purpose) == [.debug, .debug, .review])
+        #expect(calls.filter { $0.error != nil }.map(\.purpose) == [.review])
         #expect(calls.allSatisfy { $0.nodeID != nil })
 
         let record = try #require(try store.run())

@@ -112,7 +112,7 @@ private func finishJob(_ job: String, of nodeFolder: URL) throws {
         let pending = try store.pendingSteps()
         #expect(pending.map(\.node.step) == [1])
         #expect(pending.first?.node.plan == "Second.")
-        #expect(pending.first?.calls.map(\.purpose) == ["draft"])
+        #expect(pending.first?.calls.map(\.purpose) == [.draft])
         let jobs = folder.appendingPathComponent("slurm")
         let nodeFolder = try #require(try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("nodes").path)
             .first { $0.hasPrefix("0001-") })
@@ -144,7 +144,7 @@ private func finishJob(_ job: String, of nodeFolder: URL) throws {
         #expect(adopted.metric == 0.25)
         #expect(!adopted.isBuggy)
         // Its code call from the first aide and its review from the second, both with the node.
-        #expect(try store.calls(nodeID: adopted.id).map(\.purpose) == ["draft", "review"])
+        #expect(try store.calls(nodeID: adopted.id).map(\.purpose) == [.draft, .review])
         #expect(try store.pendingSteps().isEmpty)
     }
 }

@@ -106,7 +106,7 @@ public struct NodeView: Sendable, Codable, Hashable {
         /// Seconds a Slurm job waited in the queue before it started; nil for a local script.
         @Nullable public var queueWait: Double?
         @Nullable public var review: Review?
-        @Nullable public var metricSource: String?
+        @Nullable public var metricSource: MetricSource?
         public var debugDepth: Int
         @Nullable public var error: String?
         public var createdAt: Date
@@ -165,7 +165,7 @@ public struct NodeView: Sendable, Codable, Hashable {
 
     /// One LLM call made for the node.
     public struct Call: Sendable, Codable, Hashable {
-        public var purpose: String
+        public var purpose: CallPurpose
         public var model: String
         public var provider: String
         public var latency: Double

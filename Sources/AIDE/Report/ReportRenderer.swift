@@ -188,7 +188,7 @@ public enum ReportRenderer {
             lines.append(paint("buggy: " + (detail.bugReasons.isEmpty ? "unknown" : detail.bugReasons.joined(separator: ", ")), .red, color))
         } else {
             var line = "metric \(number(detail.metric))"
-            if let source = detail.metricSource { line += " (from the \(source))" }
+            if let source = detail.metricSource { line += " (from the \(source.rawValue))" }
             if let check = MetricDisagreement(harness: detail.metric, review: detail.review?.metric) { line += " · \(check)" }
             if let test = detail.testScore { line += " · test score \(number(test))" }
             if detail.isBest { line += " · the best node" } else if detail.onBestPath { line += " · on the best path" }
@@ -251,7 +251,7 @@ public enum ReportRenderer {
     }
 
     static func callLine(_ call: NodeView.Call) -> String {
-        var line = "\(call.purpose) · \(call.model) · \(String(format: "%.1fs", call.latency))"
+        var line = "\(call.purpose.rawValue) · \(call.model) · \(String(format: "%.1fs", call.latency))"
         line += " · \(call.inputTokens) in / \(call.outputTokens) out · \(usd(call.costUSD))"
         if let cached = call.cachedInputTokens, cached > 0 { line += " · \(cached) cached" }
         if let written = call.cacheWriteTokens, written > 0 { line += " · \(written) cache written" }
@@ -374,7 +374,7 @@ public enum ReportRenderer {
         lines.append("| parent | \(detail.parentID.map { "`\($0)`" } ?? "-") |")
         if let other = detail.otherParentID { lines.append("| crossed with | `\(other)` |") }
         lines.append("| buggy | \(detail.isBuggy ? "yes: " + cell(detail.bugReasons.joined(separator: ", ")) : "no") |")
-        lines.append("| metric | \(number(detail.metric))\(detail.metricSource.map { " (from the \($0))" } ?? "") |")
+        lines.append("| metric | \(number(detail.metric))\(detail.metricSource.map { " (from the \($0.rawValue))" } ?? "") |")
         if let check = MetricDisagreement(harness: detail.metric, review: detail.review?.metric) {
             lines.append("| metric cross-check | \(check) |")
         }
@@ -402,7 +402,7 @@ public enum ReportRenderer {
             lines += ["| purpose | model | latency | input | output | USD | error |", "|---|---|---:|---:|---:|---:|---|"]
             for call in detail.calls {
                 lines.append(
-                    "| \(call.purpose) | \(cell(call.model)) | \(String(format: "%.1fs", call.latency)) | \(call.inputTokens) | "
+                    "| \(call.purpose.rawValue) | \(cell(call.model)) | \(String(format: "%.1fs", call.latency)) | \(call.inputTokens) | "
                         + "\(call.outputTokens) | \(usd(call.costUSD)) | \(cell(call.error ?? "")) |")
             }
         }

@@ -36,10 +36,12 @@ public struct RunOptions: Sendable, Codable, Hashable {
     public var replayFallthrough: Bool
     /// The cassette every exchange (or, replaying, every new exchange) is appended to.
     public var record: String?
+    /// `exec.sandbox`: how the run's scripts are isolated.
+    public var sandbox: SandboxMode?
 
     /// Flat, as docs/BENCH_JSON.md gives them (`bench.run`).
     enum CodingKeys: String, CodingKey {
-        case steps, workers, seed, overrides, scripted, replay, record
+        case steps, workers, seed, overrides, scripted, replay, record, sandbox
         case baseURL = "base_url"
         case codeModel = "code_model"
         case feedbackModel = "feedback_model"
@@ -50,7 +52,7 @@ public struct RunOptions: Sendable, Codable, Hashable {
     public init(
         codeModel: String? = nil, feedbackModel: String? = nil, steps: Int? = nil, timeLimit: Double? = nil,
         workers: Int? = nil, seed: UInt64? = nil, overrides: [String] = [], source: BackendSource = .live(baseURL: nil),
-        replay: [String] = [], replayFallthrough: Bool = false, record: String? = nil
+        replay: [String] = [], replayFallthrough: Bool = false, record: String? = nil, sandbox: SandboxMode? = nil
     ) {
         self.codeModel = codeModel
         self.feedbackModel = feedbackModel
@@ -63,6 +65,7 @@ public struct RunOptions: Sendable, Codable, Hashable {
         self.replay = replay
         self.replayFallthrough = replayFallthrough
         self.record = record
+        self.sandbox = sandbox
     }
 
     public init(from decoder: any Decoder) throws {
@@ -79,7 +82,8 @@ public struct RunOptions: Sendable, Codable, Hashable {
                 ?? .live(baseURL: try c.decodeIfPresent(String.self, forKey: .baseURL)),
             replay: try c.decodeIfPresent([String].self, forKey: .replay) ?? [],
             replayFallthrough: try c.decodeIfPresent(Bool.self, forKey: .replayFallthrough) ?? false,
-            record: try c.decodeIfPresent(String.self, forKey: .record))
+            record: try c.decodeIfPresent(String.self, forKey: .record),
+            sandbox: try c.decodeIfPresent(SandboxMode.self, forKey: .sandbox))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -102,12 +106,13 @@ public struct RunOptions: Sendable, Codable, Hashable {
         try c.encode(replay, forKey: .replay)
         try c.encode(replayFallthrough, forKey: .replayFallthrough)
         try c.encode(record, forKey: .record)
+        try c.encode(sandbox, forKey: .sandbox)
     }
 
     /// Options that change what the run is (its task), not only how long it goes: a resumed run
     /// keeps those it was started with.
     public var changesTask: Bool {
-        codeModel != nil || feedbackModel != nil || seed != nil || !overrides.isEmpty
+        codeModel != nil || feedbackModel != nil || seed != nil || sandbox != nil || !overrides.isEmpty
     }
 
     /// These options without those that change the task (for resuming a run started with them).
@@ -116,6 +121,7 @@ public struct RunOptions: Sendable, Codable, Hashable {
         options.codeModel = nil
         options.feedbackModel = nil
         options.seed = nil
+        options.sandbox = nil
         options.overrides = []
         return options
     }
@@ -146,6 +152,7 @@ public struct RunOptions: Sendable, Codable, Hashable {
         if let codeModel { spec.agent.codeModel = codeModel }
         if let feedbackModel { spec.agent.feedbackModel = feedbackModel }
         if let seed { spec.search.seed = seed }
+        if let sandbox { spec.exec.sandbox = sandbox }
     }
 
     /// Loads a task file with these options (overrides on the text, typed fields on the spec).

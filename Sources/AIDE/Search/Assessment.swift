@@ -10,7 +10,7 @@ public struct Assessment: Sendable, Hashable {
     public var isBuggy: Bool
     public var reasons: [String]
     public var metric: Double?
-    public var metricSource: String?
+    public var metricSource: MetricSource?
 
     public static func of(
         execution: ExecutionResult, review: Review?, submissionWritten: Bool, submissionFile: String,
@@ -40,7 +40,7 @@ public struct Assessment: Sendable, Hashable {
         }
         return Assessment(
             isBuggy: !reasons.isEmpty, reasons: reasons, metric: reasons.isEmpty ? metric : nil,
-            metricSource: reasons.isEmpty ? "output" : nil)
+            metricSource: reasons.isEmpty ? .output : nil)
     }
 }
 

@@ -9,6 +9,34 @@ public enum Stage: String, Sendable, Codable, Hashable, CaseIterable {
     case crossover
 }
 
+/// What an LLM call was for: making a node at its stage, or reviewing a node's run. Stored as
+/// its raw value (`llm_calls.purpose`).
+public enum CallPurpose: String, Sendable, Codable, Hashable, CaseIterable {
+    case draft
+    case improve
+    case debug
+    case crossover
+    case review
+
+    /// The call that makes a node of `stage`.
+    public init(_ stage: Stage) {
+        switch stage {
+        case .draft: self = .draft
+        case .improve: self = .improve
+        case .debug: self = .debug
+        case .crossover: self = .crossover
+        }
+    }
+}
+
+/// Where a node's metric came from. Stored as its raw value (`nodes.metric_source`).
+public enum MetricSource: String, Sendable, Codable, Hashable, CaseIterable {
+    /// The harness's own reading of the script's `Validation metric:` line (every node aide makes now).
+    case output
+    /// The review's reading: nodes of runs made before the harness read the output itself.
+    case review
+}
+
 /// The feedback model's verdict on one run of a script (AIDE's `submit_review`).
 public struct Review: Sendable, Codable, Hashable {
     public var isBug: Bool
@@ -43,8 +71,8 @@ public struct Node: Sendable, Codable, Hashable, Identifiable {
     public var review: Review?
     /// The validation metric, finite, when the node is good.
     public var metric: Double?
-    /// Where `metric` came from: "review" or "output".
-    public var metricSource: String?
+    /// Where `metric` came from.
+    public var metricSource: MetricSource?
     /// Score on the hidden answers, graded by the harness; never shown to the agent.
     public var testScore: Double?
     public var isBuggy: Bool
@@ -59,7 +87,7 @@ public struct Node: Sendable, Codable, Hashable, Identifiable {
 
     public init(
         id: String, parentID: String?, step: Int, stage: Stage, plan: String, code: String,
-        execution: ExecutionResult? = nil, review: Review? = nil, metric: Double? = nil, metricSource: String? = nil,
+        execution: ExecutionResult? = nil, review: Review? = nil, metric: Double? = nil, metricSource: MetricSource? = nil,
         testScore: Double? = nil, isBuggy: Bool, bugReasons: [String] = [], debugDepth: Int = 0, error: String? = nil,
         createdAt: Date, finishedAt: Date, otherParentID: String? = nil, patch: String? = nil
     ) {

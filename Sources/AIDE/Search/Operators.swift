@@ -2,7 +2,7 @@ import Foundation
 
 /// One LLM call made during a step, kept whether it succeeded or not.
 public struct CallTrace: Sendable {
-    public var purpose: String
+    public var purpose: CallPurpose
     public var model: String
     public var result: QueryResult?
     public var error: String?
@@ -58,13 +58,13 @@ public enum Operators {
     }
 
     public static func draft(_ context: OperatorContext, memory: String) async throws -> Outcome {
-        try await propose(purpose: "draft", context) { _ in Prompts.draft(context.prompt, memory: memory) }
+        try await propose(purpose: .draft, context) { _ in Prompts.draft(context.prompt, memory: memory) }
     }
 
     public static func improve(
         _ context: OperatorContext, memory: String, parent: Node, siblings: [Node] = []
     ) async throws -> Outcome {
-        try await propose(purpose: "improve", context, editing: parent.code) {
+        try await propose(purpose: .improve, context, editing: parent.code) {
             Prompts.improve(context.prompt, memory: memory, parent: parent, siblings: siblings, edit: $0)
         }
     }
@@ -72,13 +72,13 @@ public enum Operators {
     public static func crossover(
         _ context: OperatorContext, memory: String, first: Node, second: Node
     ) async throws -> Outcome {
-        try await propose(purpose: "crossover", context) { _ in
+        try await propose(purpose: .crossover, context) { _ in
             Prompts.crossover(context.prompt, memory: memory, first: first, second: second)
         }
     }
 
     public static func debug(_ context: OperatorContext, parent: Node, earlierAttempts: [Node] = []) async throws -> Outcome {
-        try await propose(purpose: "debug", context, editing: parent.code) {
+        try await propose(purpose: .debug, context, editing: parent.code) {
             Prompts.debug(context.prompt, parent: parent, earlierAttempts: earlierAttempts, edit: $0)
         }
     }
@@ -90,7 +90,7 @@ public enum Operators {
     /// `editFormat` says so. An answer whose patch does not apply, or whose patched script does not
     /// compile, gets one more call asking for the whole script, and the step goes on in full form.
     static func propose(
-        purpose: String, _ context: OperatorContext, editing parent: String? = nil,
+        purpose: CallPurpose, _ context: OperatorContext, editing parent: String? = nil,
         prompt: (EditForm) -> StepPrompt
     ) async throws -> Outcome {
         var calls: [CallTrace] = []
@@ -120,7 +120,7 @@ public enum Operators {
 
     /// One code call, recorded in `calls` whether it answered or not.
     private static func ask(
-        _ prompt: StepPrompt, purpose: String, _ context: OperatorContext, calls: inout [CallTrace]
+        _ prompt: StepPrompt, purpose: CallPurpose, _ context: OperatorContext, calls: inout [CallTrace]
     ) async throws -> QueryResult {
         let start = ContinuousClock.now
         do {
@@ -181,7 +181,7 @@ public enum Operators {
             let result = try await context.backend.query(
                 system: prompt.system, user: prompt.user, funcSpec: Prompts.reviewFunction, options: context.reviewOptions)
             let call = CallTrace(
-                purpose: "review", model: context.reviewOptions.model, result: result, error: nil, latency: result.latency)
+                purpose: .review, model: context.reviewOptions.model, result: result, error: nil, latency: result.latency)
             guard let arguments = result.output.arguments, let isBug = arguments["is_bug"]?.boolValue else {
                 return (nil, "the review gave no is_bug verdict", call)
             }
@@ -196,7 +196,7 @@ public enum Operators {
             // quietly build another tree.
             if error is CancellationError || error is ReplayMiss { throw error }
             let call = CallTrace(
-                purpose: "review", model: context.reviewOptions.model, result: nil, error: "\(error)",
+                purpose: .review, model: context.reviewOptions.model, result: nil, error: "\(error)",
                 latency: (ContinuousClock.now - start).seconds, provider: (error as? LLMError)?.provider ?? (error as? RecordedFailure)?.provider,
                 attempts: (error as? LLMError)?.attemptHistory ?? (1, ["\(error)"]))
             return (nil, "review call failed: \(error)", call)

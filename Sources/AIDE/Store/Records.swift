@@ -144,8 +144,8 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
     /// The node the call was made for; nil for a call outside any node.
     public var nodeID: String?
     public var step: Int
-    /// What the call was for: "draft", "improve", "debug" or "review".
-    public var purpose: String
+    /// What the call was for.
+    public var purpose: CallPurpose
     /// The model as asked for (the provider may answer with a dated variant).
     public var model: String
     public var provider: String
@@ -229,7 +229,7 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
 
     /// Every field, as stored.
     public init(
-        id: Int64? = nil, runID: String, nodeID: String?, step: Int, purpose: String, model: String, provider: String,
+        id: Int64? = nil, runID: String, nodeID: String?, step: Int, purpose: CallPurpose, model: String, provider: String,
         latency: Double, lastAttemptLatency: Double, inputTokens: Int, outputTokens: Int, cacheReadTokens: Int? = nil,
         cacheWriteTokens: Int? = nil, reasoningTokens: Int? = nil, costUSD: Double?, stopReason: String? = nil,
         finishReason: String? = nil, attempts: Int, error: String? = nil, createdAt: Date = Date()
@@ -258,7 +258,7 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
 
     /// A call that answered: tokens, cost, latency and reasons from its result.
     public init(
-        runID: String, nodeID: String?, step: Int, purpose: String, model: String, result: QueryResult,
+        runID: String, nodeID: String?, step: Int, purpose: CallPurpose, model: String, result: QueryResult,
         createdAt: Date = Date()
     ) {
         self.init(
@@ -291,7 +291,7 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
     /// A call that failed: no tokens, no cost, `error` says why. `lastAttemptLatency` defaults to
     /// `latency` (one attempt).
     public init(
-        runID: String, nodeID: String?, step: Int, purpose: String, model: String, provider: String, error: String,
+        runID: String, nodeID: String?, step: Int, purpose: CallPurpose, model: String, provider: String, error: String,
         latency: Double, lastAttemptLatency: Double? = nil, attempts: Int = 1, createdAt: Date = Date()
     ) {
         self.init(
@@ -497,7 +497,7 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
         reviewSummary = node.review?.summary
         reviewMetric = node.review?.metric
         metric = node.metric
-        metricSource = node.metricSource
+        metricSource = node.metricSource?.rawValue
         testScore = node.testScore
         isBuggy = node.isBuggy
         bugReasons = String(decoding: try JSONEncoder().encode(node.bugReasons), as: UTF8.self)
@@ -512,6 +512,13 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
         guard let stage = Stage(rawValue: stage) else {
             throw DecodingError.dataCorrupted(.init(
                 codingPath: [CodingKeys.stage], debugDescription: "node \(id): unknown stage \"\(stage)\""))
+        }
+        let source = try metricSource.map { text in
+            guard let source = MetricSource(rawValue: text) else {
+                throw DecodingError.dataCorrupted(.init(
+                    codingPath: [CodingKeys.metricSource], debugDescription: "node \(id): unknown metric source \"\(text)\""))
+            }
+            return source
         }
         var execution: ExecutionResult?
         if let output {
@@ -530,7 +537,7 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
         }
         return Node(
             id: id, parentID: parentID, step: step, stage: stage, plan: plan, code: code, execution: execution,
-            review: review, metric: metric, metricSource: metricSource, testScore: testScore, isBuggy: isBuggy,
+            review: review, metric: metric, metricSource: source, testScore: testScore, isBuggy: isBuggy,
             bugReasons: bugReasons == "[]" ? [] : try JSONDecoder().decode([String].self, from: Data(bugReasons.utf8)),
             debugDepth: debugDepth, error: error, createdAt: createdAt, finishedAt: finishedAt,
             otherParentID: otherParentID, patch: patch)
@@ -781,3 +788,5 @@ enum Timestamp {
         return Date(timeIntervalSinceReferenceDate: reference)
     }
 }
+
+extension CallPurpose: DatabaseValueConvertible {}
