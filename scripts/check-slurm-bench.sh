@@ -29,51 +29,18 @@ while (($#)); do
     esac
 done
 
-say() { echo "== $*"; }
-reason=""
-die() { reason=$*; echo "error: $*" >&2; exit 1; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/aide-slurm-check.XXXXXX")
-cluster_started=0
-finish() {
-    local status=$?
-    if ((status != 0)); then
-        for f in "$work"/slurm-*.out "$work"/runs/bench-*/slurm/*.out; do
-            [[ -f "$f" ]] && { echo "---- $f (last 20 lines)" >&2; tail -n 20 "$f" >&2; }
-        done
-        bash scripts/slurm-cluster.sh logs || true
-        echo "check failed (exit $status)${reason:+: $reason}; work folder: $work" >&2
-    fi
-    if ((keep)); then
-        echo "kept: work folder $work; cluster running (scripts/slurm-cluster.sh stop)" >&2
-    else
-        ((cluster_started)) && bash scripts/slurm-cluster.sh stop || true
-        ((status == 0)) && rm -rf "$work"
-    fi
-    exit "$status"
+source scripts/slurm-check-lib.sh
+show_failure() {
+    for f in "$work"/slurm-*.out "$work"/runs/bench-*/slurm/*.out; do
+        [[ -f "$f" ]] && { echo "---- $f (last 20 lines)" >&2; tail -n 20 "$f" >&2; }
+    done
+    bash scripts/slurm-cluster.sh logs || true
 }
-trap finish EXIT
-
-# --- aide
-if [[ -n "${AIDE:-}" ]]; then
-    aide=$(cd "$(dirname "$AIDE")" && pwd)/$(basename "$AIDE")
-else
-    say "building aide (release)"
-    swift build -c release --product aide 2>&1 | grep -E "error|warning: " >&2 || true
-    aide="$repo/.build/release/aide"
-fi
-[[ -x "$aide" ]] || die "$aide is not an executable aide"
+check_begin slurm-check
+find_aide release
 [[ -x .venv/bin/python ]] || die ".venv/bin/python is missing: run scripts/setup.sh"
 command -v xmllint >/dev/null || die "xmllint is missing: apt-get install libxml2-utils (scripts/setup.sh does)"
-
-# --- cluster
-say "starting the cluster"
-start=$(date +%s.%N)
-# A cluster that was already running is left running.
-bash scripts/slurm-cluster.sh status >/dev/null 2>&1 || cluster_started=1
-bash scripts/slurm-cluster.sh start
-cluster_seconds=$(python3 -c "import time; print(f'{time.time() - $start:.1f}')")
-eval "$(bash scripts/slurm-cluster.sh env)"
+start_cluster
 
 # Runs sbatch --wait on a script, prints the array's wall time, and checks every element completed.
 submit_and_wait() {

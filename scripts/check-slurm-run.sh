@@ -18,59 +18,24 @@
 # Uses AIDE (a built aide) or .build/debug/aide (building it when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$(pwd)
 
 keep=0
 while (($#)); do
     case "$1" in
         --keep) keep=1; shift ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 
-say() { echo "== $*"; }
-reason=""
-die() { reason=$*; echo "error: $*" >&2; exit 1; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/aide-slurm-run.XXXXXX")
-cluster_started=0
-background=""
-finish() {
-    local status=$?
-    [[ -n $background ]] && kill -9 "$background" 2>/dev/null || true
-    if ((status != 0)); then
-        for f in "$work"/*.log; do [[ -f "$f" ]] && { echo "---- $f (last 15 lines)" >&2; tail -n 15 "$f" >&2; }; done
-        echo "check failed (exit $status)${reason:+: $reason}; work folder: $work" >&2
-    fi
-    if ((keep)); then
-        echo "kept: work folder $work; cluster running (scripts/slurm-cluster.sh stop)" >&2
-    else
-        ((cluster_started)) && bash scripts/slurm-cluster.sh stop || true
-        ((status == 0)) && rm -rf "$work"
-    fi
-    exit "$status"
+source scripts/slurm-check-lib.sh
+show_failure() {
+    for f in "$work"/*.log; do [[ -f "$f" ]] && { echo "---- $f (last 15 lines)" >&2; tail -n 15 "$f" >&2; }; done
 }
-trap finish EXIT
-
-if [[ -n "${AIDE:-}" ]]; then
-    aide=$(cd "$(dirname "$AIDE")" && pwd)/$(basename "$AIDE")
-else
-    [[ -x .build/debug/aide ]] || swift build --product aide 2>&1 | grep -E "error|warning: " >&2 || true
-    aide="$repo/.build/debug/aide"
-fi
-[[ -x "$aide" ]] || die "$aide is not an executable aide"
+check_begin slurm-run
+find_aide debug
 python=$(/usr/bin/env python3 -c 'import sys; print(sys.executable)')
-# q DB SQL: the rows, one a line, columns joined by | (Python's sqlite3: no sqlite3 CLI needed).
-q() {
-    python3 -c 'import sqlite3, sys
-db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
-for row in db.execute(sys.argv[2]): print("|".join("" if v is None else str(v) for v in row))' "$1" "$2"
-}
-
-say "starting the cluster"
-bash scripts/slurm-cluster.sh status >/dev/null 2>&1 || cluster_started=1
-bash scripts/slurm-cluster.sh start
-eval "$(bash scripts/slurm-cluster.sh env)"
+start_cluster
 
 # --- a small task and its scripted answers
 task="$work/task"

@@ -6,6 +6,8 @@
 #   bash scripts/cost-bench.sh                          # 30 steps, 20 ms per output token
 #   STEPS=12 PER_TOKEN=0.005 bash scripts/cost-bench.sh # quicker
 #   AIDEML=none bash scripts/cost-bench.sh              # aide's modes only
+#   SCRATCH=/tmp/cost-release bash scripts/cost-bench.sh  # the release build kept outside .build
+#   AIDE=.build/debug/aide bash scripts/cost-bench.sh   # a given binary, no build
 #
 # aideml is installed from PyPI into .build-peer/ as scripts/peer-bench.sh installs it.
 set -euo pipefail
@@ -15,8 +17,12 @@ PER_TOKEN="${PER_TOKEN:-0.02}"
 BAD_EVERY="${BAD_EVERY:-8}"
 AIDEML_VERSION="${AIDEML_VERSION:-0.2.2}"
 
-swift build -c release --product aide 2>&1 | grep -E "error|warning" || true
-aide="$PWD/.build/release/aide"
+if [ -n "${AIDE:-}" ]; then aide="$(realpath "$AIDE")"; else
+# A release build; SCRATCH (default .build) keeps it apart from a debug build's folder.
+scratch="${SCRATCH:-.build}"
+swift build -c release --scratch-path "$scratch" --product aide 2>&1 | grep -E "error|warning" || true
+aide="$(cd "$scratch/release" && pwd)/aide"
+fi
 python="$(command -v python3)"
 [ -x .venv/bin/python ] && python="$PWD/.venv/bin/python"
 

@@ -3,7 +3,8 @@
 //   2. Streamed query throughput: a large stream folded end to end through the backend over loopback.
 //   3. Overhead of one `query` over a raw libcurl call to the same loopback server.
 // `AIDEBenchmarks make-run FOLDER N` instead writes a generated run of N nodes (scripts/bench-report.sh);
-// `grow-run FOLDER N` adds N more while it is marked running (scripts/bench-serve.sh).
+// `grow-run FOLDER N` adds N more while it is marked running, and `pad-run FOLDER N` pads a real run
+// to N nodes (scripts/bench-serve.sh).
 // `AIDEBenchmarks sandbox-startup PYTHON [N]` instead times the sandbox's start-up (scripts/bench-sandbox.sh).
 import AIDE
 import AIDETesting
@@ -191,9 +192,23 @@ func growRun(folder: URL, count: Int, pause: Double = 0) throws {
     try store.updateRun(status: .finished, stopReason: "steps budget reached", bestNodeID: best, finishedAt: Date())
 }
 
+/// `pad-run FOLDER COUNT` (scripts/bench-serve.sh): adds generated nodes to a real run (made by a
+/// scripted `aide run`) until it has COUNT, each under an earlier node, so the tree stays one tree
+/// and the run can be resumed as a large one. The run's status and best node are kept.
+func padRun(folder: URL, count: Int) throws {
+    let store = try RunStore(path: folder.appendingPathComponent("run.sqlite"))
+    let existing = try store.nodes().sorted { $0.step < $1.step }.map(\.id)
+    guard existing.count < count, let run = try store.run() else { return }
+    _ = try writeNodes(store, folder: folder, steps: existing.count..<count, parents: existing)
+    try store.updateRun(status: run.status, stopReason: run.stopReason, bestNodeID: run.bestNodeID, finishedAt: run.finishedAt)
+}
+
 /// Commits generated nodes for `steps`: a random tree (seeded by the first step), scripts and
 /// outputs of realistic size, two LLM calls per node, a metrics row per step. Returns the best node.
-func writeNodes(_ store: RunStore, folder: URL, steps: Range<Int>, committed: (String) -> Void = { _ in }) throws -> String? {
+/// `parents` are the ids of the run's steps before the first (for a run that has nodes already).
+func writeNodes(
+    _ store: RunStore, folder: URL, steps: Range<Int>, parents: [String] = [], committed: (String) -> Void = { _ in }
+) throws -> String? {
     var random = SeededRandom(seed: 42 &+ UInt64(steps.lowerBound))
     var best: (id: String, metric: Double)?
     let code = String(repeating: "x = model.fit(train[features], train[target])  # line of a script\n", count: 40)
@@ -201,7 +216,11 @@ func writeNodes(_ store: RunStore, folder: URL, steps: Range<Int>, committed: (S
     let start = Date()
     for step in steps {
         let id = String(format: "%08x", step &* 2_654_435_761 & 0xffff_ffff)
-        let parent = step < 5 ? nil : String(format: "%08x", Int.random(in: 0..<step, using: &random) &* 2_654_435_761 & 0xffff_ffff)
+        var parent: String?
+        if step >= 5 {
+            let parentStep = Int.random(in: 0..<step, using: &random)
+            parent = parentStep < parents.count ? parents[parentStep] : String(format: "%08x", parentStep &* 2_654_435_761 & 0xffff_ffff)
+        }
         let buggy = Double.random(in: 0..<1, using: &random) < 0.3
         let metric = buggy ? nil : Double.random(in: 0.1..<0.5, using: &random)
         if let metric, best.map({ metric < $0.metric }) ?? true { best = (id, metric) }
@@ -239,6 +258,8 @@ if arguments.first == "make-run", arguments.count == 3, let count = Int(argument
     try growRun(
         folder: URL(fileURLWithPath: Array(arguments)[1]), count: count,
         pause: arguments.count > 3 ? Double(Array(arguments)[3]) ?? 0 : 0)
+} else if arguments.first == "pad-run", arguments.count == 3, let count = Int(arguments.last!) {
+    try padRun(folder: URL(fileURLWithPath: Array(arguments)[1]), count: count)
 } else if arguments.first == "sandbox-startup", arguments.count >= 2 {
     try await benchmarkSandboxStartup(python: Array(arguments)[1], count: arguments.count > 2 ? Int(Array(arguments)[2]) ?? 30 : 30)
 } else {

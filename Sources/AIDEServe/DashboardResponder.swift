@@ -253,13 +253,14 @@ struct DashboardResponder: HTTPResponder {
         json(bytes: Array(try ReportSchema.encoder.encode(value)))
     }
 
-    static func events(_ stream: AsyncStream<[UInt8]>) -> Response {
+    static func events(_ stream: AsyncStream<ByteBuffer>) -> Response {
         Response(
             status: .ok,
             headers: [.contentType: "text/event-stream", .cacheControl: "no-store", .init("X-Accel-Buffering")!: "no"],
             body: ResponseBody { writer in
-                // Ends when the page goes away (a write fails) or the server shuts down.
-                for await chunk in stream.cancelOnGracefulShutdown() { try await writer.write(ByteBuffer(bytes: chunk)) }
+                // Ends when the page goes away (a write fails) or the server shuts down. The chunks
+                // are shared by every page at one position: written as they are, not copied.
+                for await chunk in stream.cancelOnGracefulShutdown() { try await writer.write(chunk) }
                 try await writer.finish(nil)
             })
     }

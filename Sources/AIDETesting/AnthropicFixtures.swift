@@ -33,6 +33,9 @@ public enum AnthropicFixtures {
         public var cacheRead: Int
         /// `server_tool_use.web_search_requests`; nil leaves `server_tool_use` out.
         public var webSearchRequests: Int?
+        /// Of `cacheCreation`, the tokens written with the one-hour lifetime; nil leaves
+        /// `cache_creation` (the split by lifetime) out.
+        public var cacheCreation1h: Int? = nil
 
         /// Counts for a `usage` object.
         public init(input: Int = 25, output: Int = 12, cacheCreation: Int = 0, cacheRead: Int = 0, webSearchRequests: Int? = nil) {
@@ -49,6 +52,10 @@ public enum AnthropicFixtures {
                 #"{"input_tokens":\#(input),"output_tokens":\#(output),"#
                 + #""cache_creation_input_tokens":\#(cacheCreation),"cache_read_input_tokens":\#(cacheRead)"#
             if let webSearchRequests { text += #","server_tool_use":{"web_search_requests":\#(webSearchRequests)}"# }
+            if let long = cacheCreation1h {
+                text += #","cache_creation":{"ephemeral_5m_input_tokens":\#(cacheCreation - long),"#
+                    + #""ephemeral_1h_input_tokens":\#(long)}"#
+            }
             return text + "}"
         }
     }

@@ -517,7 +517,7 @@ struct BenchUnitTests {
     }
 
     @Test func xmlTextIsEscapedAndCleaned() {
-        #expect(JUnitReport.escape("a<b & \"c\" 'd'>\u{1}\n") == "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;\n")
+        #expect(MarkupText.escape("a<b & \"c\" 'd'>\u{1}\n") == "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;\n")
     }
 
     @Test func numbersKeepFourSignificantDigits() {

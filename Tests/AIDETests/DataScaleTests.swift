@@ -6,8 +6,6 @@ import Testing
 
 /// Large data: the preview reads a bounded number of bytes whatever the size, and a run builds it once.
 struct DataScaleTests {
-    private typealias A = ScriptedAnswers
-
     /// A CSV of `rows` rows × 4 columns of about the same length, written in chunks (never held whole).
     static func writeCSV(rows: Int, to url: URL) throws {
         _ = FileManager.default.createFile(atPath: url.path, contents: nil)
@@ -88,15 +86,9 @@ struct DataScaleTests {
     /// The preview is built when the run starts and stored; a resume uses the stored one even when the
     /// run's data changed since.
     @Test func aRunStoresItsPreviewAndAResumeDoesNotRebuildIt() async throws {
-        let task = try SyntheticTask(steps: 6)
-        defer { task.remove() }
-        var lines: [String] = []
-        for _ in 0..<4 { lines += [A.code(A.goodScript(metric: 0.3)), A.review(isBug: false, metric: 0.3)] }
-        let answers = try A.file(lines)
-        let runs = FileManager.default.temporaryDirectory.appendingPathComponent("aide-runs-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: runs) }
-        let options = RunOptions(steps: 1, seed: 3, source: .scripted(file: answers.path))
-        let first = await (try SearchRun.start(taskFile: task.taskFile, options: options, runsDirectory: runs)).run()
+        let scripted = try ScriptedRun(taskSteps: 6, answers: ScriptedRun.goodSteps(4))
+        defer { scripted.remove() }
+        let first = try await scripted.start()
         #expect(first.status == .finished)
         let database = first.folder.appendingPathComponent(RunStore.fileName)
         let stored = try {
@@ -109,7 +101,7 @@ struct DataScaleTests {
 
         // Data that would change the preview, were it built again.
         try TaskTestSupport.write("a,b\n1,2\n", to: first.folder.appendingPathComponent("input/added.csv"))
-        let second = await (try SearchRun.resume(runFolder: first.folder, options: options.resumable)).run()
+        let second = try await scripted.resume(first.folder)
         #expect(second.status == .finished)
         let store = try RunStore.openReadOnly(path: database)
         defer { try? store.close() }

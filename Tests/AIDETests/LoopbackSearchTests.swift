@@ -83,13 +83,11 @@ private final class Counter: Sendable {
             format == .anthropic
             ? AnthropicBackend(endpoint: endpoint, http: HTTPClient(), settings: settings)
             : OpenAIBackend(endpoint: endpoint, http: HTTPClient(), settings: settings)
-        let runs = FileManager.default.temporaryDirectory.appendingPathComponent("aide-runs-\(UUID().uuidString)")
+        let runs = ScriptedRun.newRunsFolder()
         defer { try? FileManager.default.removeItem(at: runs) }
         let run = try SearchRun.start(
             task: loaded, runsDirectory: runs,
-            dependencies: RunDependencies(
-                backend: backend, interpreter: PythonInterpreter(python: TestPython.path, outputLimit: 8_000),
-                syntax: PythonSyntaxCheck(python: TestPython.path)))
+            dependencies: .testPython(backend: backend))
         let summary = await run.run()
 
         #expect(summary.status == .finished)

@@ -65,6 +65,10 @@ struct NodeViewTests {
                 try deeper.encodeNil(forKey: AnyKey("z"))
                 try container.encode([Double.nan, 0.5], forKey: AnyKey("c"))
                 try container.encode(Optional<Int>.none, forKey: AnyKey("d"))
+                // Optionals inside a collection, dates, and a non-scalar behind an optional.
+                try container.encode([Optional<Int>.none, 2], forKey: AnyKey("e"))
+                try container.encode([NodeViewTests.created, NodeViewTests.created], forKey: AnyKey("f"))
+                try container.encode(Optional(["k": Optional<String>.none]), forKey: AnyKey("g"))
             }
         }
         struct AnyKey: CodingKey {
@@ -76,7 +80,8 @@ struct NodeViewTests {
         }
         var writer = JSONWriter()
         try writer.encode([Nested(), Nested()])
-        let one = #"{"a":{"x":1},"b":["y",{"z":null}],"c":[null,0.5],"d":null}"#
+        let one = #"{"a":{"x":1},"b":["y",{"z":null}],"c":[null,0.5],"d":null,"e":[null,2],"#
+            + #""f":["2026-05-28T20:26:40Z","2026-05-28T20:26:40Z"],"g":{"k":null}}"#
         #expect(writer.text == "[\(one),\(one)]")
     }
 

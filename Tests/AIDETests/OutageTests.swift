@@ -20,10 +20,6 @@ private func goodAnswer(_ request: RecordedRequest) -> LoopbackResponse {
     return A.messageResponse(A.textMessage(text: "A linear fit.\n```python\n\(S.goodScript(metric: 0.5))\n```"))
 }
 
-private func runsDirectory() -> URL {
-    FileManager.default.temporaryDirectory.appendingPathComponent("aide-runs-\(UUID().uuidString)")
-}
-
 private func dependencies(_ task: LoadedTask, server: LoopbackServer, clock: VirtualClock) -> RunDependencies {
     var settings = task.spec.agent.backendSettings
     settings.clock = clock.retryClock
@@ -31,9 +27,7 @@ private func dependencies(_ task: LoadedTask, server: LoopbackServer, clock: Vir
     let backend = AnthropicBackend(
         endpoint: ProviderEndpoint(provider: .anthropic, baseURL: server.baseURL, apiKey: "sk-ant-test"),
         http: HTTPClient(), settings: settings)
-    return RunDependencies(
-        backend: backend, interpreter: PythonInterpreter(python: TestPython.path, outputLimit: 8_000),
-        syntax: PythonSyntaxCheck(python: TestPython.path))
+    return .testPython(backend: backend)
 }
 
 /// Runs a synthetic task with `agent` settings (task.yaml lines under `agent:`) against `server` to its
@@ -46,7 +40,7 @@ private func runTask(
     let task = try SyntheticTask(steps: steps, extraYAML: "agent:\n  code_model: claude-sonnet-4-5\n" + agent)
     defer { task.remove() }
     let loaded = try TaskLoader.load(task.taskFile)
-    let runs = runsDirectory()
+    let runs = ScriptedRun.newRunsFolder()
     defer { try? FileManager.default.removeItem(at: runs) }
     let run = try SearchRun.start(
         task: loaded, runsDirectory: runs, dependencies: dependencies(loaded, server: server, clock: clock))

@@ -30,27 +30,25 @@ private func longTask(steps: Int, extraYAML: String) throws -> SyntheticTask {
 
 @Suite struct PromptCacheTests {
     /// Draft (raises), debug, improve, and a review of each: every request's system message is one
-    /// block with the breakpoint at its end, the same bytes for every call of the run, and from the
-    /// second call on the server serves it from its cache.
+    /// block with the breakpoint at its end, the same bytes for every call of the run, every call
+    /// carries the same tools (code calls with tool_choice none), and from the second call on the
+    /// server serves the whole prefix, tools and system, from its cache.
     @Test(arguments: [PromptCacheSetting.auto, .oneHour])
     func theStablePrefixIsOneCachedBlockIdenticalAcrossTheStepsOfARun(setting: PromptCacheSetting) async throws {
         let cache = AnthropicPromptCache()
         let codeCalls = Counter()
         let server = try LoopbackServer(handler: { request in
             let body = request.bodyJSON ?? [:]
-            if body["tools"] != nil {
+            if (body["tool_choice"] as? [String: Any])?["type"] as? String == "tool" {
                 let arguments = #"{"is_bug":false,"summary":"Ran.","metric":null}"#
-                let usage = cache.usage(for: body, output: 20)
-                return A.messageResponse(A.toolUseMessage(
-                    name: Prompts.reviewFunction.name, input: arguments, inputTokens: usage.input,
-                    cacheCreationTokens: usage.cacheCreation, cacheReadTokens: usage.cacheRead))
+                return A.messageResponse(A.message(
+                    A.toolUseBlocks(name: Prompts.reviewFunction.name, input: arguments), stopReason: "tool_use",
+                    usage: cache.usage(for: body, output: 20)))
             }
             let k = codeCalls.next()
             let script = k == 0 ? "raise ValueError('first try')\n" : S.goodScript(metric: 0.5 / Double(k))
-            let usage = cache.usage(for: body, output: 200)
-            return A.messageResponse(A.textMessage(
-                text: "A plan.\n```python\n\(script)\n```", inputTokens: usage.input, outputTokens: 200,
-                cacheCreationTokens: usage.cacheCreation, cacheReadTokens: usage.cacheRead))
+            return A.messageResponse(A.message(
+                [.text("A plan.\n```python\n\(script)\n```")], usage: cache.usage(for: body, output: 200)))
         })
         let task = try longTask(steps: 3, extraYAML: """
             agent:
@@ -63,13 +61,11 @@ private func longTask(steps: Int, extraYAML: String) throws -> SyntheticTask {
         let backend = AnthropicBackend(
             endpoint: ProviderEndpoint(provider: .anthropic, baseURL: server.baseURL, apiKey: "sk-loopback"),
             http: HTTPClient(), settings: loaded.spec.agent.backendSettings)
-        let runs = FileManager.default.temporaryDirectory.appendingPathComponent("aide-runs-\(UUID().uuidString)")
+        let runs = ScriptedRun.newRunsFolder()
         defer { try? FileManager.default.removeItem(at: runs) }
         let run = try SearchRun.start(
             task: loaded, runsDirectory: runs,
-            dependencies: RunDependencies(
-                backend: backend, interpreter: PythonInterpreter(python: TestPython.path, outputLimit: 8_000),
-                syntax: PythonSyntaxCheck(python: TestPython.path)))
+            dependencies: .testPython(backend: backend))
         let summary = await run.run()
         #expect(summary.status == .finished)
         let store = try RunStore.openReadOnly(path: summary.folder.appendingPathComponent("run.sqlite"))
@@ -79,8 +75,14 @@ private func longTask(steps: Int, extraYAML: String) throws -> SyntheticTask {
         let requests = server.requests
         #expect(requests.count == 6)
         var prefixes: Set<String> = []
+        var tools: Set<String> = []
+        var choices: [JSONValue?] = []
         for request in requests {
             let body = try JSONValue.parse(request.body)
+            // Anthropic caches the tools before the system: the same tools on every call, so that
+            // code calls and reviews read one cached prefix; only tool_choice tells them apart.
+            tools.insert(try #require(body["tools"]).jsonText)
+            choices.append(body["tool_choice"])
             let blocks = try #require(body["system"]?.arrayValue, "the system message is sent as content blocks")
             #expect(blocks.count == 1)
             let text = try #require(blocks.last?["text"]?.stringValue)
@@ -96,16 +98,29 @@ private func longTask(steps: Int, extraYAML: String) throws -> SyntheticTask {
             #expect(request.header("anthropic-beta") == (setting == .oneHour ? PromptCacheSetting.extendedTTLBeta : nil))
         }
         #expect(prefixes.count == 1, "the prefix bytes differ between steps")
+        #expect(tools.count == 1, "the tools differ between calls")
+        #expect(tools.first?.contains("\"name\":\"\(Prompts.reviewFunction.name)\"") == true)
+        let review: JSONValue = ["type": "tool", "name": .string(Prompts.reviewFunction.name)]
+        #expect(choices == [["type": "none"], review, ["type": "none"], review, ["type": "none"], review])
         #expect(prefixes.first.map { $0.utf8.count / 4 >= 1024 } == true)
         let firstUser = try JSONValue.parse(requests[0].body)["messages"]?[0]?["content"]?.stringValue ?? ""
         #expect(firstUser.contains("Write a first solution"))
 
-        // The first code call and the first review wrote the cache (tools make the review's prefix
-        // its own); every later call read it.
+        // The first code call wrote the cache; every later call, reviews included, read it.
         let calls = try store.calls(nodeID: nil).sorted { ($0.id ?? 0) < ($1.id ?? 0) }
         #expect(calls.count == 6)
-        #expect(calls.filter { ($0.cacheWriteTokens ?? 0) > 0 }.count == 2)
-        #expect(calls.filter { ($0.cacheReadTokens ?? 0) > 0 }.count == 4)
+        #expect(calls.map { ($0.cacheWriteTokens ?? 0) > 0 } == [true, false, false, false, false, false])
+        #expect(calls.dropFirst().allSatisfy { ($0.cacheReadTokens ?? 0) == calls[0].cacheWriteTokens })
+        // One-hour writes are stored apart and priced (and counted in the savings) at 2× the input rate.
+        #expect(calls[0].cacheWriteLongTokens == (setting == .oneHour ? calls[0].cacheWriteTokens : nil))
+        let writer = try #require(ModelTable.spec(for: "claude-sonnet-4-5"))
+        var firstUsage = TokenUsage(
+            input: calls[0].inputTokens, output: calls[0].outputTokens, cacheRead: 0, cacheWrite: calls[0].cacheWriteTokens)
+        firstUsage.cacheWriteLong = setting == .oneHour ? calls[0].cacheWriteTokens : nil
+        #expect(abs((calls[0].cacheSavingsUSD ?? 0) - writer.cacheSavings(of: firstUsage)) < 1e-12)
+        #expect(abs((calls[0].costUSD ?? 0) - writer.cost(of: firstUsage)) < 1e-12)
+        let premium = setting == .oneHour ? 3.0 : 0.75  // USD per million written: 2× or 1.25× of $3, less $3
+        #expect(abs((calls[0].cacheSavingsUSD ?? 0) + Double(calls[0].cacheWriteTokens ?? 0) * premium / 1e6) < 1e-12)
         let spec = try #require(ModelTable.spec(for: "claude-sonnet-4-5"))
         for call in calls where (call.cacheReadTokens ?? 0) > 0 {
             let usage = TokenUsage(input: call.inputTokens, output: call.outputTokens, cacheRead: call.cacheReadTokens, cacheWrite: 0)
@@ -119,7 +134,7 @@ private func longTask(steps: Int, extraYAML: String) throws -> SyntheticTask {
         #expect(report.totals.cachedInputTokens == read && read > 0)
         let saved = calls.compactMap(\.cacheSavingsUSD).reduce(0, +)
         #expect(abs(report.totals.cacheSavingsUSD - saved) < 1e-12)
-        #expect(saved > 0, "four reads save more than two writes cost")
+        #expect(saved > 0, "five reads save more than one write costs")
         let text = try ReportRenderer.render(report, format: .text)
         #expect(text.contains("prompt cache: \(read) input tokens read ("))
         let json = try ReportRenderer.render(report, format: .json)

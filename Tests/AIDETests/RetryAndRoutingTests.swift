@@ -562,10 +562,10 @@ private let anthropicMessage = #"""
 
     @Test func modelTableReasoningFlags() {
         for model in ["o1", "o3-mini", "o4-mini", "gpt-5", "gpt-5-mini-2025-08-07"] {
-            #expect(OpenAIBackend.isReasoningModel(model), "\(model)")
+            #expect(ModelTable.isReasoningModel(model), "\(model)")
         }
         for model in ["gpt-5-chat-latest", "gpt-4o", "gpt-4.1-mini", "llama-3", "omni-x"] {
-            #expect(!OpenAIBackend.isReasoningModel(model), "\(model)")
+            #expect(!ModelTable.isReasoningModel(model), "\(model)")
         }
     }
 }

@@ -6,8 +6,6 @@ import Testing
 /// `RunOptions`: what a run is asked to do beyond its task file, applied the same way on start and
 /// resume, and the one assembly of a run's dependencies.
 struct RunOptionsTests {
-    private typealias A = ScriptedAnswers
-
     @Test func optionsApplyToTheSpecAndAResumeTakesOnlyBudgetsAndWorkers() {
         let options = RunOptions(
             codeModel: "gpt-4o", feedbackModel: "claude-haiku-4-5", steps: 7, timeLimit: 90, workers: 3, seed: 11,
@@ -88,33 +86,19 @@ struct RunOptionsTests {
 
     /// Start and resume through the options: the resumed run keeps its task and takes the new budget.
     @Test func aRunStartsAndResumesThroughItsOptions() async throws {
-        let task = try SyntheticTask(steps: 6)
-        defer { task.remove() }
-        var lines: [String] = []
-        for _ in 0..<4 { lines += [A.code(A.goodScript(metric: 0.3)), A.review(isBug: false, metric: 0.3)] }
-        let answers = try A.file(lines)
-        let runs = FileManager.default.temporaryDirectory.appendingPathComponent("aide-runs-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: runs) }
-        let options = RunOptions(steps: 1, seed: 3, source: .scripted(file: answers.path))
-        let first = await (try SearchRun.start(taskFile: task.taskFile, options: options, runsDirectory: runs)).run()
+        let scripted = try ScriptedRun(taskSteps: 6, answers: ScriptedRun.goodSteps(4))
+        defer { scripted.remove() }
+        let first = try await scripted.start()
         #expect(first.status == .finished && first.nodes == 1)
 
         #expect(throws: RunOptionsError.resumeChangesTask) {
             try SearchRun.resume(runFolder: first.folder, options: RunOptions(codeModel: "gpt-4o"))
         }
-        let second = await (try SearchRun.resume(runFolder: first.folder, options: options.resumable.with { $0.steps = 2 })).run()
+        let second = try await scripted.resume(first.folder) { $0.steps = 2 }
         #expect(second.status == .finished && second.nodes == 2)
         let store = try RunStore.openReadOnly(path: first.folder.appendingPathComponent(RunStore.fileName))
         defer { try? store.close() }
         let spec = try #require(try store.run()).spec()
         #expect(spec.search.seed == 3)
-    }
-}
-
-extension RunOptions {
-    fileprivate func with(_ change: (inout RunOptions) -> Void) -> RunOptions {
-        var copy = self
-        change(&copy)
-        return copy
     }
 }

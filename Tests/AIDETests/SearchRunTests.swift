@@ -8,14 +8,7 @@ struct SearchRunTests {
     private typealias A = ScriptedAnswers
 
     private func dependencies(_ answers: [String]) throws -> RunDependencies {
-        RunDependencies(
-            backend: try ScriptedBackend(file: try A.file(answers)),
-            interpreter: PythonInterpreter(python: TestPython.path, outputLimit: 8_000),
-            syntax: PythonSyntaxCheck(python: TestPython.path))
-    }
-
-    private func runsDirectory() -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("aide-runs-\(UUID().uuidString)")
+        .testPython(backend: try ScriptedBackend(file: try A.file(answers)))
     }
 
     /// Every branch of a step, in one run whose choices follow from the greedy rule with
@@ -47,7 +40,7 @@ struct SearchRunTests {
         ]
         var loaded = try TaskLoader.load(task.taskFile)
         loaded.spec.budget.scriptTimeout = 2
-        let run = try SearchRun.start(task: loaded, runsDirectory: runsDirectory(), dependencies: try dependencies(answers))
+        let run = try SearchRun.start(task: loaded, runsDirectory: ScriptedRun.newRunsFolder(), dependencies: try dependencies(answers))
         let summary = await run.run()
         defer { try? FileManager.default.removeItem(at: summary.folder.deletingLastPathComponent()) }
 
@@ -105,7 +98,7 @@ struct SearchRunTests {
         }
         func tree() async throws -> [String] {
             let run = try SearchRun.start(
-                task: try TaskLoader.load(task.taskFile), runsDirectory: runsDirectory(), dependencies: try dependencies(answers))
+                task: try TaskLoader.load(task.taskFile), runsDirectory: ScriptedRun.newRunsFolder(), dependencies: try dependencies(answers))
             let summary = await run.run()
             defer { try? FileManager.default.removeItem(at: summary.folder.deletingLastPathComponent()) }
             let nodes = try RunStore.openReadOnly(path: summary.folder.appendingPathComponent("run.sqlite")).nodes()
@@ -126,7 +119,7 @@ struct SearchRunTests {
             A.code(A.goodScript(metric: 0.4)), A.review(isBug: false, metric: 0.4),
         ]
         let run = try SearchRun.start(
-            task: try TaskLoader.load(task.taskFile), runsDirectory: runsDirectory(), dependencies: try dependencies(answers))
+            task: try TaskLoader.load(task.taskFile), runsDirectory: ScriptedRun.newRunsFolder(), dependencies: try dependencies(answers))
         let summary = await run.run()
         defer { try? FileManager.default.removeItem(at: summary.folder.deletingLastPathComponent()) }
         #expect(summary.status == .finished)
@@ -147,7 +140,7 @@ struct SearchRunTests {
         loaded.spec.budget.tokens = 1
         var answers: [String] = []
         for _ in 0..<3 { answers += [A.code(A.goodScript(metric: 0.5)), A.review(isBug: false, metric: 0.5)] }
-        let run = try SearchRun.start(task: loaded, runsDirectory: runsDirectory(), dependencies: try dependencies(answers))
+        let run = try SearchRun.start(task: loaded, runsDirectory: ScriptedRun.newRunsFolder(), dependencies: try dependencies(answers))
         let summary = await run.run()
         defer { try? FileManager.default.removeItem(at: summary.folder.deletingLastPathComponent()) }
         #expect(summary.status == .finished)

@@ -240,6 +240,25 @@ private func interpreter(_ slurm: ScriptedSlurm, exec: ExecSpec = ExecSpec()) ->
         #expect(SlurmSpec.megabytes("0G") == nil)
         #expect(SlurmSpec.megabytes("G") == nil)
     }
+
+    /// `aide bench --slurm`'s job settings and `exec.slurm` follow the same rules.
+    @Test func benchJobAndTaskSettingsShareOneRuleSet() throws {
+        for time in ["30", "10:00", "1:00:00", "2-12", "1-00:00:00"] { #expect(throws: Never.self) { try SlurmJob(time: time).validate() } }
+        for time in ["1h", "1::00", "-1", "1-2-3", ""] {
+            #expect(throws: BenchError.slurmTime(time)) { try SlurmJob(time: time).validate() }
+        }
+        for memory in ["4G", "500m", "2048"] { #expect(throws: Never.self) { try SlurmJob(memory: memory).validate() } }
+        for memory in ["4GB", "G", "0M"] {
+            #expect(throws: BenchError.slurmMemory(memory)) { try SlurmJob(memory: memory).validate() }
+            #expect(SlurmSpec(mem: memory).problems().map(\.key) == ["mem"])
+        }
+        for partition in ["gpu:a", "a b", ""] {
+            #expect(throws: BenchError.slurmPartition(partition)) { try SlurmJob(partition: partition).validate() }
+            #expect(SlurmSpec(partition: partition).problems().map(\.key) == ["partition"])
+        }
+        #expect(throws: Never.self) { try SlurmJob(partition: "gpu,cpu").validate() }
+        #expect(SlurmSpec(partition: "gpu,cpu").problems().isEmpty)
+    }
 }
 
 @Suite struct SlurmPlacementStoreTests {

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -72,8 +73,12 @@ exec: {{python: {python}}}
     return task
 
 
-def stats(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as response:
+def slug(label):
+    return label.replace(" ", "-").replace("+", "-").replace(".", "-")
+
+
+def stats(port, label):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/h/{slug(label)}/stats", timeout=10) as response:
         return json.load(response)
 
 
@@ -88,7 +93,7 @@ def run(cmd, env, root):
 
 def run_aideml(args, task, work, port):
     env = clean_env()
-    env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{port}/v1"
+    env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{port}/h/{slug('aideml')}/v1"
     env["OPENAI_API_KEY"] = "not-a-key-" + secrets.token_hex(4)
     root = work / "aideml"
     cmd = [args.aideml, f"data_dir={task / 'data'}", f"desc_file={task / 'description.md'}",
@@ -104,9 +109,9 @@ def run_aideml(args, task, work, port):
 
 def run_aide(args, task, work, port, label, settings):
     env = clean_env()
-    env["ANTHROPIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+    env["ANTHROPIC_BASE_URL"] = f"http://127.0.0.1:{port}/h/{slug(label)}"
     env["ANTHROPIC_API_KEY"] = "not-a-key-" + secrets.token_hex(4)
-    root = work / label.replace(" ", "-").replace("+", "-")
+    root = work / slug(label)
     cmd = [args.aide, "run", str(task / "task.yaml"), "--runs-dir", str(root / "runs"), "--steps", str(args.steps)]
     for setting in settings:
         cmd += ["--set", setting]
@@ -118,6 +123,27 @@ def run_aide(args, task, work, port, label, settings):
         if report.returncode == 0:
             nodes = json.loads(report.stdout)["counts"]["steps"]
     return dict(harness=label, code=code, wall=wall, nodes=nodes, log=root / "output.txt")
+
+
+def print_breakdown(results):
+    """Where each harness's USD per node goes: per purpose, the uncached input, cache writes, cache
+    reads and output, in USD per node (all nodes of the run), with the calls and tokens behind them."""
+    prices = dict(input=3.0, cache_write=3.75, cache_read=0.3, output=15.0)
+    parts = ("input", "cache_write", "cache_read", "output")
+    print("\nUSD per node by purpose and part (tokens per call in brackets):")
+    header = ("harness", "purpose", "calls") + parts + ("total",)
+    rows = []
+    for r in results:
+        nodes = r["nodes"] or 1
+        for purpose, row in r["llm"]["breakdown"].items():
+            if not row["calls"]:
+                continue
+            cells = [f"{row[q] * prices[q] / 1e6 / nodes:.4f} [{row[q] / row['calls']:.0f}]" for q in parts]
+            total = sum(row[q] * prices[q] for q in parts) / 1e6 / nodes
+            rows.append((r["harness"], purpose, str(row["calls"]), *cells, f"{total:.4f}"))
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    for row in [header] + rows:
+        print("  ".join(cell.rjust(w) if i > 1 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))))
 
 
 def main():
@@ -142,20 +168,21 @@ def main():
         ("aide diff", ["agent.edit_format=diff", "agent.prompt_cache=off"]),
         ("aide diff+cache", ["agent.edit_format=diff", "agent.prompt_cache=auto"]),
     ]
-    results = []
     try:
         port = int(server.stdout.readline().split()[1])
         print(f"{args.steps} steps each, one worker; the model takes {args.base:g} s + {args.per_token * 1000:g} ms "
               f"per output token and is priced as Claude Sonnet ($3/M input, $15/M output, cache 1.25x/0.1x); "
               f"every {args.bad_every}th diff answer does not apply")
-        for label, settings in plans:
-            print(f"running {label} ...", flush=True)
-            before = stats(port)
-            result = (run_aideml(args, task, work, port) if settings is None
-                      else run_aide(args, task, work, port, label, settings))
-            after = stats(port)
-            result["llm"] = {k: after[k] - before[k] for k in after}
-            results.append(result)
+        # The harnesses run at once (the time is the model's, slept by the server), each under its own
+        # path on the server, so each is counted and cached apart.
+        print("running " + ", ".join(label for label, _ in plans) + " at once ...", flush=True)
+        with ThreadPoolExecutor(max_workers=len(plans)) as pool:
+            futures = [pool.submit(run_aideml, args, task, work, port) if settings is None
+                       else pool.submit(run_aide, args, task, work, port, label, settings)
+                       for label, settings in plans]
+            results = [future.result() for future in futures]
+        for (label, _), result in zip(plans, results):
+            result["llm"] = stats(port, label)
             if result["code"] != 0 or result["nodes"] == 0:
                 print(f"  {label} exited {result['code']} with {result['nodes']} nodes; the end of {result['log']}:")
                 tail = Path(result["log"]).read_bytes()[-2000:].decode(errors="replace")
@@ -196,6 +223,7 @@ def main():
     print("\nedit: an improve or debug node's code calls (shown a previous script; a patch that did not apply and")
     print("the whole script asked after it count as one node); LLM s: time the model took,")
     print("summed over calls, as the server measured it; cached: share of input tokens read from the cache.")
+    print_breakdown(results)
     failed = [r["harness"] for r in results if r["code"] != 0 or r["nodes"] < args.steps]
     if failed:
         print("\nWARNING: a run failed or fell short of its steps: " + ", ".join(failed))

@@ -3,21 +3,24 @@
 It speaks both Anthropic's Messages API (POST /v1/messages) and OpenAI's chat completions
 (POST /v1/chat/completions), so aideml (OpenAI client) and aide (Anthropic backend) meet the same
 model. Every call is priced at Claude Sonnet's list rates ($3 per million input tokens, $15 output,
-cache writes 1.25x and reads 0.1x of the input rate). Only a request whose system blocks carry a
-`cache_control` breakpoint is cached, as Anthropic does: the tools and system text up to the
-breakpoint hit when an earlier request wrote the same bytes, and a prefix under 1,024 tokens is not
-cached. Tokens are counted as four bytes each. A call takes BASE seconds plus PER_TOKEN seconds per
-output token (a model's decode speed).
+cache writes 1.25x and reads 0.1x of the input rate). Caching follows Anthropic's rules: only what
+a request marks with `cache_control` is cached (on a tool, a system block or a message block); the
+prefix up to a breakpoint is read in the render order tools, system, messages, and hits when an
+earlier request wrote the same bytes; tool_choice keys only breakpoints in the messages; a prefix
+under 1,024 tokens is not cached. Each harness calls under its own path (/h/LABEL/v1/...) and has its
+own cache and counters, so several can run at once. Tokens are counted as four bytes each. A call
+takes BASE seconds plus PER_TOKEN seconds per output token (a model's decode speed).
 
 Answers, all realistic in size:
-- a review (a call with tools): the forced function, its metric read from `Validation metric:` in
+- a review (a call that forces a tool): the forced function, its metric read from `Validation metric:` in
   the prompt (is_bug when there is none or a traceback shows);
 - a code call whose prompt asks for SEARCH/REPLACE blocks: a plan and one block changing the parent
   script's ALPHA line (every BAD_EVERY-th such answer names a line that is not there, so the harness
   must fall back to a whole script);
 - any other code call: a plan and a whole script of about 150 lines (standard library only).
 
-GET /stats answers the totals so far. Usage: python server.py --port 0 (prints "port N").
+GET /h/LABEL/stats answers that harness's totals so far, with USD parts per purpose (draft,
+edit = improve or debug, review). Usage: python server.py --port 0 (prints "port N").
 """
 
 import argparse
@@ -189,26 +192,44 @@ def tokens(text):
     return len(text.encode()) // 4
 
 
-class Model:
-    def __init__(self, base, per_token, bad_every):
-        self.base, self.per_token, self.bad_every = base, per_token, bad_every
-        self.lock = threading.Lock()
+PURPOSES = ("draft", "edit", "review")
+PARTS = ("input", "cache_write", "cache_read", "output")
+PRICE = dict(input=INPUT, cache_write=CACHE_WRITE, cache_read=CACHE_READ, output=OUTPUT)
+
+
+class Harness:
+    """One harness's cache and counters: each harness reaches the server under its own path
+    (/h/LABEL/v1/...), so harnesses can run at the same time and be counted apart."""
+
+    def __init__(self):
         self.cache = set()
         self.code_calls = 0
         self.diff_calls = 0
         self.stats = dict(calls=0, code=0, review=0, diff=0, input=0, cache_read=0, cache_write=0,
                           output=0, usd=0.0, usd_uncached=0.0, seconds=0.0,
-                          edit_calls=0, edit_output=0, edit_seconds=0.0, fallback=0)
+                          edit_calls=0, edit_output=0, edit_seconds=0.0, fallback=0,
+                          breakdown={p: {q: 0 for q in PARTS + ("calls",)} for p in PURPOSES})
 
-    def answer_code(self, prompt):
+
+class Model:
+    def __init__(self, base, per_token, bad_every):
+        self.base, self.per_token, self.bad_every = base, per_token, bad_every
+        self.lock = threading.Lock()
+        self.harnesses = {}
+
+    def harness(self, label):
         with self.lock:
-            self.code_calls += 1
-            k = self.code_calls
+            return self.harnesses.setdefault(label, Harness())
+
+    def answer_code(self, harness, prompt):
+        with self.lock:
+            harness.code_calls += 1
+            k = harness.code_calls
         alpha = round(0.05 * (1 + k % 17), 2)
         if "<<<<<<< SEARCH" in prompt and "ALPHA = " in prompt:
             with self.lock:
-                self.diff_calls += 1
-                bad = self.bad_every and self.diff_calls % self.bad_every == 0
+                harness.diff_calls += 1
+                bad = self.bad_every and harness.diff_calls % self.bad_every == 0
             current = re.search(r"^ALPHA = (.*)$", prompt, re.M)
             old = "ALPHA = 0.123456" if bad else f"ALPHA = {current.group(1)}"
             return "diff", (PLAN.format(direction="strong") + "\n\n<<<<<<< SEARCH\n# Regularisation strength of "
@@ -216,11 +237,12 @@ class Model:
                             f"penalty.\nALPHA = {alpha}\n>>>>>>> REPLACE\n")
         return "full", PLAN.format(direction="weak") + "\n\n```python\n" + SCRIPT.format(alpha=alpha) + "```\n"
 
-    def account(self, prompt_tokens, cached, written, output, duration, kind, edit, fallback=False):
-        usd = ((prompt_tokens - cached - written) * INPUT + cached * CACHE_READ + written * CACHE_WRITE
-               + output * OUTPUT) / 1e6
+    def account(self, harness, prompt_tokens, cached, written, output, duration, kind, purpose, fallback=False):
+        parts = dict(input=prompt_tokens - cached - written, cache_write=written, cache_read=cached, output=output)
+        usd = sum(parts[q] * PRICE[q] for q in PARTS) / 1e6
+        edit = purpose == "edit"
         with self.lock:
-            s = self.stats
+            s = harness.stats
             s["calls"] += 1
             s[kind] += 1
             s["input"] += prompt_tokens
@@ -230,23 +252,68 @@ class Model:
             s["usd"] += usd
             s["usd_uncached"] += (prompt_tokens * INPUT + output * OUTPUT) / 1e6
             s["seconds"] += duration
+            row = s["breakdown"][purpose]
+            row["calls"] += 1
+            for q in PARTS:
+                row[q] += parts[q]
             if edit:
                 s["edit_calls"] += 1
                 s["edit_output"] += output
                 s["edit_seconds"] += duration
                 s["fallback"] += fallback
 
-    def prefix(self, body):
-        """Tools and system text up to the last breakpoint, or None."""
-        system = body.get("system")
-        if not isinstance(system, list):
-            return None
-        text, marked = json.dumps(body.get("tools", []), sort_keys=True), None
-        for block in system:
+
+def breakpoints(body):
+    """The prefixes a request marks for caching, shortest first, as Anthropic reads them: the render
+    order is tools, then system, then messages, and a `cache_control` on a block caches everything up
+    to its end. `tool_choice` is part of the key of breakpoints in the messages only (changing it keeps
+    the tools and system cached, as Anthropic documents), so calls that force a tool and calls that do
+    not share a prefix that ends in the system."""
+    text, marked = "", []
+    for tool in body.get("tools") or []:
+        text += json.dumps({k: v for k, v in tool.items() if k != "cache_control"}, sort_keys=True)
+        if "cache_control" in tool:
+            marked.append(text)
+    system = body.get("system")
+    for block in (system if isinstance(system, list) else [{"text": system or ""}]):
+        text += block.get("text", "")
+        if "cache_control" in block:
+            marked.append(text)
+    text += json.dumps(body.get("tool_choice"), sort_keys=True)
+    for message in body.get("messages", []):
+        content = message["content"]
+        for block in ([{"text": content}] if isinstance(content, str) else content):
             text += block.get("text", "")
             if "cache_control" in block:
-                marked = text
-        return marked
+                marked.append(text)
+    return marked
+
+
+def cache_use(harness, lock, body):
+    """(tokens read, tokens written): the longest marked prefix already cached is read, and the
+    request's last breakpoint is written from there (when it is long enough to be cached)."""
+    marked = [p for p in breakpoints(body) if tokens(p) >= MINIMUM_CACHEABLE]
+    if not marked:
+        return 0, 0
+    keys = [hashlib.sha256(p.encode()).hexdigest() for p in marked]
+    with lock:
+        hits = [i for i, key in enumerate(keys) if key in harness.cache]
+        harness.cache.update(keys)
+    read = tokens(marked[hits[-1]]) if hits else 0
+    return read, tokens(marked[-1]) - read
+
+
+def forced_tool(body):
+    """The function a request forces (a review), or None: Anthropic's tool_choice names it (a code
+    call may send the same tools with tool_choice none); an OpenAI request with tools forces its first."""
+    tools = body.get("tools") or []
+    choice = body.get("tool_choice") or {}
+    if not tools or choice == "none" or (isinstance(choice, dict) and choice.get("type") == "none"):
+        return None
+    if isinstance(choice, dict) and choice.get("type") == "tool":
+        return choice["name"]
+    first = tools[0]
+    return first["function"]["name"] if "function" in first else first["name"]
 
 
 def metric_of(prompt):
@@ -268,16 +335,23 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def label(self):
+        parts = self.path.split("/")
+        return parts[2] if len(parts) > 2 and parts[1] == "h" else "default"
+
     def do_GET(self):
-        if self.path == "/stats":
+        if self.path.endswith("/stats"):
+            harness = self.model.harness(self.label())
             with self.model.lock:
-                return self.reply(200, dict(self.model.stats))
+                return self.reply(200, json.loads(json.dumps(harness.stats)))
         self.reply(404, {"error": "not found"})
 
     def do_POST(self):
         start = time.monotonic()
+        harness = self.model.harness(self.label())
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         anthropic = self.path.endswith("/v1/messages")
+        tools_text = json.dumps(body.get("tools", []), sort_keys=True)
         if anthropic:
             system = body.get("system") or ""
             system_text = system if isinstance(system, str) else "".join(b.get("text", "") for b in system)
@@ -285,20 +359,13 @@ class Handler(BaseHTTPRequestHandler):
             user = "".join(m["content"] if isinstance(m["content"], str)
                            else "".join(p.get("text", "") for p in m["content"]) for m in messages)
             prompt = system_text + user
-            prompt_tokens = tokens(json.dumps(body.get("tools", []), sort_keys=True) + system_text + user)
         else:
             prompt = "".join(m.get("content") or "" for m in body.get("messages", []))
-            prompt_tokens = tokens(json.dumps(body.get("tools", []), sort_keys=True) + prompt)
-        cached = written = 0
-        prefix = self.model.prefix(body) if anthropic else None
-        if prefix is not None and tokens(prefix) >= MINIMUM_CACHEABLE:
-            key = hashlib.sha256(prefix.encode()).hexdigest()
-            with self.model.lock:
-                hit = key in self.model.cache
-                self.model.cache.add(key)
-            cached, written = (tokens(prefix), 0) if hit else (0, tokens(prefix))
+        prompt_tokens = tokens(tools_text + prompt)
+        cached, written = cache_use(harness, self.model.lock, body) if anthropic else (0, 0)
 
-        if body.get("tools"):
+        name = forced_tool(body)
+        if name:
             metric = metric_of(prompt.split("What running it printed")[-1] if "What running it printed" in prompt
                                else prompt)
             buggy = metric is None or "Traceback" in prompt[-3000:]
@@ -307,18 +374,18 @@ class Handler(BaseHTTPRequestHandler):
                          "has_csv_submission": True}
             kind, text = "review", json.dumps(arguments)
         else:
-            form, text = self.model.answer_code(prompt)
+            form, text = self.model.answer_code(harness, prompt)
             kind = "diff" if form == "diff" else "code"
         output = tokens(text)
         time.sleep(self.model.base + output * self.model.per_token)
         # An improve or debug call: a code call shown a previous script.
-        edit = kind != "review" and "ALPHA = " in prompt
+        purpose = "review" if name else ("edit" if "ALPHA = " in prompt else "draft")
         # aide's second call after a patch that did not apply: the same node, asked again.
-        fallback = edit and "could not be applied" in prompt
-        self.model.account(prompt_tokens, cached, written, output, time.monotonic() - start, kind, edit, fallback)
+        fallback = purpose == "edit" and "could not be applied" in prompt
+        self.model.account(harness, prompt_tokens, cached, written, output, time.monotonic() - start, kind,
+                           purpose, fallback)
         usage_in = prompt_tokens - cached - written
         if anthropic:
-            name = body["tools"][0]["name"] if body.get("tools") else None
             content = ([{"type": "tool_use", "id": "toolu_bench", "name": name, "input": json.loads(text)}]
                        if name else [{"type": "text", "text": text}])
             self.reply(200, {
@@ -327,8 +394,7 @@ class Handler(BaseHTTPRequestHandler):
                 "usage": {"input_tokens": usage_in, "output_tokens": output,
                           "cache_creation_input_tokens": written, "cache_read_input_tokens": cached}})
         else:
-            if body.get("tools"):
-                name = body["tools"][0]["function"]["name"]
+            if name:
                 message = {"role": "assistant", "content": None, "tool_calls": [
                     {"id": "call_bench", "type": "function", "function": {"name": name, "arguments": text}}]}
                 finish = "tool_calls"

@@ -23,7 +23,7 @@ public enum BenchStatus: String, Sendable, Codable, Hashable, CaseIterable, Data
 }
 
 /// The `bench` row: the plan and where the bench as a whole stands.
-public struct BenchRecord: Sendable, Codable, Hashable, FetchableRecord, PersistableRecord {
+public struct BenchRecord: Sendable, Codable, Hashable, TimestampRecord, PersistableRecord {
     public static let databaseTableName = "bench"
 
     public var name: String
@@ -44,18 +44,10 @@ public struct BenchRecord: Sendable, Codable, Hashable, FetchableRecord, Persist
     public func config() throws -> BenchConfig {
         try JSONDecoder().decode(BenchConfig.self, from: Data(configJSON.utf8))
     }
-
-    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
-        Timestamp.encodingStrategy
-    }
-
-    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
-        Timestamp.decodingStrategy
-    }
 }
 
 /// A `cases` row: one task × seed and its run.
-public struct BenchCaseRecord: Sendable, Codable, Hashable, FetchableRecord, PersistableRecord {
+public struct BenchCaseRecord: Sendable, Codable, Hashable, TimestampRecord, PersistableRecord {
     public static let databaseTableName = "cases"
 
     public var index: Int
@@ -102,14 +94,6 @@ public struct BenchCaseRecord: Sendable, Codable, Hashable, FetchableRecord, Per
         seedBits = Int64(bitPattern: benchCase.seed)
         status = .pending
         attempts = 0
-    }
-
-    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
-        Timestamp.encodingStrategy
-    }
-
-    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
-        Timestamp.decodingStrategy
     }
 }
 

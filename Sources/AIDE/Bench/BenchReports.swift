@@ -39,7 +39,7 @@ extension BenchSummary {
                 task.costUSD.mean.map { String(format: "%.3f", $0) } ?? "–",
                 thresholds,
             ]
-            lines.append("| " + cells.map(Self.cell).joined(separator: " | ") + " |")
+            lines.append("| " + cells.map(ReportRenderer.cell).joined(separator: " | ") + " |")
         }
         let problems = cases.filter { !$0.validSubmission }
         if !problems.isEmpty {
@@ -67,10 +67,6 @@ extension BenchSummary {
         guard let mean = statistic.mean else { return "–" }
         guard let stderr = statistic.stderr else { return BenchFormat.number(mean) }
         return "\(BenchFormat.number(mean)) ± \(BenchFormat.number(stderr))"
-    }
-
-    static func cell(_ text: String) -> String {
-        text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
     }
 }
 
@@ -113,23 +109,23 @@ public enum JUnitReport {
             for result in results {
                 let (type, message) = problem(result)
                 time += result.wallSeconds
-                let attributes = "classname=\"\(escape(result.task))\" name=\"seed \(result.seed)\" time=\"\(seconds(result.wallSeconds))\""
+                let attributes = "classname=\"\(MarkupText.escape(result.task))\" name=\"seed \(result.seed)\" time=\"\(seconds(result.wallSeconds))\""
                 var inner: [String] = []
                 if type == "skipped" {
                     skipped += 1
-                    inner.append("      <skipped message=\"\(escape(message))\"/>")
+                    inner.append("      <skipped message=\"\(MarkupText.escape(message))\"/>")
                 } else if let type {
                     failures += 1
-                    inner.append("      <failure message=\"\(escape(message))\" type=\"\(type)\">\(escape(details(result)))</failure>")
+                    inner.append("      <failure message=\"\(MarkupText.escape(message))\" type=\"\(type)\">\(MarkupText.escape(details(result)))</failure>")
                 }
-                inner.append("      <system-out>\(escape(details(result)))</system-out>")
+                inner.append("      <system-out>\(MarkupText.escape(details(result)))</system-out>")
                 body.append("    <testcase \(attributes)>")
                 body.append(contentsOf: inner)
                 body.append("    </testcase>")
             }
             var properties: [String] = []
             func property(_ name: String, _ value: String?) {
-                if let value { properties.append("      <property name=\"\(name)\" value=\"\(escape(value))\"/>") }
+                if let value { properties.append("      <property name=\"\(name)\" value=\"\(MarkupText.escape(value))\"/>") }
             }
             property("grading_metric", task.gradingMetric?.rawValue)
             property("test_score_mean", task.testScore.mean.map(BenchFormat.number))
@@ -141,14 +137,14 @@ public enum JUnitReport {
             allFailures += failures
             allSkipped += skipped
             allTime += time
-            var suite = ["  <testsuite name=\"\(escape(task.task))\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(skipped)\" time=\"\(seconds(time))\" timestamp=\"\(timestamp)\" hostname=\"\(escape(hostname))\">"]
+            var suite = ["  <testsuite name=\"\(MarkupText.escape(task.task))\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(skipped)\" time=\"\(seconds(time))\" timestamp=\"\(timestamp)\" hostname=\"\(MarkupText.escape(hostname))\">"]
             if !properties.isEmpty { suite += ["    <properties>"] + properties + ["    </properties>"] }
             suite += body
             suite.append("  </testsuite>")
             suites.append(suite.joined(separator: "\n"))
         }
         var lines = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>"]
-        lines.append("<testsuites name=\"aide bench \(escape(summary.bench.name))\" tests=\"\(allTests)\" failures=\"\(allFailures)\" errors=\"0\" skipped=\"\(allSkipped)\" time=\"\(seconds(allTime))\">")
+        lines.append("<testsuites name=\"aide bench \(MarkupText.escape(summary.bench.name))\" tests=\"\(allTests)\" failures=\"\(allFailures)\" errors=\"0\" skipped=\"\(allSkipped)\" time=\"\(seconds(allTime))\">")
         lines += suites
         lines.append("</testsuites>")
         return lines.joined(separator: "\n") + "\n"
@@ -177,27 +173,6 @@ public enum JUnitReport {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
         return formatter.string(from: date)
-    }
-
-    /// Text for an attribute or element: the five entities, and characters XML 1.0 cannot hold dropped.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
-            default:
-                let value = scalar.value
-                if value < 0x20 || (0xFFFE...0xFFFF).contains(value) { continue }
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
     }
 }
 

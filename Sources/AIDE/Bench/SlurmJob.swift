@@ -20,17 +20,13 @@ public struct SlurmJob: Sendable, Hashable {
         self.parallel = parallel
     }
 
-    /// Checks the values the script would carry, so a typo is an error here rather than in sbatch.
+    /// Checks the values the script would carry, so a typo is an error here rather than in sbatch;
+    /// by the rules `exec.slurm` is checked with (`SlurmSpec`).
     public func validate() throws {
-        let plain = { (text: String) in text.allSatisfy { $0.isLetter || $0.isNumber || "-_:.,".contains($0) } && !text.isEmpty }
-        if let partition, !plain(partition) { throw BenchError.slurmPartition(partition) }
-        if let time, !(time.allSatisfy { $0.isNumber || $0 == ":" || $0 == "-" } && time.contains(where: \.isNumber)) {
-            throw BenchError.slurmTime(time)
-        }
+        if let partition, !SlurmSpec.isName(partition) { throw BenchError.slurmPartition(partition) }
+        if let time, !SlurmSpec.isTimeText(time) { throw BenchError.slurmTime(time) }
         if let cpusPerTask, cpusPerTask < 1 { throw BenchError.slurmCPUs(cpusPerTask) }
-        if let memory, !(memory.first?.isNumber == true && memory.allSatisfy { $0.isNumber || "KMGTkmgt".contains($0) }) {
-            throw BenchError.slurmMemory(memory)
-        }
+        if let memory, SlurmSpec.megabytes(memory) == nil { throw BenchError.slurmMemory(memory) }
         if let parallel, parallel < 1 { throw BenchError("the elements at once must be at least 1, found \(parallel)") }
     }
 

@@ -62,6 +62,17 @@ public struct RunWorkspace: Sendable {
         }
     }
 
+    /// The folder of the node `nodeID` made at `step`: `nodes/0003-1a2b3c4d`, so a listing reads in
+    /// step order.
+    public func nodeFolder(step: Int, nodeID: String) -> URL {
+        nodes.appendingPathComponent(String(format: "%04d-%@", step, nodeID), isDirectory: true)
+    }
+
+    /// The node id in a node folder's name (`nodeFolder(step:nodeID:)`).
+    static func nodeID(ofFolder name: String) -> String {
+        name.split(separator: "-").dropFirst().joined(separator: "-")
+    }
+
     /// The folder of one node, made fresh (a leftover from an interrupted attempt is replaced):
     /// `input` links to the run's read-only copy, `working/` is the script's to write.
     public func prepareNodeFolder(step: Int, nodeID: String) throws -> URL {
@@ -73,18 +84,12 @@ public struct RunWorkspace: Sendable {
         return folder
     }
 
-    /// The folder of the node of `step` (`nodes/0007-<id>`).
-    public func nodeFolder(step: Int, nodeID: String) -> URL {
-        nodes.appendingPathComponent(String(format: "%04d-%@", step, nodeID), isDirectory: true)
-    }
-
     /// Removes node folders left by steps that never finished (after a crash or Ctrl-C).
     public func removeUnfinishedNodeFolders(keeping finished: Set<String>) throws {
         let files = FileManager.default
         guard let names = try? files.contentsOfDirectory(atPath: nodes.path) else { return }
         for name in names {
-            let id = name.split(separator: "-").dropFirst().joined(separator: "-")
-            if !finished.contains(id) { try files.removeItem(at: nodes.appendingPathComponent(name)) }
+            if !finished.contains(Self.nodeID(ofFolder: name)) { try files.removeItem(at: nodes.appendingPathComponent(name)) }
         }
     }
 

@@ -24,6 +24,7 @@ public struct CassetteRequest: Sendable, Hashable, Codable {
         options.stream = false
         options.promptCache = nil
         options.promptCacheKey = nil
+        options.cachedFunctions = nil
         self.model = options.model
         self.system = system
         self.user = user
@@ -103,24 +104,11 @@ public struct CassetteRequest: Sendable, Hashable, Codable {
         }
     }
 
+    /// The one JSON string escape (JSONWriter's).
     private static func quote(_ string: String, into text: inout String) {
-        text += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    text += String(format: "\\u%04x", scalar.value)
-                } else {
-                    text.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        text += "\""
+        var json = JSONWriter()
+        json.string(string)
+        text += json.text
     }
 }
 

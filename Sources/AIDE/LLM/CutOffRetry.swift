@@ -42,8 +42,7 @@ public struct CutOffRetry: Backend {
     /// the limit already.
     static func largerMaxTokens(options: ModelOptions, result: QueryResult) -> Int? {
         let had = max(options.maxTokens ?? 0, result.usage.output, 1)
-        let limit = ModelTable.spec(for: result.info.model ?? options.model)?.maxOutput
-            ?? ModelTable.spec(for: options.model)?.maxOutput ?? had * 4
+        let limit = ModelTable.spec(answeredBy: result.info.model, asked: options.model)?.maxOutput ?? had * 4
         let larger = min(limit, had * 2)
         return larger > had ? larger : nil
     }
@@ -53,8 +52,10 @@ extension TokenUsage {
     /// The sum of two calls' usage.
     func adding(_ other: TokenUsage) -> TokenUsage {
         func sum(_ a: Int?, _ b: Int?) -> Int? { a == nil && b == nil ? nil : (a ?? 0) + (b ?? 0) }
-        return TokenUsage(
+        var total = TokenUsage(
             input: input + other.input, output: output + other.output, cacheRead: sum(cacheRead, other.cacheRead),
             cacheWrite: sum(cacheWrite, other.cacheWrite), reasoning: sum(reasoning, other.reasoning))
+        total.cacheWriteLong = sum(cacheWriteLong, other.cacheWriteLong)
+        return total
     }
 }

@@ -12,7 +12,7 @@ public struct ModelSpec: Sendable, Hashable, Codable {
     public var cacheReadPrice: Double?
     public var cacheWritePrice: Double?
     /// A reasoning model: OpenAI takes `max_completion_tokens` and no temperature for it.
-    public var reasoning: Bool
+    public var reasoning: Bool { ModelTable.isReasoningModel(id) }
     /// Price of cache writes with the one-hour lifetime (Anthropic: 2× input).
     public var cacheWriteLongPrice: Double? = nil
     /// The shortest prompt prefix the provider caches, in tokens (Anthropic; nil where caching is automatic).
@@ -63,21 +63,21 @@ public enum ModelTable {
         anthropic("claude-3-opus", context: 200_000, output: 4_096, input: 15, output: 75, minimumCache: 1024),
         anthropic("claude-3-haiku", context: 200_000, output: 4_096, input: 0.25, output: 1.25, minimumCache: 2048),
         // OpenAI: cached input at the listed discount.
-        openAI("gpt-5-mini", context: 400_000, output: 128_000, input: 0.25, cached: 0.025, output: 2, reasoning: true),
-        openAI("gpt-5-nano", context: 400_000, output: 128_000, input: 0.05, cached: 0.005, output: 0.4, reasoning: true),
-        openAI("gpt-5-chat", context: 128_000, output: 16_384, input: 1.25, cached: 0.125, output: 10, reasoning: false),
-        openAI("gpt-5", context: 400_000, output: 128_000, input: 1.25, cached: 0.125, output: 10, reasoning: true),
-        openAI("gpt-4.1-mini", context: 1_047_576, output: 32_768, input: 0.4, cached: 0.1, output: 1.6, reasoning: false),
-        openAI("gpt-4.1-nano", context: 1_047_576, output: 32_768, input: 0.1, cached: 0.025, output: 0.4, reasoning: false),
-        openAI("gpt-4.1", context: 1_047_576, output: 32_768, input: 2, cached: 0.5, output: 8, reasoning: false),
-        openAI("gpt-4o-mini", context: 128_000, output: 16_384, input: 0.15, cached: 0.075, output: 0.6, reasoning: false),
-        openAI("gpt-4o", context: 128_000, output: 16_384, input: 2.5, cached: 1.25, output: 10, reasoning: false),
-        openAI("gpt-4-turbo", context: 128_000, output: 4_096, input: 10, cached: nil, output: 30, reasoning: false),
-        openAI("o4-mini", context: 200_000, output: 100_000, input: 1.1, cached: 0.275, output: 4.4, reasoning: true),
-        openAI("o3-mini", context: 200_000, output: 100_000, input: 1.1, cached: 0.55, output: 4.4, reasoning: true),
-        openAI("o3", context: 200_000, output: 100_000, input: 2, cached: 0.5, output: 8, reasoning: true),
-        openAI("o1-mini", context: 128_000, output: 65_536, input: 1.1, cached: 0.55, output: 4.4, reasoning: true),
-        openAI("o1", context: 200_000, output: 100_000, input: 15, cached: 7.5, output: 60, reasoning: true),
+        openAI("gpt-5-mini", context: 400_000, output: 128_000, input: 0.25, cached: 0.025, output: 2),
+        openAI("gpt-5-nano", context: 400_000, output: 128_000, input: 0.05, cached: 0.005, output: 0.4),
+        openAI("gpt-5-chat", context: 128_000, output: 16_384, input: 1.25, cached: 0.125, output: 10),
+        openAI("gpt-5", context: 400_000, output: 128_000, input: 1.25, cached: 0.125, output: 10),
+        openAI("gpt-4.1-mini", context: 1_047_576, output: 32_768, input: 0.4, cached: 0.1, output: 1.6),
+        openAI("gpt-4.1-nano", context: 1_047_576, output: 32_768, input: 0.1, cached: 0.025, output: 0.4),
+        openAI("gpt-4.1", context: 1_047_576, output: 32_768, input: 2, cached: 0.5, output: 8),
+        openAI("gpt-4o-mini", context: 128_000, output: 16_384, input: 0.15, cached: 0.075, output: 0.6),
+        openAI("gpt-4o", context: 128_000, output: 16_384, input: 2.5, cached: 1.25, output: 10),
+        openAI("gpt-4-turbo", context: 128_000, output: 4_096, input: 10, cached: nil, output: 30),
+        openAI("o4-mini", context: 200_000, output: 100_000, input: 1.1, cached: 0.275, output: 4.4),
+        openAI("o3-mini", context: 200_000, output: 100_000, input: 1.1, cached: 0.55, output: 4.4),
+        openAI("o3", context: 200_000, output: 100_000, input: 2, cached: 0.5, output: 8),
+        openAI("o1-mini", context: 128_000, output: 65_536, input: 1.1, cached: 0.55, output: 4.4),
+        openAI("o1", context: 200_000, output: 100_000, input: 15, cached: 7.5, output: 60),
     ]
 
     /// The entry for a model: exact name first, then the longest matching prefix. A vendor prefix as
@@ -92,21 +92,36 @@ public enum ModelTable {
         return nil
     }
 
+    /// Whether OpenAI treats the model as a reasoning model: the o-series (`o1`, `o3-mini`, …) and
+    /// gpt-5 except its chat variant, by name, so a new snapshot or a routed name (`openai/o3`) is
+    /// known without a table entry.
+    public static func isReasoningModel(_ model: String) -> Bool {
+        let bare = model.split(separator: "/").last.map(String.init) ?? model
+        if bare.hasPrefix("gpt-5") { return !bare.hasPrefix("gpt-5-chat") }
+        return bare.count > 1 && bare.first == "o" && bare.dropFirst().first?.isNumber == true
+    }
+
+    /// The entry to price and size an answer by: the model that answered (what the provider bills:
+    /// the dated snapshot behind an alias, the model a router such as OpenRouter picked), else the
+    /// model asked for when the table does not know the answering one.
+    public static func spec(answeredBy answered: String?, asked: String) -> ModelSpec? {
+        answered.flatMap(spec(for:)) ?? spec(for: asked)
+    }
+
     private static func anthropic(
         _ id: String, context: Int, output maxOutput: Int, input: Double, output: Double, minimumCache: Int
     ) -> ModelSpec {
         ModelSpec(
             id: id, provider: .anthropic, contextWindow: context, maxOutput: maxOutput, inputPrice: input,
-            outputPrice: output, cacheReadPrice: input * 0.1, cacheWritePrice: input * 1.25, reasoning: false,
+            outputPrice: output, cacheReadPrice: input * 0.1, cacheWritePrice: input * 1.25,
             cacheWriteLongPrice: input * 2, minimumCacheableTokens: minimumCache)
     }
 
     private static func openAI(
-        _ id: String, context: Int, output maxOutput: Int, input: Double, cached: Double?, output: Double,
-        reasoning: Bool
+        _ id: String, context: Int, output maxOutput: Int, input: Double, cached: Double?, output: Double
     ) -> ModelSpec {
         ModelSpec(
             id: id, provider: .openai, contextWindow: context, maxOutput: maxOutput, inputPrice: input,
-            outputPrice: output, cacheReadPrice: cached, cacheWritePrice: nil, reasoning: reasoning)
+            outputPrice: output, cacheReadPrice: cached, cacheWritePrice: nil)
     }
 }

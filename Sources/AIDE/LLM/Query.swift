@@ -25,6 +25,12 @@ public struct ModelOptions: Sendable, Hashable, Codable {
     public var promptCache: PromptCacheSetting? = nil
     /// OpenAI's `prompt_cache_key`: calls with the same key share a cache (one per run).
     public var promptCacheKey: String? = nil
+    /// Functions every cached call of a run carries, whether it asks for one or not, so that its calls
+    /// share one cached prefix: Anthropic caches the tools before the system message, so a review's
+    /// function would otherwise start a prefix of its own. A call that forces none of them sends
+    /// them with `tool_choice: none` (which Anthropic keeps out of the tools and system cache).
+    /// Sent only with a cache breakpoint; other providers ignore it.
+    public var cachedFunctions: [FunctionSpec]? = nil
 
     public init(
         model: String, temperature: Double? = nil, topP: Double? = nil, maxTokens: Int? = nil,

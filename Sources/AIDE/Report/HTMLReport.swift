@@ -30,10 +30,11 @@ public enum HTMLReport {
     /// `window.aideViewer.update` (see `update(_:range:)`). `nodeCommand` names where a cut output is whole.
     public static func page(_ store: RunStore, liveScript: String? = nil, nodeCommand: NodeCommand? = nil) throws -> [UInt8] {
         // The page is written in one buffer, each node's texts as the node is read, so no more than
-        // one node's code and output is held besides the page. Reserving the database's size
-        // (an upper bound for most pages) costs no memory until written, and spares regrowing.
-        let size = (try? FileManager.default.attributesOfItem(atPath: store.path.path)[.size] as? NSNumber)?.intValue
-        var page = JSONWriter(scriptSafe: true, capacity: (size ?? 0) + (1 << 20))
+        // one node's code and output is held besides the page. Reserving one and a half times the
+        // database's size (pages run to about 1.15 times it, the escapes and keys) costs no memory
+        // until written, and spares regrowing: a copy of the whole page and its page faults.
+        let size = (try? FileManager.default.attributesOfItem(atPath: store.path.path)[.size] as? NSNumber)?.intValue ?? 0
+        var page = JSONWriter(scriptSafe: true, capacity: size + size / 2 + (1 << 20))
         var calls: [String: [LLMCallRecord]] = [:]
         var runID = ""
         var first = true
@@ -154,7 +155,7 @@ public enum HTMLReport {
 
     /// The page up to the opening `{` of the details object: markup, CSS and the page data.
     static func writeHead(_ report: RunReport, metrics: [MetricsRecord], to page: inout JSONWriter) throws {
-        let title = escape("aide · \(report.run.task) · \(report.run.id)")
+        let title = MarkupText.escape("aide · \(report.run.task) · \(report.run.id)")
         // Concatenated, not substituted, so no text from the run is ever read as a placeholder.
         for part in [
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
@@ -177,51 +178,5 @@ public enum HTMLReport {
             page.raw(json: liveScript.utf8)
         }
         page.raw(json: "</script>\n</body>\n</html>\n".utf8)
-    }
-
-    /// JSON text safe inside a `<script>` element: `<` only occurs inside JSON strings, where
-    /// `\u003c` reads back the same, and without it no `</script` or `<!--` can appear.
-    /// One pass over the bytes (a run embeds megabytes of code and output): `<` and the two
-    /// JavaScript line separators U+2028, U+2029 (UTF-8 E2 80 A8 / A9) become escapes.
-    static func scriptSafe(_ json: Data) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity(json.count + json.count / 64)
-        let escapeLT = Array("\\u003c".utf8)
-        json.withUnsafeBytes { raw in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            var index = 0
-            while index < bytes.count {
-                let byte = bytes[index]
-                if byte == 0x3C {
-                    out.append(contentsOf: escapeLT)
-                } else if byte == 0xE2, index + 2 < bytes.count, bytes[index + 1] == 0x80,
-                    bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9
-                {
-                    out.append(contentsOf: Array((bytes[index + 2] == 0xA8 ? "\\u2028" : "\\u2029").utf8))
-                    index += 2
-                } else {
-                    out.append(byte)
-                }
-                index += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Text safe in HTML content and attribute values.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }

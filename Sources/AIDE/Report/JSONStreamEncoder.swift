@@ -52,31 +52,44 @@ private final class Sink {
     }
 
     /// Writes `value` in a frame of its own, closed when its `encode(to:)` returns.
-    func encode<Value: Encodable>(_ value: Value, path: [any CodingKey]) throws {
-        switch value {
-        case let text as String: return writer.string(text)
-        case let number as Int: return writer.int(number)
-        case let number as Double: return writer.double(number)
-        case let flag as Bool: return writer.bool(flag)
-        case let number as Int64: return writer.int(number)
-        case let number as any BinaryInteger: return writer.int(number)
-        case let number as Float: return writer.double(Double(number))
-        case let date as Date: return writeDate(date)
-        default: break
-        }
+    func encode<Value: Encodable>(_ value: Value, path: @autoclosure () -> [any CodingKey]) throws {
+        if writeLeaf(value) { return }
         let frame = Frame()
         open.append(frame)
-        try value.encode(to: StreamEncoder(sink: self, frame: frame, codingPath: path))
+        try value.encode(to: StreamEncoder(sink: self, frame: frame, codingPath: path()))
         focus(frame)
         close(open.removeLast())
     }
 
+    /// Writes `value` when it is a scalar, a date, or an optional (`Optional`, `Nullable`) that is
+    /// nil or holds one: most of a page's values. One conformance check instead of a cast per
+    /// scalar type, no frame and no coding path. False for anything else, writing nothing.
+    func writeLeaf<Value: Encodable>(_ value: Value) -> Bool {
+        if let leaf = value as? any StreamLeaf {
+            leaf.write(to: self)
+            return true
+        }
+        if let optional = value as? any StreamOptional {
+            guard let wrapped = optional.streamWrapped else {
+                writer.null()
+                return true
+            }
+            return writeLeaf(wrapped)
+        }
+        return false
+    }
+
+    /// The last date written and its text: a node's and its calls' dates often share a second.
+    private var lastDate: (seconds: Int64, text: [UInt8])?
+
     /// ISO 8601 in UTC to the second (`2026-12-01T14:41:12Z`).
     func writeDate(_ date: Date) {
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        if let lastDate, lastDate.seconds == seconds { return writer.raw(json: lastDate.text) }
+        var unix = time_t(seconds)
         var parts = tm()
-        gmtime_r(&seconds, &parts)
-        var text: [UInt8] = Array("0000-00-00T00:00:00Z".utf8)
+        gmtime_r(&unix, &parts)
+        var text: [UInt8] = Array("\"0000-00-00T00:00:00Z\"".utf8)
         func put(_ value: Int32, at index: Int, digits: Int) {
             var value = Int(value)
             for offset in stride(from: digits - 1, through: 0, by: -1) {
@@ -84,15 +97,14 @@ private final class Sink {
                 value /= 10
             }
         }
-        put(parts.tm_year + 1900, at: 0, digits: 4)
-        put(parts.tm_mon + 1, at: 5, digits: 2)
-        put(parts.tm_mday, at: 8, digits: 2)
-        put(parts.tm_hour, at: 11, digits: 2)
-        put(parts.tm_min, at: 14, digits: 2)
-        put(parts.tm_sec, at: 17, digits: 2)
-        writer.raw("\"")
+        put(parts.tm_year + 1900, at: 1, digits: 4)
+        put(parts.tm_mon + 1, at: 6, digits: 2)
+        put(parts.tm_mday, at: 9, digits: 2)
+        put(parts.tm_hour, at: 12, digits: 2)
+        put(parts.tm_min, at: 15, digits: 2)
+        put(parts.tm_sec, at: 18, digits: 2)
+        lastDate = (seconds, text)
         writer.raw(json: text)
-        writer.raw("\"")
     }
 
     /// Opens `frame` as `kind` unless it already is (a second keyed container: same object).
@@ -126,6 +138,42 @@ private final class Sink {
         begin(child, as: kind)
         return child
     }
+}
+
+/// A value the sink writes itself, without its `encode(to:)`.
+private protocol StreamLeaf {
+    func write(to sink: Sink)
+}
+
+extension String: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.string(self) } }
+extension Substring: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.string(self) } }
+extension Bool: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.bool(self) } }
+extension Double: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.double(self) } }
+extension Float: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.double(Double(self)) } }
+extension Int: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
+extension Int8: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
+extension Int16: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
+extension Int32: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
+extension Int64: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
+extension UInt: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
+extension UInt8: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
+extension UInt16: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
+extension UInt32: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
+extension UInt64: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
+extension Date: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writeDate(self) } }
+
+/// An optional, written `null` when nil and as what it holds otherwise (the `null` that
+/// `Nullable` asks for; a bare `Optional` nested in an array or encoded alone writes the same).
+private protocol StreamOptional {
+    var streamWrapped: (any Encodable)? { get }
+}
+
+extension Optional: StreamOptional where Wrapped: Encodable {
+    fileprivate var streamWrapped: (any Encodable)? { self }
+}
+
+extension Nullable: StreamOptional {
+    fileprivate var streamWrapped: (any Encodable)? { wrappedValue }
 }
 
 private struct StreamEncoder: Encoder {

@@ -143,6 +143,9 @@ public actor SearchRun {
         // One cache per run: its calls share their stable prefix (`Prompts.prefix`).
         operators.codeOptions.promptCacheKey = "aide-run-\(id)"
         operators.reviewOptions.promptCacheKey = "aide-run-\(id)"
+        // Code calls and reviews carry the same tools, so that they read one cached prefix.
+        operators.codeOptions.cachedFunctions = [Prompts.reviewFunction]
+        operators.reviewOptions.cachedFunctions = [Prompts.reviewFunction]
         self.operators = operators
     }
 
@@ -335,6 +338,14 @@ public actor SearchRun {
     // MARK: - One step
 
     /// Chooses the action for the next step and marks it in flight.
+    /// The operators with what the run learnt once it started (the probed packages): every call of
+    /// the run, code calls and reviews, gets the same stable prefix from them.
+    private var runOperators: OperatorContext {
+        var operators = self.operators
+        if let packages { operators.prompt.packages = packages }
+        return operators
+    }
+
     private func reserveStep() -> (Int, SearchAction) {
         let number = max(journal.nextStep, (inFlight.keys.max() ?? -1) + 1)
         var random = SeededRandom(seed: task.spec.search.seed, step: number)
@@ -350,8 +361,7 @@ public actor SearchRun {
         let memory = Prompts.memory(of: journal)
         let created = Date()
         report(step: number, stage: "\(action.stage.rawValue): generating")
-        var operators = self.operators
-        if let packages { operators.prompt.packages = packages }
+        var operators = runOperators
         operators.prompt.step = StepFacts(
             timeout: scriptTimeout(), stepsLeft: task.spec.budget.steps - journal.count - inFlight.count + 1,
             timeLeft: task.spec.budget.timeLimit.map { max(0, $0 - elapsed()) })
@@ -413,8 +423,9 @@ public actor SearchRun {
         guard let execution else { preconditionFailure("a step's script has run or was taken over") }
 
         report(step: number, stage: "\(stage.rawValue): reviewing")
+        // The review's prompt starts with the same prefix as the step's code call (probed packages included).
         let (review, reviewFailure, reviewCall) = try await Operators.review(
-            operators, code: code, output: execution.output)
+            runOperators, code: code, output: execution.output)
         let submissionName = task.spec.grading?.submission ?? "submission.csv"
         let submission = folder.appendingPathComponent("working").appendingPathComponent(submissionName)
         // Looked at, not followed: a link, folder, FIFO or device is refused before anything reads it.
@@ -603,8 +614,8 @@ public actor SearchRun {
     }
 
     private func submissionFile(of node: Node) -> URL {
-        workspace.nodeFolder(step: node.step, nodeID: node.id)
-            .appendingPathComponent("working").appendingPathComponent(task.spec.grading?.submission ?? "submission.csv")
+        workspace.nodeFolder(step: node.step, nodeID: node.id).appendingPathComponent("working")
+            .appendingPathComponent(task.spec.grading?.submission ?? "submission.csv")
     }
 
     private func report(step: Int, stage: String) {

@@ -16,6 +16,7 @@ enum RunMigrations {
     static let nodesSlurmJob = "v6-nodes-slurm-job"
     static let v6NodesPatch = "v6-nodes-patch"
     static let pendingSteps = "v7-pending-steps"
+    static let callsCacheWrite1h = "v7-llm-calls-cache-write-1h"
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -176,6 +177,11 @@ enum RunMigrations {
                 t.column("node_id", .text).notNull()
                 t.column("body", .text).notNull()
             }
+        }
+
+        // Of a call's cache writes, those with the one-hour lifetime (priced 2x the input rate, not 1.25x).
+        migrator.registerMigration(callsCacheWrite1h) { db in
+            try db.alter(table: "llm_calls") { t in t.add(column: "cache_write_1h_tokens", .integer) }
         }
 
         // Later migrations go here, after the last one, never between.

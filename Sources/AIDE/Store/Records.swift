@@ -13,7 +13,7 @@ public enum RunStatus: String, Codable, Sendable, Hashable, CaseIterable, Databa
 }
 
 /// The `runs` row: the one run a file holds.
-public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+public struct RunRecord: Codable, Sendable, Hashable, TimestampRecord, PersistableRecord {
     public static let databaseTableName = "runs"
 
     public var id: String
@@ -112,30 +112,24 @@ public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
     public func spec() throws -> TaskSpec {
         try JSONDecoder().decode(TaskSpec.self, from: Data(configJSON.utf8))
     }
-
-    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
-        Timestamp.encodingStrategy
-    }
-
-    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
-        Timestamp.decodingStrategy
-    }
 }
 
 extension LLMCallRecord {
     /// USD the provider's prompt cache saved on this call, at the model table's rates: its cached
     /// reads at the input rate less what they cost, less the premium of its cache writes. Nil when
-    /// the call used no cache or the model's price is unknown. (One-hour writes are not told apart
-    /// in the store and count at the five-minute rate.)
+    /// the call used no cache or the model's price is unknown. One-hour writes count at their own
+    /// (higher) rate, so a `1h` run's savings can be below zero.
     public var cacheSavingsUSD: Double? {
         guard (cacheReadTokens ?? 0) > 0 || (cacheWriteTokens ?? 0) > 0, let spec = ModelTable.spec(for: model) else { return nil }
-        return spec.cacheSavings(of: TokenUsage(
-            input: inputTokens, output: outputTokens, cacheRead: cacheReadTokens, cacheWrite: cacheWriteTokens))
+        var usage = TokenUsage(
+            input: inputTokens, output: outputTokens, cacheRead: cacheReadTokens, cacheWrite: cacheWriteTokens)
+        usage.cacheWriteLong = cacheWriteLongTokens
+        return spec.cacheSavings(of: usage)
     }
 }
 
 /// An `llm_calls` row: one call to a model, successful or not.
-public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
+public struct LLMCallRecord: Codable, Sendable, Hashable, TimestampRecord, MutablePersistableRecord {
     public static let databaseTableName = "llm_calls"
 
     /// Assigned by the store on insertion (nil before).
@@ -178,6 +172,8 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
     public var attemptFailures: String? = nil
     /// Times a cut-off answer was asked again with a larger max_tokens; nil for none.
     public var cutOffRetries: Int? = nil
+    /// Of `cacheWriteTokens`, those written with the one-hour lifetime; nil for none.
+    public var cacheWriteLongTokens: Int? = nil
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case answeredModel = "answered_model"
@@ -186,6 +182,7 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
         case droppedOptions = "dropped_options"
         case attemptFailures = "attempt_failures"
         case cutOffRetries = "cut_off_retries"
+        case cacheWriteLongTokens = "cache_write_1h_tokens"
         case id
         case runID = "run_id"
         case nodeID = "node_id"
@@ -218,6 +215,7 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
         public static let outputTokens = Column(CodingKeys.outputTokens)
         public static let cacheReadTokens = Column(CodingKeys.cacheReadTokens)
         public static let cacheWriteTokens = Column(CodingKeys.cacheWriteTokens)
+        public static let cacheWriteLongTokens = Column(CodingKeys.cacheWriteLongTokens)
         public static let reasoningTokens = Column(CodingKeys.reasoningTokens)
         public static let costUSD = Column(CodingKeys.costUSD)
         public static let stopReason = Column(CodingKeys.stopReason)
@@ -269,6 +267,7 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
             stopReason: result.info.stopReason, finishReason: result.info.finishReason?.rawValue,
             attempts: result.info.attempts, createdAt: createdAt)
         answeredModel = result.info.model
+        cacheWriteLongTokens = result.usage.cacheWriteLong
         responseID = result.info.responseID
         systemFingerprint = result.info.systemFingerprint
         droppedOptions = Self.jsonList(result.info.droppedOptions)
@@ -303,18 +302,10 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
     }
-
-    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
-        Timestamp.encodingStrategy
-    }
-
-    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
-        Timestamp.decodingStrategy
-    }
 }
 
 /// A `metrics` row: the run's cumulative figures after one step (the metrics journal).
-public struct MetricsRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+public struct MetricsRecord: Codable, Sendable, Hashable, TimestampRecord, PersistableRecord {
     public static let databaseTableName = "metrics"
 
     public var runID: String
@@ -381,20 +372,12 @@ public struct MetricsRecord: Codable, Sendable, Hashable, FetchableRecord, Persi
         self.buggyNodes = buggyNodes
         self.recordedAt = recordedAt
     }
-
-    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
-        Timestamp.encodingStrategy
-    }
-
-    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
-        Timestamp.decodingStrategy
-    }
 }
 
 /// A `nodes` row. `Node` is the public face; this is its flat, nullable storage. Execution columns
 /// are all NULL exactly when the node has no execution (`output IS NULL`), review columns exactly
 /// when it has no review (`review_is_bug IS NULL`).
-struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+struct NodeRecord: Codable, Sendable, Hashable, TimestampRecord, PersistableRecord {
     static let databaseTableName = "nodes"
 
     var id: String
@@ -542,14 +525,6 @@ struct NodeRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableReco
             debugDepth: debugDepth, error: error, createdAt: createdAt, finishedAt: finishedAt,
             otherParentID: otherParentID, patch: patch)
     }
-
-    static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
-        Timestamp.encodingStrategy
-    }
-
-    static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
-        Timestamp.decodingStrategy
-    }
 }
 
 // MARK: - Reading many rows quickly
@@ -674,6 +649,7 @@ extension LLMCallRecord {
         error = try row.decode(atIndex: p[.error])
         createdAt = try storedDate(row, p[.createdAt], "llm_calls", "created_at")
         answeredModel = try row.decode(atIndex: p[.answeredModel])
+        cacheWriteLongTokens = try row.decode(atIndex: p[.cacheWriteLongTokens])
         responseID = try row.decode(atIndex: p[.responseID])
         systemFingerprint = try row.decode(atIndex: p[.systemFingerprint])
         droppedOptions = try row.decode(atIndex: p[.droppedOptions])
@@ -710,6 +686,20 @@ extension MetricsRecord {
 /// Timestamps as UTC text, `YYYY-MM-DD HH:MM:SS.ffffff`: what SQLite's date functions read, sorting
 /// as time does, and exact — the fraction has as many digits as it takes to give back the same
 /// `Date` (usually six), none when the time is a whole second.
+/// A row whose dates are stored as `Timestamp` text (UTC, exact to the bit), as every table of a
+/// run file and of a bench index stores them.
+public protocol TimestampRecord: FetchableRecord, EncodableRecord {}
+
+extension TimestampRecord {
+    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
+        Timestamp.encodingStrategy
+    }
+
+    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
+        Timestamp.decodingStrategy
+    }
+}
+
 enum Timestamp {
     /// Seconds from 1970-01-01 to 2001-01-01, Foundation's reference date.
     private static let referenceOffset: Int64 = 978_307_200

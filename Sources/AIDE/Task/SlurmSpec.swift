@@ -83,9 +83,7 @@ public struct SlurmSpec: Sendable, Codable, Hashable {
     /// `exec.slurm`; empty when all are fine.
     public func problems() -> [(key: String, message: String)] {
         var found: [(String, String)] = []
-        let plain = { (text: String) in
-            !text.isEmpty && text.allSatisfy { $0.isLetter || $0.isNumber || "-_.,".contains($0) }
-        }
+        let plain = Self.isName
         if let partition, !plain(partition) { found.append(("partition", "\"\(partition)\" is not a partition name")) }
         if let time, !(time >= 1 && time.isFinite) { found.append(("time", "must be at least 1 second, found \(time)")) }
         if let cpusPerTask, cpusPerTask < 1 { found.append(("cpus_per_task", "must be at least 1, found \(cpusPerTask)")) }
@@ -109,6 +107,23 @@ public struct SlurmSpec: Sendable, Codable, Hashable {
             }
         }
         return found
+    }
+
+    // What sbatch accepts, one rule each, for `exec.slurm` and `aide bench`'s job array alike (each
+    // caller words its own error: a task key, a flag).
+
+    /// A partition, account or QoS name (a comma-separated list of partitions too).
+    public static func isName(_ text: String) -> Bool {
+        !text.isEmpty && text.allSatisfy { $0.isLetter || $0.isNumber || "-_.,".contains($0) }
+    }
+
+    /// Slurm's `--time` text: minutes (`30`), `MM:SS`, `HH:MM:SS`, `D-HH`, `D-HH:MM:SS`.
+    public static func isTimeText(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let clock = parts.last else { return false }
+        if parts.count == 2, !(parts[0].allSatisfy(\.isNumber) && !parts[0].isEmpty) { return false }
+        let fields = clock.split(separator: ":", omittingEmptySubsequences: false)
+        return (1...3).contains(fields.count) && fields.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
     }
 
     /// MiB in Slurm's memory format (`4G`, `500M`, `1T`, `2048` meaning MiB); nil when not one.

@@ -241,15 +241,7 @@ public struct BudgetSpec: Sendable, Codable, Hashable {
         usd = try c.decodeIfPresent(Double.self, forKey: .usd)
         tokens = try c.decodeIfPresent(Int.self, forKey: .tokens)
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(steps, forKey: .steps)
-        try c.encodeIfPresent(timeLimit, forKey: .timeLimit)
-        try c.encode(scriptTimeout, forKey: .scriptTimeout)
-        try c.encodeIfPresent(usd, forKey: .usd)
-        try c.encodeIfPresent(tokens, forKey: .tokens)
-    }
+    // Encoded as synthesized: every field under its key, nil ones left out.
 }
 
 /// The models that write code and review runs.

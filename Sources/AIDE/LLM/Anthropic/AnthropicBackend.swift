@@ -38,16 +38,9 @@ public struct AnthropicBackend: Backend {
         let outcome = try await exchange.perform(
             request, streaming: streaming, folder: { AnthropicStreamFolder(provider: provider) },
             decode: { try AnthropicMessage(body: $0, provider: provider) }, observer: observer)
-        var result = try outcome.message.result(funcSpec: funcSpec, provider: provider)
-        result.latency = outcome.latency
-        result.lastAttemptLatency = outcome.lastAttempt
-        result.info.attempts = outcome.attempts
-        result.info.failures = outcome.failures
-        result.info.streamed = streaming
-        result.info.droppedOptions = dropped
-        result.costUSD = ModelTable.spec(for: result.info.model ?? options.model)?.cost(of: result.usage)
-            ?? ModelTable.spec(for: options.model)?.cost(of: result.usage)
-        return result
+        return try outcome.result(
+            funcSpec: funcSpec, provider: provider, askedModel: options.model, streamed: streaming,
+            droppedOptions: dropped)
     }
 
     /// The JSON body for a query and the options that could not be sent as asked; throws before any
@@ -74,11 +67,13 @@ public struct AnthropicBackend: Backend {
             "max_tokens": .int(maxTokens),
             "messages": .array(AnthropicTurn.normalized(turns).map(\.json)),
         ]
+        var cachedFunctions: [FunctionSpec] = []
         if let system {
             // The system message is the run's stable prefix: with caching on, one text block
             // whose breakpoint caches everything up to its end (tools included).
             if let breakpoint = options.promptCache?.anthropicBreakpoint(system: system, model: options.model) {
                 body["system"] = [["type": "text", "text": .string(system), "cache_control": breakpoint]]
+                cachedFunctions = options.cachedFunctions ?? []
             } else {
                 body["system"] = .string(system)
             }
@@ -104,16 +99,25 @@ public struct AnthropicBackend: Backend {
             throw LLMError.invalidOptions(
                 "reasoning_effort is an OpenAI option; Claude models take a thinking budget instead")
         }
+        // The run's cached functions come first, in one order on every call, so that the tools part
+        // of the cached prefix is the same bytes whichever function a call asks for (if any).
+        var functions = cachedFunctions
+        if let funcSpec, !functions.contains(funcSpec) { functions.append(funcSpec) }
         var tools = options.serverTools
-        if let funcSpec {
+        for function in functions {
             tools.append([
-                "name": .string(funcSpec.name), "description": .string(funcSpec.description),
-                "input_schema": funcSpec.parameters,
+                "name": .string(function.name), "description": .string(function.description),
+                "input_schema": function.parameters,
             ])
+        }
+        if let funcSpec {
             // With thinking on, the API refuses a forced tool choice: it is left to the model ("auto"),
             // and a missing call is reported as such.
             body["tool_choice"] =
                 options.thinkingBudget == nil ? ["type": "tool", "name": .string(funcSpec.name)] : ["type": "auto"]
+        } else if !cachedFunctions.isEmpty {
+            // Carried for the cache only: the model must answer in text.
+            body["tool_choice"] = ["type": "none"]
         }
         if !tools.isEmpty { body["tools"] = .array(tools) }
         if streaming { body["stream"] = true }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// An Anthropic message as the harness reads it, built from a whole response or folded from a stream.
-struct AnthropicMessage: Sendable {
+struct AnthropicMessage: ProviderAnswer {
     struct Block: Sendable {
         var type: String
         var text = ""
@@ -53,35 +53,36 @@ struct AnthropicMessage: Sendable {
     /// results) is kept verbatim in `QueryInfo.serverToolBlocks`.
     private static let answerTypes: Set<String> = ["text", "thinking", "redacted_thinking", "tool_use"]
 
-    /// The uniform result; latency, attempts and cost are filled in by the backend.
-    func result(funcSpec: FunctionSpec?, provider: String) throws -> QueryResult {
+    func output(funcSpec: FunctionSpec?) throws -> QueryOutput {
         let text = blocks.filter { $0.type == "text" }.map(\.text).joined()
-        let output: QueryOutput
-        if let funcSpec {
-            let calls = blocks.filter { $0.type == "tool_use" }
-            guard let call = calls.first(where: { $0.name == funcSpec.name }) else {
-                if let other = calls.first {
-                    throw LLMError.wrongFunctionCalled(expected: funcSpec.name, called: other.name ?? "(unnamed)")
-                }
-                throw LLMError.missingFunctionCall(expected: funcSpec.name, found: Self.describe(text))
+        guard let funcSpec else { return .text(text) }
+        let calls = blocks.filter { $0.type == "tool_use" }
+        guard let call = calls.first(where: { $0.name == funcSpec.name }) else {
+            if let other = calls.first {
+                throw LLMError.wrongFunctionCalled(expected: funcSpec.name, called: other.name ?? "(unnamed)")
             }
-            output = .functionCall(name: funcSpec.name, arguments: try Self.arguments(of: call, function: funcSpec.name))
-        } else {
-            output = .text(text)
+            throw LLMError.missingFunctionCall(expected: funcSpec.name, found: Self.describe(text))
         }
+        return .functionCall(name: funcSpec.name, arguments: try Self.arguments(of: call, function: funcSpec.name))
+    }
 
+    /// Cache reads and writes are billed as input: `input` counts them with the uncached tokens.
+    func tokens(provider: String) throws -> TokenUsage {
         let read = usage["cache_read_input_tokens"]?.intValue
         let write = usage["cache_creation_input_tokens"]?.intValue
         var tokens = TokenUsage(
             input: (usage["input_tokens"]?.intValue ?? 0) + (read ?? 0) + (write ?? 0),
             output: usage["output_tokens"]?.intValue ?? 0, cacheRead: read, cacheWrite: write)
         tokens.cacheWriteLong = usage["cache_creation"]?["ephemeral_1h_input_tokens"]?.intValue
+        return tokens
+    }
+
+    func info(provider: String) -> QueryInfo {
         let thinking = blocks.filter { $0.type == "thinking" }.map(\.thinking).joined(separator: "\n\n")
-        let info = QueryInfo(
+        return QueryInfo(
             provider: provider, model: model, responseID: id, stopReason: stopReason,
             finishReason: stopReason.flatMap(Self.finishReason), thinking: thinking.isEmpty ? nil : thinking,
             serverToolBlocks: blocks.filter { !Self.answerTypes.contains($0.type) }.map(\.raw))
-        return QueryResult(output: output, latency: 0, lastAttemptLatency: 0, usage: tokens, costUSD: nil, info: info)
     }
 
     static func finishReason(_ stopReason: String) -> FinishReason? {
@@ -108,10 +109,6 @@ struct AnthropicMessage: Sendable {
                 function: function, reason: "tool_use input is not an object", raw: block.input?.jsonText ?? "null")
         }
         return input
-    }
-
-    static func describe(_ text: String) -> String {
-        text.isEmpty ? "(no text)" : "\"" + (text.count > 200 ? String(text.prefix(200)) + "…" : text) + "\""
     }
 }
 

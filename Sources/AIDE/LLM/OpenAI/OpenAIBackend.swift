@@ -28,23 +28,9 @@ public struct OpenAIBackend: Backend {
         let outcome = try await exchange.perform(
             request, streaming: streaming, folder: { OpenAIStreamFolder(provider: provider) },
             decode: { try OpenAIMessage(body: $0, provider: provider) }, observer: observer)
-        var result = try outcome.message.result(funcSpec: funcSpec, provider: provider)
-        result.latency = outcome.latency
-        result.lastAttemptLatency = outcome.lastAttempt
-        result.info.attempts = outcome.attempts
-        result.info.failures = outcome.failures
-        result.info.streamed = streaming
-        result.info.droppedOptions = dropped
-        result.costUSD = ModelTable.spec(for: options.model)?.cost(of: result.usage)
-        return result
-    }
-
-    /// Whether OpenAI treats the model as a reasoning model (o-series, gpt-5 except its chat variant).
-    static func isReasoningModel(_ model: String) -> Bool {
-        if let spec = ModelTable.spec(for: model) { return spec.reasoning }
-        let bare = model.split(separator: "/").last.map(String.init) ?? model
-        if bare.hasPrefix("gpt-5") { return !bare.hasPrefix("gpt-5-chat") }
-        return bare.count > 1 && bare.first == "o" && bare.dropFirst().first?.isNumber == true
+        return try outcome.result(
+            funcSpec: funcSpec, provider: provider, askedModel: options.model, streamed: streaming,
+            droppedOptions: dropped)
     }
 
     /// The JSON body for a query and the options dropped because the model cannot take them.
@@ -58,7 +44,7 @@ public struct OpenAIBackend: Backend {
         if let user { messages.append(["role": "user", "content": .string(user)]) }
         guard !messages.isEmpty else { throw LLMError.invalidOptions("a query needs a system or a user message") }
 
-        let reasoning = isReasoningModel(options.model)
+        let reasoning = ModelTable.isReasoningModel(options.model)
         var dropped: [String] = []
         var body: [String: JSONValue] = ["model": .string(options.model), "messages": .array(messages)]
         if let temperature = options.temperature {

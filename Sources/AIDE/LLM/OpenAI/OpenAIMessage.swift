@@ -1,7 +1,7 @@
 import Foundation
 
 /// A chat completion as the harness reads it, built from a whole response or folded from a stream.
-struct OpenAIMessage: Sendable {
+struct OpenAIMessage: ProviderAnswer {
     struct ToolCall: Sendable {
         var id: String?
         var name = ""
@@ -53,49 +53,50 @@ struct OpenAIMessage: Sendable {
         if let value = json["system_fingerprint"]?.stringValue { systemFingerprint = value }
     }
 
-    /// The uniform result; latency, attempts and cost are filled in by the backend.
-    func result(funcSpec: FunctionSpec?, provider: String) throws -> QueryResult {
-        let output: QueryOutput
-        if let funcSpec {
-            guard let call = toolCalls.first else {
-                let found = refusal.map { "a refusal: " + AnthropicMessage.describe($0) }
-                    ?? AnthropicMessage.describe(content ?? "")
-                throw LLMError.missingFunctionCall(expected: funcSpec.name, found: found)
-            }
-            guard call.name == funcSpec.name else {
-                throw LLMError.wrongFunctionCalled(expected: funcSpec.name, called: call.name)
-            }
-            let arguments: JSONValue
-            do {
-                arguments = try JSONValue.parse(call.arguments)
-            } catch {
-                throw LLMError.invalidFunctionArguments(function: call.name, reason: "\(error)", raw: call.arguments)
-            }
-            guard arguments.objectValue != nil else {
-                throw LLMError.invalidFunctionArguments(
-                    function: call.name, reason: "arguments are not a JSON object", raw: call.arguments)
-            }
-            output = .functionCall(name: call.name, arguments: arguments)
-        } else {
-            // A refusal comes instead of content; it is the answer the user needs to see.
-            output = .text(content ?? refusal ?? "")
+    func output(funcSpec: FunctionSpec?) throws -> QueryOutput {
+        // A refusal comes instead of content; it is the answer the user needs to see.
+        guard let funcSpec else { return .text(content ?? refusal ?? "") }
+        guard let call = toolCalls.first else {
+            let found = refusal.map { "a refusal: " + Self.describe($0) }
+                ?? Self.describe(content ?? "")
+            throw LLMError.missingFunctionCall(expected: funcSpec.name, found: found)
         }
+        guard call.name == funcSpec.name else {
+            throw LLMError.wrongFunctionCalled(expected: funcSpec.name, called: call.name)
+        }
+        let arguments: JSONValue
+        do {
+            arguments = try JSONValue.parse(call.arguments)
+        } catch {
+            throw LLMError.invalidFunctionArguments(function: call.name, reason: "\(error)", raw: call.arguments)
+        }
+        guard arguments.objectValue != nil else {
+            throw LLMError.invalidFunctionArguments(
+                function: call.name, reason: "arguments are not a JSON object", raw: call.arguments)
+        }
+        return .functionCall(name: call.name, arguments: arguments)
+    }
+
+    /// A stream carries usage only in its closing chunk, and only when asked for.
+    func tokens(provider: String) throws -> TokenUsage {
         guard let usage, let input = usage["prompt_tokens"]?.intValue else {
             throw LLMError.malformedResponse(
                 provider: provider,
                 reason: "no token usage (a streaming server must honour stream_options.include_usage)",
                 excerpt: usage?.jsonText ?? "")
         }
-        let tokens = TokenUsage(
+        return TokenUsage(
             input: input, output: usage["completion_tokens"]?.intValue ?? 0,
             cacheRead: usage["prompt_tokens_details"]?["cached_tokens"]?.intValue,
             reasoning: usage["completion_tokens_details"]?["reasoning_tokens"]?.intValue)
-        let info = QueryInfo(
+    }
+
+    func info(provider: String) -> QueryInfo {
+        QueryInfo(
             provider: provider, model: model, responseID: id, stopReason: finishReason,
             finishReason: refusal != nil && content == nil ? .contentFilter : finishReason.flatMap(Self.finishReason),
             systemFingerprint: systemFingerprint,
             created: created, thinking: reasoning.flatMap { $0.isEmpty ? nil : $0 })
-        return QueryResult(output: output, latency: 0, lastAttemptLatency: 0, usage: tokens, costUSD: nil, info: info)
     }
 
     static func finishReason(_ reason: String) -> FinishReason? {
