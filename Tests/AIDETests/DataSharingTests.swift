@@ -85,6 +85,67 @@ struct DataSharingTests {
         #expect(DataFingerprint.scan(folder).unreadable == "train.csv")
     }
 
+    /// A folder of every kind of entry with fixed contents and times: links, hidden files, nesting,
+    /// files smaller than one edge, between one and two, and larger than both, and a folder of many.
+    static func fixedFolder() throws -> URL {
+        let folder = try Self.temporaryFolder("fixed")
+        let bytes = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 / 256) }
+        let files: [(String, Data)] = [
+            ("train.csv", Data(bytes)), ("small.txt", Data("id\n1\n".utf8)), (".hidden", Data("h".utf8)),
+            ("images/0001.png", Data(bytes.prefix(4097))), ("images/0002.png", Data(bytes.prefix(8192))),
+            ("images/deep/er/x.bin", Data(bytes.suffix(8193))), ("é.txt", Data()),
+        ]
+        for (index, (path, data)) in files.enumerated() {
+            let url = folder.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try data.write(to: url)
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSince1970: 1_700_000_000 + Double(index))], ofItemAtPath: url.path)
+        }
+        // More files than one batch of reads (512) holds, twice over.
+        for index in 0..<1100 {
+            let url = folder.appendingPathComponent(String(format: "many/%04d.txt", index))
+            try TaskTestSupport.write("\(index)", to: url)
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSince1970: 1_700_000_100 + Double(index))], ofItemAtPath: url.path)
+        }
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("empty"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("link.csv").path, withDestinationPath: "train.csv")
+        try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("more").path, withDestinationPath: "images")
+        return folder
+    }
+
+    /// Runs store their data's digest (`runs.data_source`) and a resume compares it with a new scan:
+    /// how the scan reads files may change, the digest it gives may not, or every older run would be
+    /// told its data changed.
+    @Test func theDigestIsTheOneStoredRunsHold() throws {
+        let folder = try Self.fixedFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (fingerprint, _) = DataFingerprint.scan(folder)
+        #expect(fingerprint.files == 1107 && fingerprint.bytes == 10_000 + 5 + 1 + 4097 + 8192 + 8193 + 3290)
+        // What the file-by-file scan of the first release of v6 stored for this folder.
+        #expect(fingerprint.digest == "2012ac2935e2efec")
+    }
+
+    /// One walk of the data gives a new run its fingerprint and its preview: the same as each made
+    /// alone, with every folder the preview shows listed (and each entry stat-ed) by the walk, not again.
+    @Test func oneWalkGivesTheFingerprintAndThePreview() throws {
+        let folder = try Self.fixedFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let alone = DataPreview.Listings()
+        let preview = DataPreview.build(for: folder, maxLength: 6000, sampleBytes: DataPreview.defaultSampleBytes, listings: alone).text
+        let walk = DataFingerprint.walk(folder, listingDepth: DataPreview.maxDepth)
+        #expect(walk.fingerprint == DataFingerprint.scan(folder).fingerprint)
+        #expect(
+            DataPreview.build(for: folder, maxLength: 6000, sampleBytes: DataPreview.defaultSampleBytes, listings: walk.listings).text
+                == preview)
+        #expect(DataScan(folder: folder).preview == preview)
+        // Alone, the preview lists the data's folders (6) and those `more`, a link, leads to (3); after
+        // the walk, which does not follow links, only the latter.
+        #expect(alone.listedHere == 9)
+        #expect(walk.listings.listedHere == 3)
+    }
+
     // MARK: Placement
 
     @Test func theDataIsMountedWithTheSandboxAndCopiedOrLinkedWithout() throws {

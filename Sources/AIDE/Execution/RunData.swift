@@ -56,64 +56,171 @@ public struct DataFingerprint: Codable, Sendable, Hashable {
     /// The fingerprint of `folder`, and the first entry (relative path) that the world cannot read:
     /// the sandbox's unprivileged user could not read it through a read-only mount.
     public static func scan(_ folder: URL) -> (fingerprint: DataFingerprint, unreadable: String?) {
-        var scan = Scan()
+        let walk = walk(folder, listingDepth: 0)
+        return (walk.fingerprint, walk.unreadable)
+    }
+
+    /// The fingerprint, the first unreadable entry, and the listings of the folders less than
+    /// `listingDepth` deep with the entry counts of those one deeper (what the data preview shows, so
+    /// that it lists and stats nothing again), from one walk.
+    static func walk(
+        _ folder: URL, listingDepth: Int
+    ) -> (fingerprint: DataFingerprint, unreadable: String?, listings: DataPreview.Listings) {
+        var scan = Scan(listingDepth: listingDepth)
         let root = folder.resolvingSymlinksInPath().path
         var info = stat()
         if stat(root, &info) == 0, info.st_mode & (S_IROTH | S_IXOTH) != (S_IROTH | S_IXOTH) { scan.unreadable = "." }
-        scan.walk(root, relative: "")
-        return (DataFingerprint(files: scan.files, bytes: scan.bytes, digest: String(format: "%016llx", scan.hash.value)), scan.unreadable)
+        scan.walk(root, relative: "", depth: 0)
+        scan.flush()
+        let fingerprint = DataFingerprint(files: scan.files, bytes: scan.bytes, digest: String(format: "%016llx", scan.hash.value))
+        return (fingerprint, scan.unreadable, scan.listings)
     }
 
+    /// Walks the folder in name order, hashing as it goes. Files' edges are read a batch at a time on
+    /// several threads (what a file holds is most of a scan's wait), then hashed in walk order with
+    /// everything else, so the digest is the one a file-by-file walk gives.
     private struct Scan {
         var hash = WordHash()
         var files = 0
         var bytes = 0
         var unreadable: String?
-        var buffer = [UInt8](repeating: 0, count: 2 * DataFingerprint.edgeBytes)
+        let listingDepth: Int
+        var listings = DataPreview.Listings()
+        /// What to hash since the last flush, in walk order.
+        var pending: [Step] = []
+        var pendingFiles: [(path: String, size: Int)] = []
+        static let batch = 512
 
-        mutating func walk(_ path: String, relative: String) {
+        enum Step {
+            case text(String)
+            case word(UInt64)
+            /// The edges of `pendingFiles[index]`.
+            case edges(Int)
+        }
+
+        init(listingDepth: Int) {
+            self.listingDepth = listingDepth
+        }
+
+        mutating func walk(_ path: String, relative: String, depth: Int) {
             // Sorted, so the same folder gives the same digest whatever order the file system lists it in.
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+            var listing: [DataPreview.Child]?
+            if depth < listingDepth { listing = [] }
             for name in names {
                 let full = path + "/" + name
                 let rel = relative.isEmpty ? name : relative + "/" + name
                 var info = stat()
                 guard lstat(full, &info) == 0 else {
-                    hash.add(text: "?" + rel)
+                    pending.append(.text("?" + rel))
+                    listing?.append(DataPreview.Child(name: name, isDirectory: false, size: 0))
                     continue
                 }
                 let kind = info.st_mode & S_IFMT
+                if listing != nil {
+                    // The preview follows links, as stat does.
+                    var followed = info
+                    let found = kind != S_IFLNK || stat(full, &followed) == 0
+                    let isDirectory = found && followed.st_mode & S_IFMT == S_IFDIR
+                    listing!.append(DataPreview.Child(
+                        name: name, isDirectory: isDirectory, size: found && !isDirectory ? Int(followed.st_size) : 0))
+                }
                 if kind == S_IFDIR {
-                    hash.add(text: "d" + rel)
+                    pending.append(.text("d" + rel))
                     if unreadable == nil, info.st_mode & (S_IROTH | S_IXOTH) != (S_IROTH | S_IXOTH) { unreadable = rel }
-                    walk(full, relative: rel)
+                    walk(full, relative: rel, depth: depth + 1)
                 } else if kind == S_IFREG {
                     files += 1
                     bytes += Int(info.st_size)
                     if unreadable == nil, info.st_mode & S_IROTH == 0 { unreadable = rel }
-                    hash.add(text: "f" + rel)
-                    hash.add(UInt64(info.st_size))
-                    hash.add(UInt64(bitPattern: Int64(info.st_mtim.tv_sec)) &* 1_000_000_000 &+ UInt64(info.st_mtim.tv_nsec))
-                    hashEdges(full, size: Int(info.st_size))
+                    pending.append(.text("f" + rel))
+                    pending.append(.word(UInt64(info.st_size)))
+                    pending.append(.word(UInt64(bitPattern: Int64(info.st_mtim.tv_sec)) &* 1_000_000_000 &+ UInt64(info.st_mtim.tv_nsec)))
+                    pending.append(.edges(pendingFiles.count))
+                    pendingFiles.append((full, Int(info.st_size)))
+                    if pendingFiles.count == Self.batch { flush() }
                 } else if kind == S_IFLNK {
-                    hash.add(text: "l" + rel + "->" + ((try? FileManager.default.destinationOfSymbolicLink(atPath: full)) ?? ""))
+                    pending.append(.text("l" + rel + "->" + ((try? FileManager.default.destinationOfSymbolicLink(atPath: full)) ?? "")))
                 } else {
-                    hash.add(text: "o" + rel)
+                    pending.append(.text("o" + rel))
                 }
+            }
+            if listingDepth > 0, depth <= listingDepth { listings.keep(listing, count: names.count, for: path) }
+        }
+
+        /// Reads the pending files' edges (the first and last `edgeBytes`, the whole file when it is
+        /// no larger than both) side by side, then hashes every pending step in order.
+        mutating func flush() {
+            let count = pendingFiles.count
+            let edges = EdgeBuffer(files: count)
+            defer { edges.deallocate() }
+            let files = pendingFiles
+            let threads = max(1, min(count, 8))
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                for index in stride(from: thread, to: count, by: threads) { edges.read(files[index].path, size: files[index].size, into: index) }
+            }
+            for step in pending {
+                switch step {
+                case .text(let text): hash.add(text: text)
+                case .word(let word): hash.add(word)
+                case .edges(let index):
+                    guard let read = edges[index] else {
+                        hash.add(text: "unopenable")
+                        continue
+                    }
+                    if !read.head.isEmpty { hash.add(bytes: read.head) }
+                    if !read.tail.isEmpty { hash.add(bytes: read.tail) }
+                }
+            }
+            pending.removeAll(keepingCapacity: true)
+            pendingFiles.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Room for the edges of a batch of files, two `edgeBytes` slots each, filled by several threads
+    /// at once: each file's slots are written by the one thread that reads that file, and read once
+    /// every thread is done.
+    private struct EdgeBuffer: @unchecked Sendable {
+        private let bytes: UnsafeMutableRawPointer
+        /// Per file: bytes read at its head and its tail; a head of -1: it could not be opened.
+        private let lengths: UnsafeMutablePointer<(head: Int, tail: Int)>
+
+        init(files: Int) {
+            bytes = .allocate(byteCount: max(1, files) * 2 * DataFingerprint.edgeBytes, alignment: 8)
+            lengths = .allocate(capacity: max(1, files))
+            lengths.initialize(repeating: (0, 0), count: max(1, files))
+        }
+
+        func deallocate() {
+            bytes.deallocate()
+            lengths.deallocate()
+        }
+
+        /// Reads the first and last `edgeBytes` of the file at `path` (the whole file when it is no
+        /// larger than both) into the slots of file `index`.
+        func read(_ path: String, size: Int, into index: Int) {
+            let edge = DataFingerprint.edgeBytes
+            let slot = bytes + index * 2 * edge
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                lengths[index] = (-1, 0)
+                return
+            }
+            defer { close(descriptor) }
+            // A failed read hashes nothing, as an empty one.
+            if size <= 2 * edge {
+                lengths[index] = (max(0, pread(descriptor, slot, size, 0)), 0)
+            } else {
+                lengths[index] = (max(0, pread(descriptor, slot, edge, 0)), max(0, pread(descriptor, slot + edge, edge, off_t(size - edge))))
             }
         }
 
-        /// The first and last `edgeBytes` (the whole file when it is no larger than both).
-        mutating func hashEdges(_ path: String, size: Int) {
-            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { return hash.add(text: "unopenable") }
-            defer { close(descriptor) }
-            let edge = DataFingerprint.edgeBytes
-            let ranges = size <= 2 * edge ? [(0, size)] : [(0, edge), (size - edge, edge)]
-            for (offset, count) in ranges {
-                let read = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, off_t(offset)) }
-                if read > 0 { buffer.withUnsafeBytes { hash.add(bytes: UnsafeRawBufferPointer(rebasing: $0[0..<read])) } }
-            }
+        /// What was read of file `index`'s head and tail; nil when it could not be opened.
+        subscript(index: Int) -> (head: UnsafeRawBufferPointer, tail: UnsafeRawBufferPointer)? {
+            let (head, tail) = lengths[index]
+            guard head >= 0 else { return nil }
+            let slot = UnsafeRawPointer(bytes + index * 2 * DataFingerprint.edgeBytes)
+            return (UnsafeRawBufferPointer(start: slot, count: head), UnsafeRawBufferPointer(start: slot + DataFingerprint.edgeBytes, count: tail))
         }
     }
 
@@ -164,11 +271,12 @@ public struct RunData: Codable, Sendable, Hashable {
 
     /// Decides how a new run's scripts get the data in `folder`, from `exec.data` and the sandbox
     /// they run in (nil: none); `notice` is the one line that says what that means and costs.
+    /// `scan`: the folder's, made already (scanned now when nil).
     public static func plan(
-        folder: URL, sharing: DataSharing, sandbox: Sandbox?
+        folder: URL, sharing: DataSharing, sandbox: Sandbox?, scan: DataScan? = nil
     ) -> (data: RunData, notice: String) {
         let path = folder.resolvingSymlinksInPath().path
-        let (fingerprint, unreadable) = DataFingerprint.scan(folder)
+        let (fingerprint, unreadable) = scan.map { ($0.fingerprint, $0.unreadable) } ?? DataFingerprint.scan(folder)
         let what = "\(path) (\(fingerprint.summary))"
         func copied(_ why: String) -> (RunData, String) {
             (RunData(path: path, placement: .copied, fingerprint: fingerprint),

@@ -65,9 +65,15 @@ extension SearchRun {
     ) throws -> SearchRun {
         let task = try options.loadTask(taskFile)
         try RunAssembly.checkBackend(for: task.spec, runFolder: runsDirectory)
+        try RunWorkspace.checkOutside(data: task.dataDirectory, runsDirectory: runsDirectory)
+        // The data is scanned and the packages probed while the sandbox is checked: each waits on
+        // files or on a child process, and a loaded machine gives each its own share.
+        let scan = DataScan.Pending(folder: task.dataDirectory)
+        let packages = Task { await PackageProbe.importable(python: task.pythonExecutable, extra: task.spec.exec.packages) }
         return try start(
             task: task, runsDirectory: runsDirectory,
-            dependencies: try RunAssembly.dependencies(for: task, options: options, progress: progress))
+            dependencies: try RunAssembly.dependencies(for: task, options: options, progress: progress), scan: scan,
+            packages: packages)
     }
 
     /// Continues the run in `runFolder` with `options`' budgets and workers (and its backend).

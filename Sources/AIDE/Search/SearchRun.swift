@@ -73,6 +73,8 @@ public actor SearchRun {
     /// What the task's Python can import, probed when the run (re)starts; nil before, or when the
     /// probe could not run.
     private var packages: [String]?
+    /// The probe started with the run, when it was (it goes on while the run is set up).
+    private let packagesProbe: Task<[String]?, Never>?
     private let policy: any SearchPolicy
     private let grader: (any SubmissionGrader)?
     /// What a submission must hold, checked before grading; nil when nothing says.
@@ -101,10 +103,11 @@ public actor SearchRun {
     private init(
         id: String, workspace: RunWorkspace, task: LoadedTask, store: RunStore, journal: Journal,
         totals: (Int, Int, Double), elapsedBefore: Double, dependencies: RunDependencies, lock: RunLock,
-        dataPreview: String, pending: [PendingStep] = []
+        dataPreview: String, pending: [PendingStep] = [], packages: Task<[String]?, Never>? = nil
     ) throws {
         self.lock = lock
         leftPending = pending
+        packagesProbe = packages
         self.id = id
         self.workspace = workspace
         self.task = task
@@ -147,25 +150,31 @@ public actor SearchRun {
     }
 
     /// A new run of `task` in a new folder under `runsDirectory`.
-    public static func start(task: LoadedTask, runsDirectory: URL, dependencies: RunDependencies) throws -> SearchRun {
+    /// `scan` is the data folder's (made now when nil); `packages`, the package probe already under way.
+    public static func start(
+        task: LoadedTask, runsDirectory: URL, dependencies: RunDependencies, scan: DataScan.Pending? = nil,
+        packages: Task<[String]?, Never>? = nil
+    ) throws -> SearchRun {
         try RunWorkspace.checkRunsDirectory(runsDirectory)
         let id = RunWorkspace.newRunID(taskName: task.spec.name)
         let workspace = RunWorkspace(root: runsDirectory.appendingPathComponent(id, isDirectory: true))
         try RunWorkspace.checkOutside(data: task.dataDirectory, runsDirectory: runsDirectory)
+        // One walk gives the fingerprint and the preview (of the data itself: a copy would show the same).
+        let scan = scan?.value ?? DataScan(folder: task.dataDirectory)
         let (data, notice) = RunData.plan(
-            folder: task.dataDirectory, sharing: task.spec.exec.data, sandbox: dependencies.interpreter.sandbox)
+            folder: task.dataDirectory, sharing: task.spec.exec.data, sandbox: dependencies.interpreter.sandbox, scan: scan)
         dependencies.notice(notice)
         try workspace.create(data: data)
         let lock = try RunLock(folder: workspace.root)
         let store = try RunStore(path: workspace.database)
         try store.createRun(RunRecord(id: id, taskFile: task.file.path, spec: task.spec))
         try store.setDataSource(data)
-        let preview = DataPreview.generate(for: workspace.input.resolvingSymlinksInPath())
-        try store.setDataPreview(preview)
+        try store.setDataPreview(scan.preview)
         if let isolation = dependencies.interpreter.isolation { try store.setSandbox(isolation) }
         return try SearchRun(
             id: id, workspace: workspace, task: task, store: store, journal: Journal(direction: task.spec.metric.direction),
-            totals: (0, 0, 0), elapsedBefore: 0, dependencies: dependencies, lock: lock, dataPreview: preview)
+            totals: (0, 0, 0), elapsedBefore: 0, dependencies: dependencies, lock: lock, dataPreview: scan.preview,
+            packages: packages)
     }
 
     /// Continues a run from its database. Everything committed is kept. A step that was in flight
@@ -219,7 +228,9 @@ public actor SearchRun {
     /// in flight are abandoned; interrupted), or an LLM call fails for good (the other steps in
     /// flight finish; marked failed, resumable).
     public func run() async -> RunSummary {
-        if packages == nil {
+        if packages == nil, let packagesProbe {
+            packages = await packagesProbe.value
+        } else if packages == nil {
             packages = await PackageProbe.importable(python: dependencies.syntax.python, extra: task.spec.exec.packages)
         }
         var failure: String?

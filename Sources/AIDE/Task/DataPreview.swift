@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -20,6 +21,8 @@ public enum DataPreview {
     static let missingValues: Set<String> = [
         "", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "None", "<NA>", "#N/A", "#NA",
     ]
+    /// The longest of them, in bytes: a longer value is not looked up.
+    static let missingLength = missingValues.map(\.utf8.count).max() ?? 0
     static let textExtensions: Set<String> = ["txt", "md", "json"]
     static let inlineLimit = 2048
     static let maxEntriesPerDirectory = 25
@@ -37,23 +40,39 @@ public enum DataPreview {
         build(for: directory, maxLength: maxLength, sampleBytes: sampleBytes).text
     }
 
-    /// The preview and how many bytes of file contents building it read.
-    static func build(for directory: URL, maxLength: Int, sampleBytes: Int) -> (text: String, bytesRead: Int) {
+    /// The preview of `directory` from `listings` its folders were listed in already (a walk of the
+    /// same folder, links resolved), listing only what they lack.
+    static func generate(for directory: URL, listings: Listings) -> String {
         var bytesRead = 0
-        let text = generate(for: directory, maxLength: maxLength, sampleBytes: sampleBytes, bytesRead: &bytesRead)
+        return generate(
+            for: directory, maxLength: 6000, sampleBytes: defaultSampleBytes, listings: listings, bytesRead: &bytesRead)
+    }
+
+    /// The preview and how many bytes of file contents building it read.
+    static func build(for directory: URL, maxLength: Int, sampleBytes: Int, listings: Listings = Listings()) -> (text: String, bytesRead: Int) {
+        var bytesRead = 0
+        let text = generate(for: directory, maxLength: maxLength, sampleBytes: sampleBytes, listings: listings, bytesRead: &bytesRead)
         return (text, bytesRead)
     }
 
-    private static func generate(for directory: URL, maxLength: Int, sampleBytes: Int, bytesRead: inout Int) -> String {
-        let files = listFiles(in: directory)
-        let tree = renderTree(directory: directory)
-        var csvs: [CSVSummary] = []
+    private static func generate(
+        for directory: URL, maxLength: Int, sampleBytes: Int, listings: Listings, bytesRead: inout Int
+    ) -> String {
+        let files = listFiles(in: directory, listings: listings)
+        let tree = renderTree(directory: directory, listings: listings)
         var texts: [(path: String, text: String)] = []
-        let csvFiles = files.filter { $0.url.pathExtension.lowercased() == "csv" }
-        for file in csvFiles.prefix(maxCSVFiles) {
-            csvs.append(summarize(csv: file.url, path: file.path, sampleBytes: sampleBytes, bytesRead: &bytesRead))
+        let csvFiles = files.filter { pathExtension($0.path).lowercased() == "csv" }
+        // Each CSV on a thread of its own: parsing the samples is most of a preview's work.
+        let sampled = Array(csvFiles.prefix(maxCSVFiles))
+        let summaries = Mutex([(summary: CSVSummary, bytesRead: Int)?](repeating: nil, count: sampled.count))
+        DispatchQueue.concurrentPerform(iterations: sampled.count) { index in
+            var read = 0
+            let summary = summarize(csv: sampled[index].url, path: sampled[index].path, sampleBytes: sampleBytes, bytesRead: &read)
+            summaries.withLock { $0[index] = (summary, read) }
         }
-        for file in files where textExtensions.contains(file.url.pathExtension.lowercased()) && file.size < inlineLimit {
+        var csvs = summaries.withLock { $0.map { $0!.summary } }
+        bytesRead += summaries.withLock { $0.reduce(0) { $0 + $1!.bytesRead } }
+        for file in files where textExtensions.contains(pathExtension(file.path).lowercased()) && file.size < inlineLimit {
             if let data = readHead(of: file.url, upTo: inlineLimit) {
                 bytesRead += data.count
                 texts.append((file.path, String(decoding: data, as: UTF8.self)))
@@ -137,57 +156,94 @@ public enum DataPreview {
     // MARK: Files
 
     struct FileEntry {
-        var url: URL
+        /// The file's path on disk.
+        var location: String
         /// Relative to the data directory.
         var path: String
         var size: Int
+
+        var url: URL { URL(fileURLWithPath: location, isDirectory: false) }
     }
 
     /// Regular files under `directory`, depth-first by name, skipping hidden files, bounded in depth and count.
-    static func listFiles(in directory: URL) -> [FileEntry] {
+    static func listFiles(in directory: URL, listings: Listings = Listings()) -> [FileEntry] {
         var result: [FileEntry] = []
-        func walk(_ url: URL, prefix: String, depth: Int) {
+        func walk(_ path: String, prefix: String, depth: Int) {
             guard depth < maxDepth, result.count < 2000 else { return }
-            for child in children(of: url) {
+            let base = path.hasSuffix("/") ? path : path + "/"
+            for child in listings.children(of: path) {
                 if child.isDirectory {
-                    walk(child.url, prefix: prefix + child.name + "/", depth: depth + 1)
+                    walk(base + child.name, prefix: prefix + child.name + "/", depth: depth + 1)
                 } else {
-                    result.append(FileEntry(url: child.url, path: prefix + child.name, size: child.size))
+                    result.append(FileEntry(location: base + child.name, path: prefix + child.name, size: child.size))
                 }
             }
         }
-        walk(directory, prefix: "", depth: 0)
+        walk(directory.path, prefix: "", depth: 0)
         return result
     }
 
     struct Child {
-        var url: URL
         var name: String
+        /// Links followed.
         var isDirectory: Bool
         var size: Int
     }
 
-    /// A folder's visible entries by name, each with one stat (links followed): a folder of 100,000
-    /// files costs 100,000 stats, not URL resource lookups.
-    static func children(of directory: URL) -> [Child] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
-        let base = directory.path.hasSuffix("/") ? directory.path : directory.path + "/"
-        // Byte order of UTF-8 is code-point order, as String's `<` gives for normalized names, but cheaper.
-        return names.filter { !$0.hasPrefix(".") }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { name in
-            var info = stat()
-            let found = stat(base + name, &info) == 0
-            let isDirectory = found && info.st_mode & S_IFMT == S_IFDIR
-            return Child(
-                url: URL(fileURLWithPath: base + name, isDirectory: isDirectory), name: name, isDirectory: isDirectory,
-                size: found && !isDirectory ? Int(info.st_size) : 0)
+    /// The folders one preview lists, each listed once: its visible entries by name, each with one
+    /// stat (links followed; a folder of 100,000 files costs 100,000 stats, not URL resource lookups),
+    /// and how many entries it holds in all. A walk that listed them already hands them over.
+    final class Listings {
+        private var children: [String: [Child]] = [:]
+        private var counts: [String: Int] = [:]
+        /// Folders listed here (for their entries or their count), not handed over.
+        private(set) var listedHere = 0
+
+        init() {}
+
+        /// `entries` (all of them, in any order; nil: only the count is known) and `count`, for the folder at `path`.
+        func keep(_ entries: [Child]?, count: Int, for path: String) {
+            counts[path] = count
+            if let entries { children[path] = Self.visible(entries) }
+        }
+
+        /// The visible entries of the folder at `path` by name.
+        func children(of path: String) -> [Child] {
+            if let kept = children[path] { return kept }
+            listedHere += 1
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return [] }
+            let base = path.hasSuffix("/") ? path : path + "/"
+            let listed = Self.visible(names.map { name in
+                var info = stat()
+                let found = stat(base + name, &info) == 0
+                let isDirectory = found && info.st_mode & S_IFMT == S_IFDIR
+                return Child(name: name, isDirectory: isDirectory, size: found && !isDirectory ? Int(info.st_size) : 0)
+            })
+            keep(listed, count: names.count, for: path)
+            return listed
+        }
+
+        /// How many entries the folder at `path` holds, hidden ones too.
+        func count(of path: String) -> Int {
+            if let kept = counts[path] { return kept }
+            listedHere += 1
+            let count = (try? FileManager.default.contentsOfDirectory(atPath: path).count) ?? 0
+            counts[path] = count
+            return count
+        }
+
+        /// Byte order of UTF-8 is code-point order, as String's `<` gives for normalized names, but cheaper.
+        private static func visible(_ entries: [Child]) -> [Child] {
+            entries.filter { !$0.name.hasPrefix(".") }.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
         }
     }
 
-    static func renderTree(directory: URL) -> String {
+    static func renderTree(directory: URL, listings: Listings = Listings()) -> String {
         var lines: [String] = []
         var truncated = false
-        func walk(_ url: URL, indent: String, depth: Int) {
-            let entries = children(of: url)
+        func walk(_ path: String, indent: String, depth: Int) {
+            let entries = listings.children(of: path)
+            let base = path.hasSuffix("/") ? path : path + "/"
             for (index, child) in entries.enumerated() {
                 if lines.count >= maxTreeLines {
                     truncated = true
@@ -198,15 +254,15 @@ public enum DataPreview {
                     return
                 }
                 if child.isDirectory {
-                    let count = (try? FileManager.default.contentsOfDirectory(atPath: child.url.path).count) ?? 0
+                    let count = listings.count(of: base + child.name)
                     lines.append("\(indent)\(child.name)/ (\(count) entr\(count == 1 ? "y" : "ies"))")
-                    if depth + 1 < maxDepth { walk(child.url, indent: indent + "  ", depth: depth + 1) }
+                    if depth + 1 < maxDepth { walk(base + child.name, indent: indent + "  ", depth: depth + 1) }
                 } else {
                     lines.append("\(indent)\(child.name) (\(formatSize(child.size)))")
                 }
             }
         }
-        walk(directory, indent: "  ", depth: 0)
+        walk(directory.path, indent: "  ", depth: 0)
         if lines.isEmpty { lines.append("  (empty)") }
         if truncated { lines.append("  … (file list cut at \(maxTreeLines) lines)") }
         return lines.joined(separator: "\n") + "\n"
@@ -221,7 +277,7 @@ public enum DataPreview {
                 folders += 1
                 continue
             }
-            let ext = entry.url.pathExtension.lowercased()
+            let ext = pathExtension(entry.name).lowercased()
             let key = ext.isEmpty ? "without extension" : "." + ext
             byExtension[key, default: (0, 0)].count += 1
             byExtension[key, default: (0, 0)].bytes += entry.size
@@ -231,6 +287,14 @@ public enum DataPreview {
         if byExtension.count > 8 { parts.append("\(byExtension.count - 8) other kinds") }
         if folders > 0 { parts.append("\(folders) folder\(folders == 1 ? "" : "s")") }
         return parts.joined(separator: ", ")
+    }
+
+    /// What follows the last dot of a file name ("png" of "0001.png"), as URL's `pathExtension` says
+    /// it, without making a URL per file: empty for "README", ".hidden" and "name.".
+    static func pathExtension(_ name: String) -> String {
+        let last = name.utf8.lastIndex(of: UInt8(ascii: "/")).map { name.utf8.index(after: $0) } ?? name.utf8.startIndex
+        guard let dot = name.utf8[last...].lastIndex(of: UInt8(ascii: ".")), dot != last else { return "" }
+        return String(name[name.utf8.index(after: dot)...])
     }
 
     static func formatSize(_ bytes: Int) -> String {
@@ -258,7 +322,7 @@ public enum DataPreview {
         var overflow = false
 
         mutating func add(_ value: String) {
-            if DataPreview.missingValues.contains(value) {
+            if value.utf8.count <= DataPreview.missingLength, DataPreview.missingValues.contains(value) {
                 missing += 1
                 return
             }
@@ -270,10 +334,11 @@ public enum DataPreview {
             } else {
                 nonNumeric += 1
             }
-            if let count = counts[value] {
-                counts[value] = count + 1
-            } else if counts.count < DataPreview.distinctCap {
-                counts[value] = 1
+            // One lookup per value while there is room; past the cap only values already counted are.
+            if counts.count < DataPreview.distinctCap {
+                counts[value, default: 0] += 1
+            } else if let index = counts.index(forKey: value) {
+                counts.values[index] += 1
             } else {
                 overflow = true
             }
