@@ -459,10 +459,16 @@ private final class RefusingPort {
         // at a time would hold the first until its 10-minute timeout.
         let count = 20
         let load = Mutex((current: 0, peak: 0))
+        let allIn = DispatchSemaphore(value: 0)
         let server = try LoopbackServer { request in
-            load.withLock { $0.current += 1; $0.peak = max($0.peak, $0.current) }
-            let deadline = ContinuousClock.now + .seconds(600)
-            while load.withLock({ $0.peak }) < count && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            let last = load.withLock { state -> Bool in
+                state.current += 1
+                state.peak = max(state.peak, state.current)
+                return state.current == count
+            }
+            // The last request in lets them all go; each waits for it (a hang guard, not a bound).
+            if last { for _ in 0..<count { allIn.signal() } }
+            _ = allIn.wait(timeout: .now() + 600)
             load.withLock { $0.current -= 1 }
             return LoopbackResponse(status: 200, parts: [.text("ok \(request.path)")])
         }
