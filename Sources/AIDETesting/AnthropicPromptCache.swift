@@ -1,17 +1,20 @@
 import Foundation
 import Synchronization
 
-/// Anthropic's prompt cache, kept by a loopback server: a request whose prefix up to its
-/// `cache_control` breakpoint (tools, then the system blocks up to the marked one) was written by
-/// an earlier request reads it at the cache rate; otherwise it writes it. Tokens are counted as
-/// four bytes each, and a prefix below `minimumTokens` is not cached, as Anthropic does. The tools
-/// are part of the prefix but `tool_choice` is not (Anthropic keys only message-level cache entries
-/// on it), so a call that forces a tool and one that sends the same tools with `tool_choice: none`
-/// share the prefix. A breakpoint with `"ttl": "1h"` writes with the one-hour lifetime, and the
-/// usage splits its writes by lifetime (`cache_creation`) as Anthropic's does.
+/// Anthropic's prompt cache, kept by a loopback server, by the rules Anthropic documents: a request's
+/// prefix is read in the order tools, system blocks, message blocks; each `cache_control` breakpoint
+/// looks for a prefix an earlier request wrote at its own block end or at one of the 20 block ends
+/// before it, and the longest found is read at the cache rate; the request's last breakpoint is
+/// written from there. Tokens are counted as four bytes each, and a prefix below `minimumTokens` is
+/// not cached. `tool_choice` keys only what the messages hold (Anthropic keeps it out of the tools
+/// and system cache), so a call that forces a tool and one that sends the same tools with
+/// `tool_choice: none` share the tools and system. A breakpoint with `"ttl": "1h"` writes with the
+/// one-hour lifetime, and the usage splits its writes by lifetime (`cache_creation`) as Anthropic's does.
 public final class AnthropicPromptCache: Sendable {
     private let written = Mutex<Set<String>>([])
     public let minimumTokens: Int
+    /// How many block ends before a breakpoint are looked at for an earlier write.
+    public static let lookback = 20
 
     public init(minimumTokens: Int = 1024) {
         self.minimumTokens = minimumTokens
@@ -19,38 +22,58 @@ public final class AnthropicPromptCache: Sendable {
 
     /// The usage Anthropic would report for a Messages request body (`output` tokens given).
     public func usage(for body: [String: Any], output: Int) -> AnthropicFixtures.Usage {
-        let tools = Self.canonical(body["tools"] ?? [])
-        var system: [String] = []
-        var prefix: String?
-        var long = false
-        if let text = body["system"] as? String {
-            system = [text]
-        } else if let blocks = body["system"] as? [[String: Any]] {
-            for block in blocks {
-                system.append(block["text"] as? String ?? "")
-                if let control = block["cache_control"] as? [String: Any] {
-                    prefix = tools + system.joined()
-                    long = control["ttl"] as? String == "1h"
+        // Every block end's prefix, and the breakpoint (if any) that marks it.
+        var text = ""
+        var ends: [(prefix: String, control: [String: Any]?)] = []
+        for tool in body["tools"] as? [[String: Any]] ?? [] {
+            text += Self.canonical(tool.filter { $0.key != "cache_control" })
+            ends.append((text, tool["cache_control"] as? [String: Any]))
+        }
+        if let system = body["system"] as? String {
+            text += system
+            ends.append((text, nil))
+        } else {
+            for block in body["system"] as? [[String: Any]] ?? [] {
+                text += block["text"] as? String ?? ""
+                ends.append((text, block["cache_control"] as? [String: Any]))
+            }
+        }
+        text += Self.canonical(["tool_choice": body["tool_choice"] ?? NSNull()])
+        for message in body["messages"] as? [[String: Any]] ?? [] {
+            if let content = message["content"] as? String {
+                text += content
+                ends.append((text, nil))
+            } else {
+                for block in message["content"] as? [[String: Any]] ?? [] {
+                    text += block["text"] as? String ?? Self.canonical(block)
+                    ends.append((text, block["cache_control"] as? [String: Any]))
                 }
             }
         }
-        let messages = Self.canonical(body["messages"] ?? [])
-        let total = Self.tokens(tools + system.joined() + messages)
-        guard let prefix, Self.tokens(prefix) >= minimumTokens else {
-            return AnthropicFixtures.Usage(input: total, output: output)
+        let total = Self.tokens(text)
+        let marks = ends.indices.filter { ends[$0].control != nil && Self.tokens(ends[$0].prefix) >= minimumTokens }
+        guard let last = marks.last else { return AnthropicFixtures.Usage(input: total, output: output) }
+        let read = written.withLock { cache in
+            var read = 0
+            for mark in marks {
+                for index in stride(from: mark, to: max(-1, mark - Self.lookback), by: -1) where cache.contains(ends[index].prefix) {
+                    read = max(read, Self.tokens(ends[index].prefix))
+                    break
+                }
+            }
+            for mark in marks { cache.insert(ends[mark].prefix) }
+            return read
         }
-        let cached = Self.tokens(prefix)
-        let hit = written.withLock { seen in !seen.insert(prefix).inserted }
-        var usage = AnthropicFixtures.Usage(
-            input: total - cached, output: output, cacheCreation: hit ? 0 : cached, cacheRead: hit ? cached : 0)
-        if long { usage.cacheCreation1h = usage.cacheCreation }
+        let write = Self.tokens(ends[last].prefix) - read
+        var usage = AnthropicFixtures.Usage(input: total - read - write, output: output, cacheCreation: write, cacheRead: read)
+        if ends[last].control?["ttl"] as? String == "1h" { usage.cacheCreation1h = write }
         return usage
     }
 
     static func tokens(_ text: String) -> Int { text.utf8.count / 4 }
 
     static func canonical(_ value: Any) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) else { return "" }
+        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]) else { return "" }
         return String(decoding: data, as: UTF8.self)
     }
 }

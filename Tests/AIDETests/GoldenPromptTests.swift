@@ -68,7 +68,7 @@ struct GoldenPromptTests {
 
     static func prompts() -> [String: StepPrompt] {
         let journal = tree
-        let memory = Prompts.memory(of: journal)
+        let memory = Memory(of: journal)
         let best = journal["cccc0003"]!
         let debug = Prompts.debug(context, parent: journal["dddd0004"]!, earlierAttempts: [journal["bbbb0002"]!], edit: .diff)
         return [
@@ -82,25 +82,37 @@ struct GoldenPromptTests {
                 Prompts.debug(context, parent: journal["dddd0004"]!, earlierAttempts: [journal["bbbb0002"]!])),
             "crossover": Prompts.crossover(context, memory: memory, first: best, second: journal["aaaa0001"]!),
             "review": Prompts.review(context, code: best.code, output: best.execution!.output),
+            "review-patch": Prompts.review(
+                context, code: best.code, output: best.execution!.output, parent: journal["aaaa0001"]!,
+                patch: "<<<<<<< SEARCH\nprint('Validation metric: 0.5')\n=======\nprint('Validation metric: 0.4')\n>>>>>>> REPLACE"),
         ]
     }
 
-    /// The stable prefix (the system message, `prefix.md`) once, and each step's own part (the user message).
+    /// The stable prefix (the start of every system message, `prefix.md`) once, and per step what
+    /// follows it: the shared part of its system message, then its user message.
     static func rendered() -> [String: String] {
         let prompts = prompts()
-        var files = prompts.mapValues(\.user)
-        files["prefix"] = prompts["draft"]!.system
+        var files = prompts.mapValues { prompt in
+            let shared = prompt.shared.map(\.text).joined()
+            return "<!-- the system message: the prefix (prefix.md), then: -->" + shared
+                + "\n\n<!-- the user message: -->\n\n" + prompt.user
+        }
+        files["prefix"] = prompts["draft"]!.stablePrefix
         return files
     }
 
     @Test func everyStepSendsTheSamePrefix() {
         let prompts = Self.prompts()
-        #expect(Set(prompts.values.map(\.system)).count == 1)
+        #expect(Set(prompts.values.map(\.stablePrefix)).count == 1)
+        #expect(prompts.values.allSatisfy { $0.system.hasPrefix($0.stablePrefix) && $0.systemBlocks.first?.breakpoint == true })
         var later = Self.context
         later.step = StepFacts(timeout: 12, stepsLeft: 1, timeLeft: 12)
-        #expect(Prompts.draft(later, memory: "other").system == prompts["draft"]!.system, "per-step facts leaked into the prefix")
-        #expect(prompts["improve-diff"]!.user.contains("\n<<<<<<< SEARCH\n"))
-        #expect(prompts["improve-diff"]!.user.contains("\n>>>>>>> REPLACE\n"))
+        let other = Memory(entries: [.init(step: 9, text: "other")])
+        #expect(Prompts.draft(later, memory: other).stablePrefix == prompts["draft"]!.stablePrefix, "per-step facts leaked into the prefix")
+        #expect(!Prompts.draft(later, memory: other).system.contains("This run can take"))
+        #expect(prompts["improve-diff"]!.stablePrefix.contains("\n<<<<<<< SEARCH\n"))
+        #expect(prompts["improve-diff"]!.stablePrefix.contains("\n>>>>>>> REPLACE\n"))
+        #expect(prompts["improve-diff"]!.user.contains("answer in the Change form"))
     }
 
     @Test func renderedPromptsMatchTheCommittedGoldenFiles() throws {

@@ -6,8 +6,8 @@ model. Every call is priced at Claude Sonnet's list rates ($3 per million input 
 cache writes 1.25x and reads 0.1x of the input rate). Caching follows Anthropic's rules: only what
 a request marks with `cache_control` is cached (on a tool, a system block or a message block); the
 prefix up to a breakpoint is read in the render order tools, system, messages, and hits when an
-earlier request wrote the same bytes; tool_choice keys only breakpoints in the messages; a prefix
-under 1,024 tokens is not cached. Each harness calls under its own path (/h/LABEL/v1/...) and has its
+earlier request wrote the same bytes there or at one of the 20 block ends before it; tool_choice keys
+only breakpoints in the messages; a prefix under 1,024 tokens is not cached. Each harness calls under its own path (/h/LABEL/v1/...) and has its
 own cache and counters, so several can run at once. Tokens are counted as four bytes each. A call
 takes BASE seconds plus PER_TOKEN seconds per output token (a model's decode speed).
 
@@ -221,12 +221,14 @@ class Model:
         with self.lock:
             return self.harnesses.setdefault(label, Harness())
 
-    def answer_code(self, harness, prompt):
+    def answer_code(self, harness, prompt, user):
         with self.lock:
             harness.code_calls += 1
             k = harness.code_calls
         alpha = round(0.05 * (1 + k % 17), 2)
-        if "<<<<<<< SEARCH" in prompt and "ALPHA = " in prompt:
+        # The form is described once in aide's system prompt; the step (the user message) asks for
+        # it, and the second call after a patch that did not apply asks for the whole script.
+        if "SEARCH/REPLACE" in user and "could not be applied" not in user and "ALPHA = " in prompt:
             with self.lock:
                 harness.diff_calls += 1
                 bad = self.bad_every and harness.diff_calls % self.bad_every == 0
@@ -263,44 +265,51 @@ class Model:
                 s["fallback"] += fallback
 
 
-def breakpoints(body):
-    """The prefixes a request marks for caching, shortest first, as Anthropic reads them: the render
-    order is tools, then system, then messages, and a `cache_control` on a block caches everything up
-    to its end. `tool_choice` is part of the key of breakpoints in the messages only (changing it keeps
-    the tools and system cached, as Anthropic documents), so calls that force a tool and calls that do
-    not share a prefix that ends in the system."""
-    text, marked = "", []
+LOOKBACK = 20
+
+
+def blocks(body):
+    """The request's prefixes at every block end, in Anthropic's render order (tools, then system,
+    then messages), each with whether a `cache_control` breakpoint marks it. `tool_choice` is part of
+    the key of what the messages hold only (changing it keeps the tools and system cached, as
+    Anthropic documents), so calls that force a tool and calls that do not share a prefix that ends
+    in the system."""
+    text, ends = "", []
     for tool in body.get("tools") or []:
         text += json.dumps({k: v for k, v in tool.items() if k != "cache_control"}, sort_keys=True)
-        if "cache_control" in tool:
-            marked.append(text)
+        ends.append((text, "cache_control" in tool))
     system = body.get("system")
     for block in (system if isinstance(system, list) else [{"text": system or ""}]):
         text += block.get("text", "")
-        if "cache_control" in block:
-            marked.append(text)
+        ends.append((text, "cache_control" in block))
     text += json.dumps(body.get("tool_choice"), sort_keys=True)
     for message in body.get("messages", []):
         content = message["content"]
         for block in ([{"text": content}] if isinstance(content, str) else content):
             text += block.get("text", "")
-            if "cache_control" in block:
-                marked.append(text)
-    return marked
+            ends.append((text, "cache_control" in block))
+    return ends
 
 
 def cache_use(harness, lock, body):
-    """(tokens read, tokens written): the longest marked prefix already cached is read, and the
-    request's last breakpoint is written from there (when it is long enough to be cached)."""
-    marked = [p for p in breakpoints(body) if tokens(p) >= MINIMUM_CACHEABLE]
-    if not marked:
+    """(tokens read, tokens written), by Anthropic's documented rules: each breakpoint looks for a
+    cached prefix at its own block end and at the block ends before it, up to 20 blocks back (only
+    prefixes an earlier request marked were ever written); the longest found is read, and the
+    request's last breakpoint is written from there. A prefix under the minimum is not cached."""
+    ends = blocks(body)
+    marks = [i for i, (prefix, marked) in enumerate(ends) if marked and tokens(prefix) >= MINIMUM_CACHEABLE]
+    if not marks:
         return 0, 0
-    keys = [hashlib.sha256(p.encode()).hexdigest() for p in marked]
+    key = lambda prefix: hashlib.sha256(prefix.encode()).hexdigest()
     with lock:
-        hits = [i for i, key in enumerate(keys) if key in harness.cache]
-        harness.cache.update(keys)
-    read = tokens(marked[hits[-1]]) if hits else 0
-    return read, tokens(marked[-1]) - read
+        read = 0
+        for mark in marks:
+            for i in range(mark, max(-1, mark - LOOKBACK), -1):
+                if key(ends[i][0]) in harness.cache:
+                    read = max(read, tokens(ends[i][0]))
+                    break
+        harness.cache.update(key(ends[i][0]) for i in marks)
+    return read, tokens(ends[marks[-1]][0]) - read
 
 
 def forced_tool(body):
@@ -361,20 +370,21 @@ class Handler(BaseHTTPRequestHandler):
             prompt = system_text + user
         else:
             prompt = "".join(m.get("content") or "" for m in body.get("messages", []))
+            user = body["messages"][-1].get("content") or "" if body.get("messages") else ""
         prompt_tokens = tokens(tools_text + prompt)
         cached, written = cache_use(harness, self.model.lock, body) if anthropic else (0, 0)
 
         name = forced_tool(body)
         if name:
-            metric = metric_of(prompt.split("What running it printed")[-1] if "What running it printed" in prompt
-                               else prompt)
+            # The metric of the run under review: in the last output the prompt shows.
+            metric = metric_of(re.split(r"(?m)^#+ What running .* printed$", prompt)[-1])
             buggy = metric is None or "Traceback" in prompt[-3000:]
             arguments = {"is_bug": buggy, "summary": "The script ran and printed its cross-validated RMSE; "
                          "the submission was written.", "metric": metric, "lower_is_better": True,
                          "has_csv_submission": True}
             kind, text = "review", json.dumps(arguments)
         else:
-            form, text = self.model.answer_code(harness, prompt)
+            form, text = self.model.answer_code(harness, prompt, user)
             kind = "diff" if form == "diff" else "code"
         output = tokens(text)
         time.sleep(self.model.base + output * self.model.per_token)

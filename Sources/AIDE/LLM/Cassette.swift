@@ -25,6 +25,7 @@ public struct CassetteRequest: Sendable, Hashable, Codable {
         options.promptCache = nil
         options.promptCacheKey = nil
         options.cachedFunctions = nil
+        options.systemBlocks = nil
         self.model = options.model
         self.system = system
         self.user = user

@@ -31,6 +31,10 @@ public struct ModelOptions: Sendable, Hashable, Codable {
     /// them with `tool_choice: none` (which Anthropic keeps out of the tools and system cache).
     /// Sent only with a cache breakpoint; other providers ignore it.
     public var cachedFunctions: [FunctionSpec]? = nil
+    /// The system message cut into blocks, some ending in a cache breakpoint (see `MessageBlock`);
+    /// nil: one block with a breakpoint at its end. Sent only when caching is on; a call's answer
+    /// never depends on it.
+    public var systemBlocks: [MessageBlock]? = nil
 
     public init(
         model: String, temperature: Double? = nil, topP: Double? = nil, maxTokens: Int? = nil,

@@ -57,12 +57,12 @@ public enum Operators {
         public var calls: [CallTrace]
     }
 
-    public static func draft(_ context: OperatorContext, memory: String) async throws -> Outcome {
+    public static func draft(_ context: OperatorContext, memory: Memory) async throws -> Outcome {
         try await propose(purpose: .draft, context) { _ in Prompts.draft(context.prompt, memory: memory) }
     }
 
     public static func improve(
-        _ context: OperatorContext, memory: String, parent: Node, siblings: [Node] = []
+        _ context: OperatorContext, memory: Memory, parent: Node, siblings: [Node] = []
     ) async throws -> Outcome {
         try await propose(purpose: .improve, context, editing: parent.code) {
             Prompts.improve(context.prompt, memory: memory, parent: parent, siblings: siblings, edit: $0)
@@ -70,7 +70,7 @@ public enum Operators {
     }
 
     public static func crossover(
-        _ context: OperatorContext, memory: String, first: Node, second: Node
+        _ context: OperatorContext, memory: Memory, first: Node, second: Node
     ) async throws -> Outcome {
         try await propose(purpose: .crossover, context) { _ in
             Prompts.crossover(context.prompt, memory: memory, first: first, second: second)
@@ -124,7 +124,9 @@ public enum Operators {
     ) async throws -> QueryResult {
         let start = ContinuousClock.now
         do {
-            let result = try await context.backend.query(system: prompt.system, user: prompt.user, options: context.codeOptions)
+            var options = context.codeOptions
+            options.systemBlocks = prompt.systemBlocks
+            let result = try await context.backend.query(system: prompt.system, user: prompt.user, options: options)
             calls.append(CallTrace(
                 purpose: purpose, model: context.codeOptions.model, result: result, error: nil, latency: result.latency))
             return result
@@ -173,13 +175,15 @@ public enum Operators {
     /// The review of one run. Never throws for an LLM failure (but for a replay miss): it returns no
     /// review and says why; the node is then judged on the harness's checks alone.
     public static func review(
-        _ context: OperatorContext, code: String, output: String
+        _ context: OperatorContext, code: String, output: String, parent: Node? = nil, patch: String? = nil
     ) async throws -> (review: Review?, failure: String?, call: CallTrace) {
-        let prompt = Prompts.review(context.prompt, code: code, output: output)
+        let prompt = Prompts.review(context.prompt, code: code, output: output, parent: parent, patch: patch)
+        var options = context.reviewOptions
+        options.systemBlocks = prompt.systemBlocks
         let start = ContinuousClock.now
         do {
             let result = try await context.backend.query(
-                system: prompt.system, user: prompt.user, funcSpec: Prompts.reviewFunction, options: context.reviewOptions)
+                system: prompt.system, user: prompt.user, funcSpec: Prompts.reviewFunction, options: options)
             let call = CallTrace(
                 purpose: .review, model: context.reviewOptions.model, result: result, error: nil, latency: result.latency)
             guard let arguments = result.output.arguments, let isBug = arguments["is_bug"]?.boolValue else {

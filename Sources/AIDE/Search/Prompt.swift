@@ -34,19 +34,46 @@ public indirect enum Prompt: Sendable, Hashable {
     }
 }
 
-/// A step's prompt in two parts: the run's stable prefix, sent as the system message (and cached
-/// by providers that cache), and what this step asks, sent as the user message.
+/// A step's prompt. The system message is the run's stable prefix (the same bytes for every call of
+/// a run), then what some other calls of the run send too (`shared`: a node's script and what it
+/// printed, the memory), in blocks a provider's prompt cache can serve. The user message is what
+/// this step alone asks. The shared blocks sit in the system message because Anthropic keys cached
+/// message blocks on `tool_choice`, system blocks not: a review (which forces its function) and a
+/// code call then read one cached copy of the same script.
 public struct StepPrompt: Sendable, Hashable {
     public var prefix: Prompt
+    /// Each block's text is the same bytes whatever follows it, so a later call that sends the
+    /// same blocks and more finds them cached.
+    public var shared: [Block]
     public var step: Prompt
 
-    public init(prefix: Prompt, step: Prompt) {
+    /// One block of the system message after the prefix; `breakpoint`: a cache breakpoint may end it.
+    public struct Block: Sendable, Hashable {
+        public var text: String
+        public var breakpoint: Bool
+
+        public init(_ text: String, breakpoint: Bool) {
+            self.text = text
+            self.breakpoint = breakpoint
+        }
+    }
+
+    public init(prefix: Prompt, shared: [Block] = [], step: Prompt) {
         self.prefix = prefix
+        self.shared = shared
         self.step = step
     }
 
-    /// The system message: the stable prefix.
-    public var system: String { prefix.rendered() }
+    /// The stable prefix alone: the same for every call of a run.
+    public var stablePrefix: String { prefix.rendered() }
+    /// The system message: the stable prefix, then the shared blocks.
+    public var system: String { stablePrefix + shared.map(\.text).joined() }
     /// The user message: this step.
     public var user: String { step.rendered() }
+    /// The system message's blocks, for a provider's prompt cache (`ModelOptions.systemBlocks`): the
+    /// stable prefix, ending in a breakpoint, then the shared blocks.
+    public var systemBlocks: [MessageBlock] {
+        [MessageBlock(length: stablePrefix.utf8.count, breakpoint: true)]
+            + shared.map { MessageBlock(length: $0.text.utf8.count, breakpoint: $0.breakpoint) }
+    }
 }

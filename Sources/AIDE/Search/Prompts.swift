@@ -136,18 +136,39 @@ public enum Prompts {
         }
     }
 
-    static func responseFormat(_ context: PromptContext, edit: EditForm) -> Prompt {
-        switch edit {
-        case .full:
-            return .text(plan(context) + " exactly one fenced ```python code block holding the complete script. Write nothing after the code block.")
-        case .diff:
-            return .sections([
-                .init("Form", .text(plan(context) + " the change as one or more SEARCH/REPLACE blocks, each exactly in this form:")),
+    /// The two forms of a code answer, in the stable prefix; each step names the one it wants.
+    static func answerForms(_ context: PromptContext) -> Prompt {
+        .sections([
+            .init(EditForm.full.title, .text(plan(context) + " exactly one fenced ```python code block holding the complete script. Write nothing after the code block.")),
+            .init(EditForm.diff.title, .sections([
+                .init("Form", .text(plan(context) + " the change to the current script as one or more SEARCH/REPLACE blocks, each exactly in this form:")),
                 .init("Block", .code(
                     [Patch.searchMarker, "lines copied exactly from the current script", Patch.dividerMarker,
                      "the lines that replace them", Patch.replaceMarker].joined(separator: "\n"), language: "")),
                 .init("Rules for blocks", .bullets(diffRules)),
-            ])
+            ])),
+        ])
+    }
+
+    /// The guidelines of each kind of step, in the stable prefix; each step names its own.
+    static let stepGuidelines: [Prompt.Section] = [
+        .init(StepKind.draft.guidelinesTitle, .bullets(draftGuidelines)),
+        .init(StepKind.improve.guidelinesTitle, .bullets(improveGuidelines)),
+        .init(StepKind.debug.guidelinesTitle, .bullets(debugGuidelines)),
+        .init(StepKind.crossover.guidelinesTitle, .bullets(crossoverGuidelines)),
+    ]
+
+    /// The kinds of code step, as their instructions name them.
+    enum StepKind {
+        case draft, improve, debug, crossover
+
+        var guidelinesTitle: String {
+            switch self {
+            case .draft: "First solution"
+            case .improve: "Improvement"
+            case .debug: "Fix"
+            case .crossover: "Combination"
+            }
         }
     }
 
@@ -222,12 +243,12 @@ public enum Prompts {
         return .text(lines.joined(separator: " "))
     }
 
-    static func instructions(
-        _ context: PromptContext, edit: EditForm, _ guidelinesTitle: String, _ guidelines: [String]
-    ) -> Prompt {
+    /// What a code step asks for: its answer form and guidelines (both in the stable prefix), and the
+    /// budget.
+    static func instructions(_ context: PromptContext, edit: EditForm, _ kind: StepKind) -> Prompt {
         var sections: [Prompt.Section] = [
-            .init("Response format", responseFormat(context, edit: edit)),
-            .init(guidelinesTitle, .bullets(guidelines)),
+            .init("Answer", .text(
+                "Follow the \(kind.guidelinesTitle) guidelines (under Step guidelines above) and answer in the \(edit.title) form (\(edit.summary); under Answer forms above).")),
         ]
         if let budget = budget(context) { sections.append(.init("Budget", budget)) }
         return .sections(sections)
@@ -293,56 +314,100 @@ public enum Prompts {
             .init("Task", task(context)),
             .init("Data", data(context)),
             .init("Implementation rules", .bullets(implementationRules(context))),
+            .init("Answer forms", answerForms(context)),
+            .init("Step guidelines", .sections(stepGuidelines)),
             .init("Environment", environment(context)),
         ])
     }
 
-    static func step(_ context: PromptContext, _ request: String, _ sections: [Prompt.Section]) -> StepPrompt {
-        StepPrompt(prefix: prefix(context), step: .sections([.init("This step", .text(request))] + sections))
+    /// A step's prompt: the stable prefix, then `shared`, groups of blocks other calls of the run send
+    /// too (a blank line before each group), in the system message; the request and this step's
+    /// sections in the user message.
+    static func step(
+        _ context: PromptContext, shared: [[StepPrompt.Block]] = [], _ request: String, _ sections: [Prompt.Section]
+    ) -> StepPrompt {
+        var blocks: [StepPrompt.Block] = []
+        for group in shared where !group.isEmpty {
+            var group = group
+            group[0].text = "\n\n" + group[0].text
+            blocks += group
+        }
+        return StepPrompt(prefix: prefix(context), shared: blocks, step: .sections([.init("This step", .text(request))] + sections))
+    }
+
+    /// A script and what running it printed, as the first shared block of every call about it: its
+    /// review (when it was not a patch), and its children's code calls and reviews, which so read
+    /// it from a provider's cache.
+    static func solution(code: String, output: String) -> [StepPrompt.Block] {
+        let body = Prompt.sections([.init("Solution", .sections([
+            .init("Code", .code(code, language: "python")),
+            .init("What running it printed", .code(output.isEmpty ? "(no output)" : clip(output), language: "")),
+        ]))])
+        return [.init(body.rendered(), breakpoint: true)]
+    }
+
+    static func solution(_ node: Node) -> [StepPrompt.Block] {
+        solution(code: node.code, output: node.execution?.output ?? "")
+    }
+
+    static func memoryBlocks(_ memory: Memory) -> [StepPrompt.Block] {
+        memory.blocks(title: "Memory", empty: "No solution has been tried yet.")
     }
 
     /// A new solution from scratch.
-    public static func draft(_ context: PromptContext, memory: String) -> StepPrompt {
-        step(context, "Write a first solution to the task: a plan, then its code.", [
-            .init("Memory", .text(memory.isEmpty ? "No solution has been tried yet." : memory)),
-            .init("Instructions", instructions(context, edit: .full, "Solution guidelines", draftGuidelines)),
+    public static func draft(_ context: PromptContext, memory: Memory) -> StepPrompt {
+        step(context, shared: [memoryBlocks(memory)], "Write a first solution to the task: a plan, then its code.", [
+            .init("Instructions", instructions(context, edit: .full, .draft)),
         ])
     }
 
     /// One improvement of a working solution, knowing how it ran and what was already tried from it.
     /// In `.diff` form the answer is SEARCH/REPLACE blocks against the parent's code.
     public static func improve(
-        _ context: PromptContext, memory: String, parent: Node, siblings: [Node] = [], edit: EditForm = .full
+        _ context: PromptContext, memory: Memory, parent: Node, siblings: [Node] = [], edit: EditForm = .full
     ) -> StepPrompt {
         var sections: [Prompt.Section] = [
-            .init("Memory", .text(memory)),
-            .init("Previous solution", .sections([
-                .init("Code", .code(parent.code, language: "python")),
-                .init("Result", .text(outcome(parent, timeout: context.scriptTimeout))),
-                .init("What running it printed", .code(clip(parent.execution?.output ?? "(no output)"), language: "")),
-            ])),
+            .init("Its result", .text(outcome(parent, timeout: context.scriptTimeout))),
         ]
-        if !siblings.isEmpty {
-            sections.append(.init(
-                "Changes already tried on this solution (do not repeat them)", attempts(siblings, context)))
+        if let tried = tried(siblings, memory: memory, context) {
+            sections.append(.init("Changes already tried on this solution (do not repeat them)", tried))
         }
-        sections.append(.init("Instructions", instructions(context, edit: edit, "Improvement guidelines", improveGuidelines)))
-        return step(context, "Improve the working solution below so that it scores better on unseen data.", sections)
+        sections.append(.init("Instructions", instructions(context, edit: edit, .improve)))
+        return step(
+            context, shared: [solution(parent), memoryBlocks(memory)],
+            "Improve the working solution above (under Solution) so that it scores better on unseen data.", sections)
+    }
+
+    /// The changes tried on a solution: those the memory shows by their step (their plans are there),
+    /// the others (failed, or left out of the memory) in full.
+    static func tried(_ siblings: [Node], memory: Memory, _ context: PromptContext) -> Prompt? {
+        guard !siblings.isEmpty else { return nil }
+        let shown = memory.steps
+        let inMemory = siblings.filter { shown.contains($0.step) }.map { String($0.step) }
+        let others = siblings.filter { !shown.contains($0.step) }
+        var parts: [Prompt.Section] = []
+        if !inMemory.isEmpty {
+            let which = inMemory.count == 1
+                ? "Step \(inMemory[0]) (see its entry in the Memory above)."
+                : "Steps \(inMemory.joined(separator: ", ")) (see their entries in the Memory above)."
+            parts.append(.init("In the Memory", .text(which)))
+        }
+        if !others.isEmpty { parts.append(.init("Not in the Memory", attempts(others, context))) }
+        return .sections(parts)
     }
 
     /// One solution that combines two working ones (the evolutionary policy's crossover).
-    public static func crossover(_ context: PromptContext, memory: String, first: Node, second: Node) -> StepPrompt {
+    public static func crossover(_ context: PromptContext, memory: Memory, first: Node, second: Node) -> StepPrompt {
         func solution(_ node: Node) -> Prompt {
             .sections([
                 .init("Validation metric", .text(node.metric.map(formatMetric) ?? "none")),
                 .init("Code", .code(node.code, language: "python")),
             ])
         }
-        return step(context, "Combine the two working solutions below into one that scores better on unseen data.", [
-            .init("Memory", .text(memory)),
+        return step(context, shared: [memoryBlocks(memory)], "Combine the two working solutions below into one that scores better on unseen data.", [
             .init("Solution A", solution(first)),
             .init("Solution B", solution(second)),
-            .init("Instructions", instructions(context, edit: .full, "Combination guidelines", crossoverGuidelines)),
+            .init("Instructions", instructions(context, edit: .full, .crossover)),
         ])
     }
 
@@ -351,20 +416,17 @@ public enum Prompts {
     public static func debug(
         _ context: PromptContext, parent: Node, earlierAttempts: [Node] = [], edit: EditForm = .full
     ) -> StepPrompt {
-        var failure = parent.execution?.output ?? ""
-        if failure.isEmpty { failure = parent.error ?? "(no output)" }
         var why: [String] = parent.bugReasons.map { "Harness: \($0)" }
+        if (parent.execution?.output ?? "").isEmpty, let error = parent.error { why.append("Harness: \(error)") }
         if let review = parent.review, !review.summary.isEmpty { why.append("Reviewer: \(review.summary)") }
         var sections: [Prompt.Section] = [
-            .init("Failed solution", .code(parent.code, language: "python")),
-            .init("What running it printed", .code(clip(failure), language: "")),
             .init("Why it failed", .bullets(why.isEmpty ? ["(no reason recorded)"] : why)),
         ]
         if !earlierAttempts.isEmpty {
             sections.append(.init("Earlier attempts in this lineage, oldest first", attempts(earlierAttempts, context)))
         }
-        sections.append(.init("Instructions", instructions(context, edit: edit, "Debugging guidelines", debugGuidelines)))
-        return step(context, "The solution below failed. Fix it.", sections)
+        sections.append(.init("Instructions", instructions(context, edit: edit, .debug)))
+        return step(context, shared: [solution(parent)], "The solution above (under Solution) failed. Fix it.", sections)
     }
 
     /// The same step asked again for the whole script, after its answer in diff form could not be
@@ -373,17 +435,27 @@ public enum Prompts {
         guard case .sections(var sections) = prompt.step else { return prompt }
         sections.insert(.init(
             "Why the whole script is asked for",
-            .text("An answer in SEARCH/REPLACE form for this step could not be applied: \(problem). Answer with the complete script instead, in the response format below.")),
+            .text("An answer in SEARCH/REPLACE form for this step could not be applied: \(problem). Answer with the complete script instead, in the \(EditForm.full.title) form.")),
             at: min(1, sections.count))
-        return StepPrompt(prefix: prompt.prefix, step: .sections(sections))
+        return StepPrompt(prefix: prompt.prefix, shared: prompt.shared, step: .sections(sections))
     }
 
-    /// The review of one run: was it a bug, what did it show, what metric did it print.
-    public static func review(_ context: PromptContext, code: String, output: String) -> StepPrompt {
-        step(context, "You wrote and ran the script below. Judge the run: did it fail or misbehave, what did it show, and what validation metric did it print?", [
-            .init("Script", .code(code, language: "python")),
-            .init("What running it printed", .code(output.isEmpty ? "(no output)" : clip(output), language: "")),
-        ])
+    /// The review of one run: was it a bug, what did it show, what metric did it print. A script made
+    /// by patching `parent` is shown as the parent and the patch (the parent's block is then read
+    /// from the cache its code call left); any other as a whole.
+    public static func review(
+        _ context: PromptContext, code: String, output: String, parent: Node? = nil, patch: String? = nil
+    ) -> StepPrompt {
+        let ask = "did it fail or misbehave, what did it show, and what validation metric did it print?"
+        if let parent, let patch {
+            return step(context, shared: [solution(parent)],
+                "You changed the solution above (under Solution) by the SEARCH/REPLACE blocks below and ran the changed script. Judge that run: \(ask)", [
+                .init("The change", .code(patch, language: "")),
+                .init("What running the changed script printed", .code(output.isEmpty ? "(no output)" : clip(output), language: "")),
+            ])
+        }
+        return step(context, shared: [solution(code: code, output: output)],
+            "You wrote and ran the solution above (under Solution). Judge the run: \(ask)", [])
     }
 
     /// The review's function: AIDE's `submit_review`. The metric's direction comes from the task.
@@ -408,22 +480,6 @@ public enum Prompts {
             "required": ["is_bug", "summary", "metric"],
         ])
 
-    /// What the search has learnt: one entry per good node (plan, metric, findings), the most recent
-    /// last, within `limit` characters.
-    public static func memory(of journal: Journal, limit: Int = 6000) -> String {
-        var entries: [String] = []
-        var length = 0
-        for node in journal.goodNodes.reversed() {
-            var entry = "Design: \(node.plan)"
-            if let review = node.review { entry += "\nResults: \(review.summary)" }
-            if let metric = node.metric { entry += "\nValidation metric: \(formatMetric(metric))" }
-            guard length + entry.count <= limit else { break }
-            entries.append(entry)
-            length += entry.count + 8
-        }
-        return entries.reversed().joined(separator: "\n-------------------------------\n")
-    }
-
     static func formatMetric(_ value: Double) -> String {
         String(format: "%.6g", value)
     }
@@ -438,5 +494,23 @@ public enum Prompts {
             text += String(format: " (%.1f minutes)", seconds / 60)
         }
         return text
+    }
+}
+
+extension EditForm {
+    /// The form's name in the prompts (`Prompts.answerForms`).
+    var title: String {
+        switch self {
+        case .full: "Whole script"
+        case .diff: "Change"
+        }
+    }
+
+    /// The form in a few words.
+    var summary: String {
+        switch self {
+        case .full: "a plan, then the complete script"
+        case .diff: "a plan, then SEARCH/REPLACE blocks"
+        }
     }
 }

@@ -358,7 +358,7 @@ public actor SearchRun {
     private func step(_ number: Int, _ action: SearchAction) async throws -> (Node, [LLMCallRecord]) {
         let parent = action.parentID.flatMap { journal[$0] }
         let nodeID = Self.nodeID(seed: task.spec.search.seed, step: number)
-        let memory = Prompts.memory(of: journal)
+        let memory = Memory(of: journal)
         let created = Date()
         report(step: number, stage: "\(action.stage.rawValue): generating")
         var operators = runOperators
@@ -424,8 +424,10 @@ public actor SearchRun {
 
         report(step: number, stage: "\(stage.rawValue): reviewing")
         // The review's prompt starts with the same prefix as the step's code call (probed packages included).
+        // A patched script is shown as its parent (as the step's code call showed it) and the patch.
         let (review, reviewFailure, reviewCall) = try await Operators.review(
-            runOperators, code: code, output: execution.output)
+            runOperators, code: code, output: execution.output,
+            parent: node.patch == nil ? nil : node.parentID.flatMap { journal[$0] }, patch: node.patch)
         let submissionName = task.spec.grading?.submission ?? "submission.csv"
         let submission = folder.appendingPathComponent("working").appendingPathComponent(submissionName)
         // Looked at, not followed: a link, folder, FIFO or device is refused before anything reads it.

@@ -28,7 +28,7 @@ public struct AnthropicBackend: Backend {
         ]
         if let key = endpoint.apiKey { headers.append(("x-api-key", key)) }
         var betas = options.betas
-        if body["system"]?.arrayValue?.last?["cache_control"]?["ttl"] != nil, !betas.contains(PromptCacheSetting.extendedTTLBeta) {
+        if body["system"]?.arrayValue?.contains(where: { $0["cache_control"]?["ttl"] != nil }) == true, !betas.contains(PromptCacheSetting.extendedTTLBeta) {
             betas.append(PromptCacheSetting.extendedTTLBeta)
         }
         if !betas.isEmpty { headers.append(("anthropic-beta", betas.joined(separator: ","))) }
@@ -69,10 +69,25 @@ public struct AnthropicBackend: Backend {
         ]
         var cachedFunctions: [FunctionSpec] = []
         if let system {
-            // The system message is the run's stable prefix: with caching on, one text block
-            // whose breakpoint caches everything up to its end (tools included).
-            if let breakpoint = options.promptCache?.anthropicBreakpoint(system: system, model: options.model) {
-                body["system"] = [["type": "text", "text": .string(system), "cache_control": breakpoint]]
+            // With caching on, the system message goes as text blocks (by default one): a breakpoint
+            // at the end of each block that later calls repeat (the run's stable prefix, a node's
+            // script, the memory) caches everything up to it, tools included.
+            let parts = options.systemBlocks.flatMap { MessageBlock.split(system, into: $0) } ?? [(system, true)]
+            var sent = ""
+            var marks = 0
+            var blocks: [JSONValue] = []
+            for part in parts {
+                sent += part.text
+                var block: [String: JSONValue] = ["type": "text", "text": .string(part.text)]
+                if part.breakpoint, marks < MessageBlock.maxBreakpoints,
+                    let breakpoint = options.promptCache?.anthropicBreakpoint(prefix: sent, model: options.model) {
+                    block["cache_control"] = breakpoint
+                    marks += 1
+                }
+                blocks.append(.object(block))
+            }
+            if marks > 0 {
+                body["system"] = .array(blocks)
                 cachedFunctions = options.cachedFunctions ?? []
             } else {
                 body["system"] = .string(system)
