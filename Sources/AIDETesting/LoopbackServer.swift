@@ -30,6 +30,16 @@ public struct RecordedRequest: Sendable {
     public var bodyJSON: [String: Any]? {
         (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
     }
+
+    /// Whether a Messages or chat-completions request asks for a function call (a review): it sends
+    /// tools and a `tool_choice` that is not "none". A code call of a cached run carries the review's
+    /// function too, with `tool_choice` none, so tools alone do not tell a review.
+    public var asksForFunction: Bool {
+        guard let body = bodyJSON, let tools = body["tools"] as? [Any], !tools.isEmpty else { return false }
+        let choice = body["tool_choice"]
+        if choice as? String == "none" { return false }
+        return (choice as? [String: Any])?["type"] as? String != "none"
+    }
 }
 
 /// What the server sends back for one request.

@@ -62,10 +62,22 @@ struct DiffSearchTests {
         #expect(shifted.code == stored(afterShiftedPatch) && shifted.metric == 0.2)
         #expect(try store.calls(nodeID: shifted.id).filter { $0.purpose == .improve }.count == 1)
 
-        // Diff prompts show the marker lines; every call of the run sent the same system message.
-        #expect(run.prompts(containing: "Improve the working solution").filter { $0.contains("\n<<<<<<< SEARCH\n") }.count == 3)
-        let systems = Set(run.requests().compactMap { $0["system"] as? String })
-        #expect(systems.count == 1)
+        // The marker lines are in the stable prefix, which every call of the run starts its system
+        // message with; three improve calls asked for the Change form, the fallback for a whole script.
+        let improves = run.prompts(containing: "Improve the working solution")
+        #expect(improves.filter { $0.contains("answer in the Change form") }.count == 3)
+        #expect(improves.filter { $0.contains("answer in the Whole script form") }.count == 1)
+        let systems = run.requests().compactMap { $0["system"] as? String }
+        let prefixes = Set(systems.map { $0.components(separatedBy: "\n\n# Memory\n\n")[0].components(separatedBy: "\n\n# Solution\n\n")[0] })
+        #expect(prefixes.count == 1 && prefixes.first?.contains("\n<<<<<<< SEARCH\n") == true)
+        // A patched script's review shows its parent and the patch, not the whole new script; the
+        // draft's review, and the fallback's (whose change is longer than this short script), show
+        // the whole script.
+        let reviews = run.prompts(containing: "The new script is the solution above")
+        #expect(reviews.count == 2)
+        #expect(run.prompts(containing: "You wrote and ran the solution above").count == 2)
+        #expect(reviews.first?.contains("# The change\n\n```\n<<<<<<< SEARCH\n    return 2.0 * x + 1.0\n") == true)
+        #expect(reviews.first?.contains("return 2.0 * x + 1.1") == true && reviews.first?.contains("Validation metric: 0.4") == true)
 
         // `aide report --node` shows the change against the parent; JSON carries it as `diff`.
         let detail = try NodeDetail.load(store, node: first.id)

@@ -27,7 +27,7 @@ private let reviewArguments = #"{"is_bug":false,"summary":"It ran and wrote the 
 private func provider(_ format: Provider, codeCalls: Counter) -> @Sendable (RecordedRequest) -> LoopbackResponse {
     { request in
         let streamed = request.bodyJSON?["stream"] as? Bool == true
-        let review = request.bodyJSON?["tools"] != nil
+        let review = request.asksForFunction
         let text = review ? "" : codeAnswer(metric: 0.5 / Double(codeCalls.next() + 1))
         switch (format, review, streamed) {
         case (.anthropic, true, true):
@@ -106,7 +106,7 @@ private final class Counter: Sendable {
         // Three code calls and three reviews, each asked as the task says, each with the task's goal.
         let requests = server.requests
         #expect(requests.count == 6)
-        #expect(requests.filter { $0.bodyJSON?["tools"] != nil }.count == 3)
+        #expect(requests.filter(\.asksForFunction).count == 3)
         for request in requests {
             #expect(request.bodyJSON?["model"] as? String == model)
             #expect((request.bodyJSON?["stream"] as? Bool ?? false) == stream)

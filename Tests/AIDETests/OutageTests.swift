@@ -13,7 +13,7 @@ private typealias S = ScriptedAnswers
 
 /// A provider that answers code requests with a good script and review requests with a verdict.
 private func goodAnswer(_ request: RecordedRequest) -> LoopbackResponse {
-    if request.bodyJSON?["tools"] != nil {
+    if request.asksForFunction {
         return A.messageResponse(
             A.toolUseMessage(name: Prompts.reviewFunction.name, input: #"{"is_bug":false,"summary":"Fine.","metric":0.5}"#))
     }
@@ -94,7 +94,7 @@ private func runTask(
     @Test func aCutOffAnswerIsAskedAgainWithMoreRoomAndTheNodeSaysSo() async throws {
         let codeRequests = Mutex(0)
         let server = try LoopbackServer { request in
-            guard request.bodyJSON?["tools"] == nil, codeRequests.withLock({ $0 += 1; return $0 }) == 1 else {
+            guard !request.asksForFunction, codeRequests.withLock({ $0 += 1; return $0 }) == 1 else {
                 return goodAnswer(request)
             }
             return A.messageResponse(A.textMessage(text: "A plan.\n```python\nimport pan", outputTokens: 4096, stopReason: "max_tokens"))

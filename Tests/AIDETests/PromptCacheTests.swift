@@ -29,12 +29,12 @@ private func longTask(steps: Int, extraYAML: String) throws -> SyntheticTask {
 }
 
 @Suite struct PromptCacheTests {
-    /// Draft (raises), debug, improve, and a review of each: every request's system message is one
-    /// block with the breakpoint at its end, the same bytes for every call of the run, every call
-    /// carries the same tools (code calls with tool_choice none), and from the second call on the
-    /// server serves the whole prefix, tools and system, from its cache.
+    /// Draft (raises), debug, improve, and a review of each: every request's system message starts
+    /// with the same block, the stable prefix, with a breakpoint at its end; every call carries the
+    /// same tools (code calls with tool_choice none); a node's script is one block, sent alike by its
+    /// review and its child's code call, which reads it from the cache the review wrote.
     @Test(arguments: [PromptCacheSetting.auto, .oneHour])
-    func theStablePrefixIsOneCachedBlockIdenticalAcrossTheStepsOfARun(setting: PromptCacheSetting) async throws {
+    func theStablePrefixAndEachScriptAreCachedBlocksSharedAcrossTheStepsOfARun(setting: PromptCacheSetting) async throws {
         let cache = AnthropicPromptCache()
         let codeCalls = Counter()
         let server = try LoopbackServer(handler: { request in
@@ -77,6 +77,8 @@ private func longTask(steps: Int, extraYAML: String) throws -> SyntheticTask {
         var prefixes: Set<String> = []
         var tools: Set<String> = []
         var choices: [JSONValue?] = []
+        var systems: [[JSONValue]] = []
+        let breakpoint: JSONValue = setting == .oneHour ? ["type": "ephemeral", "ttl": "1h"] : ["type": "ephemeral"]
         for request in requests {
             let body = try JSONValue.parse(request.body)
             // Anthropic caches the tools before the system: the same tools on every call, so that
@@ -84,15 +86,16 @@ private func longTask(steps: Int, extraYAML: String) throws -> SyntheticTask {
             tools.insert(try #require(body["tools"]).jsonText)
             choices.append(body["tool_choice"])
             let blocks = try #require(body["system"]?.arrayValue, "the system message is sent as content blocks")
-            #expect(blocks.count == 1)
-            let text = try #require(blocks.last?["text"]?.stringValue)
+            systems.append(blocks)
+            // The first block is the stable prefix, a breakpoint at its end; what varies per step is
+            // in later blocks (a script, the memory) or in the user message.
+            let text = try #require(blocks.first?["text"]?.stringValue)
             prefixes.insert(text)
-            // The breakpoint closes the stable prefix: the system block ends with the environment,
-            // and what varies (the step) is all in the user message.
-            #expect(blocks.last?["cache_control"] == (setting == .oneHour ? ["type": "ephemeral", "ttl": "1h"] : ["type": "ephemeral"]))
+            #expect(blocks.first?["cache_control"] == breakpoint)
             #expect(text.hasPrefix("# Introduction\n\nYou are an expert machine-learning engineer"))
             #expect(text.contains("\n# Environment\n"))
-            #expect(!text.contains("# Memory") && !text.contains("This run can take"))
+            #expect(!text.contains("# Memory") && !text.contains("# Solution") && !text.contains("This run can take"))
+            #expect(blocks.dropFirst().allSatisfy { $0["cache_control"] == nil || $0["cache_control"] == breakpoint })
             let user = try #require(body["messages"]?[0]?["content"]?.stringValue)
             #expect(user.hasPrefix("# This step\n\n"))
             #expect(request.header("anthropic-beta") == (setting == .oneHour ? PromptCacheSetting.extendedTTLBeta : nil))
@@ -105,28 +108,52 @@ private func longTask(steps: Int, extraYAML: String) throws -> SyntheticTask {
         #expect(prefixes.first.map { $0.utf8.count / 4 >= 1024 } == true)
         let firstUser = try JSONValue.parse(requests[0].body)["messages"]?[0]?["content"]?.stringValue ?? ""
         #expect(firstUser.contains("Write a first solution"))
+        // A node's script and output: the same system block, breakpoint at its end, in its review and
+        // in its child's code call (the debug of the draft, the improve of the fix).
+        for (reviewIndex, childIndex) in [(1, 2), (3, 4)] {
+            let block = systems[reviewIndex][1]
+            #expect(block["text"]?.stringValue?.hasPrefix("\n\n# Solution\n\n## Code\n\n```python\n") == true)
+            #expect(block["cache_control"] == breakpoint)
+            #expect(systems[childIndex][1] == block)
+        }
+        #expect(systems[1][1]["text"]?.stringValue?.contains("first try") == true)
+        // The improve's review shows its parent's block (and the change in the user message).
+        #expect(systems[5].count == 2 && systems[5][1] == systems[4][1])
+        #expect(try JSONValue.parse(requests[5].body)["messages"]?[0]?["content"]?.stringValue?.contains("# The change") == true)
+        // The memory follows the script in the improve call, its last entry ending in a breakpoint.
+        #expect(systems[4].count == 3 && systems[4][2]["text"]?.stringValue?.hasPrefix("\n\n# Memory\n\nStep 1. Design:") == true)
+        #expect(systems[4][2]["cache_control"] == breakpoint)
 
-        // The first code call wrote the cache; every later call, reviews included, read it.
+        // Reads and writes as Anthropic counts them: the first call writes the prefix (and the empty
+        // memory); the draft's and the fix's reviews read the prefix and write their script; each
+        // child's code call reads the prefix and its parent's script, written by the review before it;
+        // the improve's review reads the same.
         let calls = try store.calls(nodeID: nil).sorted { ($0.id ?? 0) < ($1.id ?? 0) }
         #expect(calls.count == 6)
-        #expect(calls.map { ($0.cacheWriteTokens ?? 0) > 0 } == [true, false, false, false, false, false])
-        #expect(calls.dropFirst().allSatisfy { ($0.cacheReadTokens ?? 0) == calls[0].cacheWriteTokens })
+        #expect(calls[0].cacheReadTokens ?? 0 == 0 && (calls[0].cacheWriteTokens ?? 0) > 0)
+        #expect(calls.dropFirst().allSatisfy { ($0.cacheReadTokens ?? 0) > 0 })
+        #expect([1, 3].allSatisfy { (calls[$0].cacheWriteTokens ?? 0) > 0 })
+        #expect(calls[5].cacheReadTokens == calls[4].cacheReadTokens && (calls[5].cacheWriteTokens ?? 0) == 0)
+        #expect(calls[2].cacheReadTokens == (calls[1].cacheReadTokens ?? 0) + (calls[1].cacheWriteTokens ?? 0))
+        #expect((calls[2].cacheWriteTokens ?? 0) == 0)
+        #expect(calls[4].cacheReadTokens == (calls[3].cacheReadTokens ?? 0) + (calls[3].cacheWriteTokens ?? 0))
         // One-hour writes are stored apart and priced (and counted in the savings) at 2× the input rate.
         #expect(calls[0].cacheWriteLongTokens == (setting == .oneHour ? calls[0].cacheWriteTokens : nil))
-        let writer = try #require(ModelTable.spec(for: "claude-sonnet-4-5"))
+        let spec = try #require(ModelTable.spec(for: "claude-sonnet-4-5"))
         var firstUsage = TokenUsage(
             input: calls[0].inputTokens, output: calls[0].outputTokens, cacheRead: 0, cacheWrite: calls[0].cacheWriteTokens)
         firstUsage.cacheWriteLong = setting == .oneHour ? calls[0].cacheWriteTokens : nil
-        #expect(abs((calls[0].cacheSavingsUSD ?? 0) - writer.cacheSavings(of: firstUsage)) < 1e-12)
-        #expect(abs((calls[0].costUSD ?? 0) - writer.cost(of: firstUsage)) < 1e-12)
+        #expect(abs((calls[0].cacheSavingsUSD ?? 0) - spec.cacheSavings(of: firstUsage)) < 1e-12)
+        #expect(abs((calls[0].costUSD ?? 0) - spec.cost(of: firstUsage)) < 1e-12)
         let premium = setting == .oneHour ? 3.0 : 0.75  // USD per million written: 2× or 1.25× of $3, less $3
         #expect(abs((calls[0].cacheSavingsUSD ?? 0) + Double(calls[0].cacheWriteTokens ?? 0) * premium / 1e6) < 1e-12)
-        let spec = try #require(ModelTable.spec(for: "claude-sonnet-4-5"))
-        for call in calls where (call.cacheReadTokens ?? 0) > 0 {
-            let usage = TokenUsage(input: call.inputTokens, output: call.outputTokens, cacheRead: call.cacheReadTokens, cacheWrite: 0)
+        for call in calls {
+            var usage = TokenUsage(
+                input: call.inputTokens, output: call.outputTokens, cacheRead: call.cacheReadTokens, cacheWrite: call.cacheWriteTokens)
+            usage.cacheWriteLong = call.cacheWriteLongTokens
             #expect(abs((call.costUSD ?? 0) - spec.cost(of: usage)) < 1e-12)
-            #expect(spec.cacheSavings(of: usage) > 0)
         }
+        #expect((calls[2].cacheSavingsUSD ?? 0) > 0)
 
         // The report: cached tokens and the USD saved, per run and per call, in text, JSON and HTML.
         let report = try RunReport.load(store)
@@ -134,13 +161,14 @@ private func longTask(steps: Int, extraYAML: String) throws -> SyntheticTask {
         #expect(report.totals.cachedInputTokens == read && read > 0)
         let saved = calls.compactMap(\.cacheSavingsUSD).reduce(0, +)
         #expect(abs(report.totals.cacheSavingsUSD - saved) < 1e-12)
-        #expect(saved > 0, "five reads save more than one write costs")
+        #expect(saved > 0, "five reads save more than the writes cost")
         let text = try ReportRenderer.render(report, format: .text)
         #expect(text.contains("prompt cache: \(read) input tokens read ("))
         let json = try ReportRenderer.render(report, format: .json)
         #expect(json.contains("\"cached_input_tokens\" : \(read)") && json.contains("\"cache_savings_usd\""))
         let detail = try NodeDetail.load(store, node: nodes[2].id)
-        #expect(try ReportRenderer.render(detail, format: .text).contains(" cached · cache saved $"))
+        let detailText = try ReportRenderer.render(detail, format: .text)
+        #expect(detailText.contains(" cached · ") && detailText.contains(" cache written · cache saved $"))
         let page = try HTMLReport.load(store)
         #expect(page.contains("\"cache_savings_usd\"") && page.contains("input tokens cached · saved "))
 

@@ -125,6 +125,57 @@ public enum Patch {
         }.joined(separator: "\n")
     }
 
+    /// Blocks that turn `old` into `new`, derived from their lines (a longest common subsequence),
+    /// each with a line of context on either side; nil when the scripts are too long to compare or
+    /// the blocks would not apply back to `old` exactly (a SEARCH text found twice). Used to show a
+    /// whole-script answer as its change against the parent.
+    public static func derived(from old: String, to new: String, maxCells: Int = 4_000_000) -> [PatchBlock]? {
+        let a = lines(of: old)
+        let b = lines(of: new)
+        guard a.count * b.count <= maxCells, a != b else { return nil }
+        // common[i][j]: the longest common subsequence of a[i...] and b[j...].
+        var common = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in stride(from: a.count - 1, through: 0, by: -1) {
+            for j in stride(from: b.count - 1, through: 0, by: -1) {
+                common[i][j] = a[i] == b[j] ? common[i + 1][j + 1] + 1 : max(common[i + 1][j], common[i][j + 1])
+            }
+        }
+        // The changed regions, as (old range, new range).
+        var hunks: [(Range<Int>, Range<Int>)] = []
+        var (i, j) = (0, 0)
+        while i < a.count || j < b.count {
+            if i < a.count, j < b.count, a[i] == b[j] {
+                i += 1
+                j += 1
+                continue
+            }
+            let (startA, startB) = (i, j)
+            while i < a.count || j < b.count {
+                if i < a.count, j < b.count, a[i] == b[j] { break }
+                if j < b.count, i == a.count || common[i][j + 1] >= common[i + 1][j] { j += 1 } else { i += 1 }
+            }
+            hunks.append((startA..<i, startB..<j))
+        }
+        // A line of context on either side (the same lines in both scripts); hunks that then touch merge.
+        var blocks: [(Range<Int>, Range<Int>)] = []
+        for (oldRange, newRange) in hunks {
+            let before = min(1, oldRange.lowerBound, newRange.lowerBound)
+            let after = min(1, a.count - oldRange.upperBound, b.count - newRange.upperBound)
+            var range = (oldRange.lowerBound - before..<oldRange.upperBound + after,
+                         newRange.lowerBound - before..<newRange.upperBound + after)
+            if let last = blocks.last, range.0.lowerBound <= last.0.upperBound {
+                range = (last.0.lowerBound..<range.0.upperBound, last.1.lowerBound..<range.1.upperBound)
+                blocks.removeLast()
+            }
+            blocks.append(range)
+        }
+        let result = blocks.enumerated().map { index, block in
+            PatchBlock(number: index + 1, search: Array(a[block.0]), replace: Array(b[block.1]))
+        }
+        guard let applied = try? apply(result, to: old), lines(of: applied) == b else { return nil }
+        return result
+    }
+
     /// A stored patch as a diff against the parent's script: per block, its SEARCH lines as `-`
     /// lines and its REPLACE lines as `+` lines (the patch text itself when it cannot be read).
     public static func diff(_ patch: String) -> String {

@@ -440,18 +440,22 @@ public enum Prompts {
         return StepPrompt(prefix: prompt.prefix, shared: prompt.shared, step: .sections(sections))
     }
 
-    /// The review of one run: was it a bug, what did it show, what metric did it print. A script made
-    /// by patching `parent` is shown as the parent and the patch (the parent's block is then read
-    /// from the cache its code call left); any other as a whole.
+    /// The review of one run: was it a bug, what did it show, what metric did it print. A script with
+    /// a `parent` is shown as the parent and the change, as SEARCH/REPLACE blocks (`patch`, the
+    /// model's, or blocks derived from the two scripts) when that is shorter than the script: the
+    /// parent's block is then read from the cache its children's calls share. Any other script is
+    /// shown whole.
     public static func review(
         _ context: PromptContext, code: String, output: String, parent: Node? = nil, patch: String? = nil
     ) -> StepPrompt {
         let ask = "did it fail or misbehave, what did it show, and what validation metric did it print?"
-        if let parent, let patch {
+        if let parent,
+            let change = patch ?? Patch.derived(from: parent.code, to: code).map(Patch.text(of:)),
+            change.utf8.count < code.utf8.count {
             return step(context, shared: [solution(parent)],
-                "You changed the solution above (under Solution) by the SEARCH/REPLACE blocks below and ran the changed script. Judge that run: \(ask)", [
-                .init("The change", .code(patch, language: "")),
-                .init("What running the changed script printed", .code(output.isEmpty ? "(no output)" : clip(output), language: "")),
+                "The new script is the solution above (under Solution) changed by the SEARCH/REPLACE blocks below. You ran it: judge that run: \(ask)", [
+                .init("The change", .code(change, language: "")),
+                .init("What running the new script printed", .code(output.isEmpty ? "(no output)" : clip(output), language: "")),
             ])
         }
         return step(context, shared: [solution(code: code, output: output)],

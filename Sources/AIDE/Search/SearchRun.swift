@@ -424,10 +424,10 @@ public actor SearchRun {
 
         report(step: number, stage: "\(stage.rawValue): reviewing")
         // The review's prompt starts with the same prefix as the step's code call (probed packages included).
-        // A patched script is shown as its parent (as the step's code call showed it) and the patch.
+        // A child's script is shown as its parent (as the step's code call showed it) and the change.
         let (review, reviewFailure, reviewCall) = try await Operators.review(
-            runOperators, code: code, output: execution.output,
-            parent: node.patch == nil ? nil : node.parentID.flatMap { journal[$0] }, patch: node.patch)
+            runOperators, code: code, output: execution.output, parent: node.parentID.flatMap { journal[$0] },
+            patch: node.patch)
         let submissionName = task.spec.grading?.submission ?? "submission.csv"
         let submission = folder.appendingPathComponent("working").appendingPathComponent(submissionName)
         // Looked at, not followed: a link, folder, FIFO or device is refused before anything reads it.
