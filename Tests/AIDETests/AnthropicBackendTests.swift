@@ -103,7 +103,7 @@ struct AnthropicBackendTests {
 
         #expect(result.output == .text("Hi there!"))
         #expect(result.usage == TokenUsage(input: 1000, output: 500, cacheRead: 0, cacheWrite: 0))
-        #expect(result.info.provider == "anthropic")
+        #expect(result.info.provider == .anthropic)
         #expect(result.info.model == "claude-sonnet-4-5-20250929")
         #expect(result.info.responseID == "msg_plain")
         #expect(result.info.stopReason == "end_turn")
@@ -638,7 +638,7 @@ struct AnthropicBackendTests {
             Issue.record("got \(String(describing: error))")
             return
         }
-        #expect(provider == "anthropic")
+        #expect(provider == .anthropic)
         #expect(type == "overloaded_error")
         #expect(message == "Overloaded")
         #expect(afterOutput)
@@ -694,7 +694,7 @@ struct AnthropicBackendTests {
                 Issue.record("got \(String(describing: error))")
                 continue
             }
-            #expect(api.provider == "anthropic")
+            #expect(api.provider == .anthropic)
             #expect(api.status == status)
             #expect(api.type == F.errorType(forStatus: status))
             #expect(api.message == F.errorMessage(forStatus: status))
@@ -807,7 +807,7 @@ struct AnthropicBackendTests {
             Issue.record("got \(String(describing: error))")
             return
         }
-        #expect(provider == "anthropic")
+        #expect(provider == .anthropic)
         #expect(!beforeOutput)
         #expect(received.contains("10 characters of text"))
         #expect(error?.description.contains("10 characters of text") == true)
@@ -870,7 +870,7 @@ struct AnthropicBackendTests {
             Issue.record("got \(String(describing: error))")
             return
         }
-        #expect(provider == "anthropic")
+        #expect(provider == .anthropic)
         #expect(reason.contains("not JSON"))
         #expect(excerpt.contains("502 Bad Gateway"))
         #expect(server.requests.count == 1)
@@ -915,7 +915,7 @@ struct AnthropicBackendTests {
             Issue.record("got \(String(describing: error))")
             return
         }
-        #expect(provider == "anthropic")
+        #expect(provider == .anthropic)
         #expect(server.requests.count == 1)
     }
 

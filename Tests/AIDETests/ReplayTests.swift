@@ -69,7 +69,7 @@ struct ReplayTests {
         }
         lines += try store.calls(nodeID: nil).map { call in
             [
-                "call", "\(call.step)", call.nodeID ?? "-", call.purpose.rawValue, call.model, call.provider, "\(call.inputTokens)",
+                "call", "\(call.step)", call.nodeID ?? "-", call.purpose.rawValue, call.model, call.provider.rawValue, "\(call.inputTokens)",
                 "\(call.outputTokens)", bits(call.costUSD), call.stopReason ?? "-", call.finishReason ?? "-",
                 "\(call.attempts)", call.error ?? "-",
                 callLatency && call.error == nil ? bits(call.latency) + " " + bits(call.lastAttemptLatency) : "",
@@ -316,7 +316,7 @@ struct ReplayTests {
     static func result(_ text: String) -> QueryResult {
         QueryResult(
             output: .text(text), latency: 0.25, lastAttemptLatency: 0.25, usage: TokenUsage(input: 10, output: 2),
-            costUSD: 0.001, info: QueryInfo(provider: "test"))
+            costUSD: 0.001, info: QueryInfo(provider: .compatible))
     }
 }
 

@@ -116,9 +116,9 @@ public struct CassetteRequest: Sendable, Hashable, Codable {
 public struct RecordedFailure: Error, Sendable, Hashable, Codable, CustomStringConvertible {
     public var message: String
     /// The provider that answered with the error, when one did.
-    public var provider: String?
+    public var provider: CallProvider?
 
-    public init(message: String, provider: String?) {
+    public init(message: String, provider: CallProvider?) {
         self.message = message
         self.provider = provider
     }

@@ -109,7 +109,7 @@ public final class ScriptedBackend: Backend {
         if let delay = answer.delay, delay > 0 { try await Task.sleep(for: .seconds(delay)) }
         if let message = answer.error {
             throw LLMError.api(ProviderAPIError(
-                provider: "scripted", status: 500, type: "scripted_error", message: message, requestID: nil,
+                provider: .scripted, status: 500, type: "scripted_error", message: message, requestID: nil,
                 retryAfter: nil))
         }
         let output: QueryOutput
@@ -128,7 +128,7 @@ public final class ScriptedBackend: Backend {
             output: output, latency: latency, lastAttemptLatency: latency,
             usage: TokenUsage(input: promptLength / 4 + 1, output: answerLength / 4 + 1), costUSD: 0,
             info: QueryInfo(
-                provider: "scripted", model: options.model, stopReason: isReview ? "tool_use" : "end_turn",
+                provider: .scripted, model: options.model, stopReason: isReview ? "tool_use" : "end_turn",
                 finishReason: isReview ? .functionCall : .stop, streamed: observer != nil))
     }
 }

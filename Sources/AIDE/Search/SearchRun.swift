@@ -556,7 +556,7 @@ public actor SearchRun {
         }
         var record = LLMCallRecord(
             runID: id, nodeID: nodeID, step: step, purpose: trace.purpose, model: trace.model,
-            provider: trace.provider ?? ModelRouter.providerName(for: trace.model), error: trace.error ?? "failed",
+            provider: trace.provider ?? CallProvider(model: trace.model), error: trace.error ?? "failed",
             latency: trace.latency, attempts: trace.attempts.count)
         record.attemptFailures = LLMCallRecord.jsonList(trace.attempts.failures)
         return record
