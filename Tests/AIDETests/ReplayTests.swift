@@ -203,7 +203,9 @@ struct ReplayTests {
             #expect(error.description.hasPrefix(file.path + expected), "\(error)")
         }
         let missing = folder.appendingPathComponent("none.jsonl")
-        #expect(throws: CassetteError.self) { try Cassette(files: [missing]) }
+        #expect(throws: CassetteError.missing(path: missing.path)) { try Cassette(files: [missing]) }
+        let unknown = folder.appendingPathComponent("c3.jsonl")
+        #expect(throws: CassetteError.unknownRequest(file: unknown.path, line: 2, key: "abc")) { try Cassette(files: [unknown]) }
     }
 
     @Test func theKeyIgnoresStreamingAndNumberSpellingButNotTheRequest() {
