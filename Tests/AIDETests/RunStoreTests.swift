@@ -346,6 +346,7 @@ struct RunStoreTests {
     @Test func storedProviderTextsReadAsTheirCase() throws {
         #expect(CallProvider.allCases.map(\.rawValue)
             == ["anthropic", "openai", "openrouter", "gemini", "compatible", "scripted", "unknown"])
+        #expect(Provider.allCases.allSatisfy { CallProvider($0).rawValue == $0.rawValue })
         #expect(CallProvider(model: "claude-sonnet-4-5") == .anthropic && CallProvider(model: "gpt-4o") == .openai)
         #expect(CallProvider(model: "anthropic/") == .unknown, "a provider but no model")
         try Self.withTemporaryDirectory { directory in

@@ -112,15 +112,10 @@ public enum CallProvider: String, Sendable, Hashable, Codable, CaseIterable, Cus
     /// A call that failed before a provider was chosen: its model name routes to none (`anthropic/`).
     case unknown
 
-    /// The provider's API a model was routed to.
+    /// The provider's API a model was routed to (every `Provider` has its case of the same name:
+    /// RunStoreTests checks it).
     public init(_ provider: Provider) {
-        switch provider {
-        case .anthropic: self = .anthropic
-        case .openai: self = .openai
-        case .openrouter: self = .openrouter
-        case .gemini: self = .gemini
-        case .compatible: self = .compatible
-        }
+        self = CallProvider(rawValue: provider.rawValue) ?? .unknown
     }
 
     /// The provider a model name goes to by its prefix alone (no configuration consulted); `unknown`
