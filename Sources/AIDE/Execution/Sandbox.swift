@@ -103,6 +103,10 @@ public struct Sandbox: Sendable, Hashable {
     public var network: Bool
     /// Device nodes passed through (GPUs: `/dev/nvidia*`).
     public var devices: [String]
+    /// The GPU device nodes are those of the machine the command runs on, found there by the bash that
+    /// runs it (a Slurm job on its compute node), not `devices` found here: `arguments` then holds
+    /// `deviceBindsWord` where the binds go, and that bash runs `deviceBindsScript` first.
+    public var devicesWhereRun = false
     /// The user scripts run as, when the harness is root (`nobody`); nil runs them as the harness's
     /// user inside a user namespace.
     public var user: SandboxUser?
@@ -156,11 +160,7 @@ public struct Sandbox: Sendable, Hashable {
         // Shared memory is a tmpfs too, and bounded like /tmp (unbounded it takes half the RAM).
         if let tmpBytes { args += ["--size", "\(tmpBytes)"] }
         args += ["--perms", "1777", "--tmpfs", "/dev/shm"]
-        for device in devices { args += ["--dev-bind", device, device] }
-        if !devices.isEmpty {
-            // What CUDA reads besides the device nodes.
-            args += ["--ro-bind-try", "/proc/driver/nvidia", "/proc/driver/nvidia", "--ro-bind-try", "/sys", "/sys"]
-        }
+        if devicesWhereRun { args.append(Self.deviceBindsWord) } else { args += Self.deviceArguments(devices) }
         if let tmpBytes { args += ["--size", "\(tmpBytes)"] }
         args += ["--perms", "1777", "--tmpfs", "/tmp", "--perms", "0777", "--dir", Self.home]
 
@@ -203,6 +203,29 @@ public struct Sandbox: Sendable, Hashable {
             ]
         }
         return args + command
+    }
+
+    /// bubblewrap's options passing `devices` through, with what CUDA reads besides the device nodes.
+    static func deviceArguments(_ devices: [String]) -> [String] {
+        guard !devices.isEmpty else { return [] }
+        return devices.flatMap { ["--dev-bind", $0, $0] }
+            + ["--ro-bind-try", "/proc/driver/nvidia", "/proc/driver/nvidia", "--ro-bind-try", "/sys", "/sys"]
+    }
+
+    /// The word `arguments` holds for `devicesWhereRun`: the bash array `deviceBindsScript` fills.
+    public static let deviceBindsWord = "\"${aide_device_binds[@]}\""
+
+    /// Bash lines that fill `aide_device_binds` with `deviceArguments` of the NVIDIA device nodes in
+    /// `folder` (`/dev`) of the machine they run on, as `GPUDevices.present` finds them here.
+    public static func deviceBindsScript(folder: String = "/dev") -> String {
+        let driver = deviceArguments(["/dev/nvidia0"]).dropFirst(3).map { "'\($0)'" }.joined(separator: " ")
+        return [
+            "aide_device_binds=()",
+            "for device in '\(folder)'/nvidia*; do",
+            "    [[ -e $device ]] && aide_device_binds+=(--dev-bind \"$device\" \"$device\")",
+            "done",
+            "if ((${#aide_device_binds[@]})); then aide_device_binds+=(\(driver)); fi",
+        ].joined(separator: "\n")
     }
 
     /// The environment inside: `allowed` (already reduced to the allow-list) with `$HOME` and

@@ -323,6 +323,10 @@ public actor SearchRun {
     }
 
     private func perform(_ number: Int, _ action: SearchAction, resuming pending: PendingStep? = nil) async -> StepResult {
+        await CallStep.$current.withValue(number) { await performStep(number, action, resuming: pending) }
+    }
+
+    private func performStep(_ number: Int, _ action: SearchAction, resuming pending: PendingStep?) async -> StepResult {
         do {
             if let pending { return .finished(try await finish(pending, adopting: true)) }
             return .finished(try await step(number, action))
