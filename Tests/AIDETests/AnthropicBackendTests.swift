@@ -305,6 +305,34 @@ struct AnthropicBackendTests {
         #expect(server.requests.count == 1)
     }
 
+    @Test func aFunctionSpecProblemSaysWhereInTheSchema() {
+        let cases: [(FunctionSpec, FunctionSpecProblem, String)] = [
+            (FunctionSpec(
+                name: "f", description: "d",
+                parameters: ["type": "object", "properties": ["a": ["type": "string"]], "required": ["a", "missing"]]),
+             .requiredUndeclared(path: "parameters", name: "missing"),
+             "parameters.required names 'missing', which is not in its properties"),
+            (FunctionSpec(name: "f", description: "d", parameters: ["type": "object", "properties": ["a": ["type": "text"]]]),
+             .badType(path: "parameters.properties.a", found: "\"text\""),
+             "parameters.properties.a.type is \"text\"; expected one of array, boolean, integer, null, number, object, string"),
+            (FunctionSpec(name: "has space", description: "d", parameters: ["type": "object"]), .badName("has space"),
+             "function name 'has space' must be 1-64 characters of letters, digits, '_' or '-'"),
+        ]
+        for (spec, expected, words) in cases {
+            do {
+                try spec.validate()
+                Issue.record("\(spec.name): expected \(expected)")
+            } catch {
+                guard case .invalidFunctionSpec(let problem)? = error as? LLMError else {
+                    Issue.record("got \(error)")
+                    continue
+                }
+                #expect(problem == expected)
+                #expect("\(error)" == "invalid function spec: " + words)
+            }
+        }
+    }
+
     @Test(arguments: [
         FunctionSpec(name: "f", description: "d", parameters: ["type": "array", "items": ["type": "string"]]),
         FunctionSpec(

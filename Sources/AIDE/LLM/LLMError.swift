@@ -17,7 +17,7 @@ public indirect enum LLMError: Error, Sendable, CustomStringConvertible, Localiz
     case missingAPIKey(provider: Provider, variable: String)
     /// A compatible/… model without a server: `variable` names one.
     case missingBaseURL(variable: String)
-    case invalidFunctionSpec(String)
+    case invalidFunctionSpec(FunctionSpecProblem)
     case invalidOptions(String)
     case api(ProviderAPIError)
     case transport(CurlError)
@@ -38,8 +38,8 @@ public indirect enum LLMError: Error, Sendable, CustomStringConvertible, Localiz
             return "no API key for \(provider.rawValue): set the environment variable \(variable)"
         case .missingBaseURL(let variable):
             return "compatible/… models need a server: set \(variable)"
-        case .invalidFunctionSpec(let message):
-            return "invalid function spec: \(message)"
+        case .invalidFunctionSpec(let problem):
+            return "invalid function spec: \(problem)"
         case .invalidOptions(let message):
             return "invalid model options: \(message)"
         case .api(let error):
