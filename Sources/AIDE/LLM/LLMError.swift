@@ -2,7 +2,7 @@ import Foundation
 
 /// An error answered by a provider's API, with its own words.
 public struct ProviderAPIError: Sendable, Hashable, Codable {
-    public var provider: String
+    public var provider: CallProvider
     public var status: Int
     /// The provider's error type (`rate_limit_error`, `invalid_request_error`, …) when it gives one.
     public var type: String?
@@ -12,36 +12,90 @@ public struct ProviderAPIError: Sendable, Hashable, Codable {
     public var retryAfter: Double?
 }
 
+/// What a provider would refuse about a query's options (or the scripted answers standing in for
+/// one), found before any request is sent.
+public enum ModelOptionsProblem: Sendable, Hashable, CustomStringConvertible {
+    case noMessage
+    /// A `provider/` prefix with nothing after it.
+    case noModelName(String)
+    case thinkingBudgetTooSmall(budget: Int, minimum: Int)
+    case thinkingBudgetNotBelowMaxTokens(budget: Int, maxTokens: Int)
+    /// A thinking budget for OpenAI's models, which take a reasoning effort.
+    case thinkingBudgetOnOpenAI
+    /// A reasoning effort for Claude, which takes a thinking budget.
+    case reasoningEffortOnClaude
+    case reasoningEffortNeedsReasoningModel(String)
+    /// Betas and server tools for a provider other than Anthropic.
+    case anthropicOnly(Provider)
+    case maxTokensAboveLimit(maxTokens: Int, limit: Int)
+    /// An extra parameter that is not `key=value`.
+    case extraNotKeyValue(String)
+    /// The scripted answers file cannot be read, or a line of it is no answer.
+    case scriptedAnswersUnreadable(path: String, reason: String)
+    case scriptedAnswerNotJSON(file: String, line: Int, reason: String)
+    case scriptedAnswerKind(file: String, line: Int, kind: String)
+    case scriptedAnswerStep(file: String, line: Int, step: Int)
+    /// Every scripted answer of a kind (for a step, when they are per step) is given; `count` of them.
+    case scriptedAnswersUsedUp(review: Bool, step: Int?, count: Int)
+
+    public var description: String {
+        switch self {
+        case .noMessage: return "a query needs a system or a user message"
+        case .noModelName(let model): return "model '\(model)' names a provider but no model"
+        case .thinkingBudgetTooSmall(let budget, let minimum):
+            return "thinking budget \(budget) is below the API's minimum of \(minimum) tokens"
+        case .thinkingBudgetNotBelowMaxTokens(let budget, let maxTokens):
+            return "thinking budget \(budget) must be below max_tokens \(maxTokens); raise max_tokens or lower the budget"
+        case .thinkingBudgetOnOpenAI:
+            return "a thinking budget is an Anthropic (or OpenRouter) option; OpenAI reasoning models take reasoning_effort instead"
+        case .reasoningEffortOnClaude: return "reasoning_effort is an OpenAI option; Claude models take a thinking budget instead"
+        case .reasoningEffortNeedsReasoningModel(let model): return "reasoning_effort needs a reasoning model; \(model) is not one"
+        case .anthropicOnly(let provider): return "betas and server tools are Anthropic options; \(provider.rawValue) cannot take them"
+        case .maxTokensAboveLimit(let maxTokens, let limit): return "max_tokens \(maxTokens) is above the model's output limit of \(limit)"
+        case .extraNotKeyValue(let assignment): return "extra parameter '\(assignment)' must look like key=value"
+        case .scriptedAnswersUnreadable(let path, let reason): return "cannot read scripted answers \(path): \(reason)"
+        case .scriptedAnswerNotJSON(let file, let line, let reason): return "\(file):\(line): not a scripted answer: \(reason)"
+        case .scriptedAnswerKind(let file, let line, let kind):
+            return "\(file):\(line): not a scripted answer: kind must be \"code\" or \"review\", not \"\(kind)\""
+        case .scriptedAnswerStep(let file, let line, let step):
+            return "\(file):\(line): not a scripted answer: step must be 0 or more, not \(step)"
+        case .scriptedAnswersUsedUp(let review, let step, let count):
+            return "the scripted backend has no more \(review ? "review" : "code") answers"
+                + (step.map { " for step \($0)" } ?? "") + " (it had \(count))"
+        }
+    }
+}
+
 /// Everything a query can fail with. Each case says what went wrong in words a user can act on.
 public indirect enum LLMError: Error, Sendable, CustomStringConvertible, LocalizedError {
-    case missingAPIKey(provider: String, variable: String)
+    case missingAPIKey(provider: Provider, variable: String)
     /// A compatible/… model without a server: `variable` names one.
     case missingBaseURL(variable: String)
-    case invalidFunctionSpec(String)
-    case invalidOptions(String)
+    case invalidFunctionSpec(FunctionSpecProblem)
+    case invalidOptions(ModelOptionsProblem)
     case api(ProviderAPIError)
     case transport(CurlError)
-    case malformedResponse(provider: String, reason: String, excerpt: String)
+    case malformedResponse(provider: CallProvider, reason: String, excerpt: String)
     case missingFunctionCall(expected: String, found: String)
     case wrongFunctionCalled(expected: String, called: String)
     case invalidFunctionArguments(function: String, reason: String, raw: String)
     /// An `error` event inside a stream.
-    case streamError(provider: String, type: String, message: String, afterOutput: Bool)
+    case streamError(provider: CallProvider, type: String, message: String, afterOutput: Bool)
     /// The stream broke off; `received` says how much had arrived.
-    case streamInterrupted(provider: String, received: String, cause: String, beforeOutput: Bool)
+    case streamInterrupted(provider: CallProvider, received: String, cause: String, beforeOutput: Bool)
     /// Retries ran out; `failures` says what each attempt failed with, in order.
     case gaveUp(attempts: Int, seconds: Double, last: LLMError, failures: [String])
 
     public var description: String {
         switch self {
         case .missingAPIKey(let provider, let variable):
-            return "no API key for \(provider): set the environment variable \(variable)"
+            return "no API key for \(provider.rawValue): set the environment variable \(variable)"
         case .missingBaseURL(let variable):
             return "compatible/… models need a server: set \(variable)"
-        case .invalidFunctionSpec(let message):
-            return "invalid function spec: \(message)"
-        case .invalidOptions(let message):
-            return "invalid model options: \(message)"
+        case .invalidFunctionSpec(let problem):
+            return "invalid function spec: \(problem)"
+        case .invalidOptions(let problem):
+            return "invalid model options: \(problem)"
         case .api(let error):
             var text = "\(error.provider) API error \(error.status)"
             if let type = error.type { text += " (\(type))" }
@@ -70,7 +124,7 @@ public indirect enum LLMError: Error, Sendable, CustomStringConvertible, Localiz
     public var errorDescription: String? { description }
 
     /// The provider that answered with this error, when one did.
-    public var provider: String? {
+    public var provider: CallProvider? {
         switch self {
         case .api(let error): return error.provider
         case .malformedResponse(let provider, _, _), .streamError(let provider, _, _, _),
