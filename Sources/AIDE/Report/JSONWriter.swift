@@ -38,7 +38,19 @@ struct JSONWriter {
     mutating func bool(_ value: Bool) { raw(value ? "true" : "false") }
 
     mutating func int<Value: BinaryInteger>(_ value: Value) {
-        bytes.append(contentsOf: String(value).utf8)
+        // Digits written from the end of a 24-byte scratch (any 64-bit integer fits), no string.
+        var magnitude = UInt64(truncatingIfNeeded: value.magnitude)
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &scratch) { digits in
+            var start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: digits[start...]))
+        }
     }
 
     /// A finite number; NaN and infinities, which JSON cannot hold, are written `null`.
