@@ -25,19 +25,44 @@ public enum HTMLReport {
         String(decoding: try page(store), as: UTF8.self)
     }
 
-    /// `load` as UTF-8 bytes, for writing a file without another copy of a large page. `liveScript`
-    /// (from `aide serve`) runs after the viewer's own script, which it drives through
-    /// `window.aideViewer.update` (see `update(_:range:)`). `nodeCommand` names where a cut output is whole.
+    /// `load` as UTF-8 bytes. `liveScript` (from `aide serve`) runs after the viewer's own
+    /// script, which it drives through `window.aideViewer.update` (see `update(_:range:)`).
+    /// `nodeCommand` names where a cut output is whole.
     public static func page(_ store: RunStore, liveScript: String? = nil, nodeCommand: NodeCommand? = nil) throws -> [UInt8] {
-        // The page is written in one buffer, each node's texts as the node is read, so no more than
-        // one node's code and output is held besides the page. Reserving one and a half times the
-        // database's size (pages run to about 1.15 times it, the escapes and keys) costs no memory
-        // until written, and spares regrowing: a copy of the whole page and its page faults.
+        // Reserving one and a half times the database's size (pages run to about 1.15 times it,
+        // the escapes and keys) costs no memory until written, and spares regrowing: a copy of
+        // the whole page and its page faults.
         let size = (try? FileManager.default.attributesOfItem(atPath: store.path.path)[.size] as? NSNumber)?.intValue ?? 0
         var page = JSONWriter(scriptSafe: true, capacity: size + size / 2 + (1 << 20))
+        try write(store, liveScript: liveScript, nodeCommand: nodeCommand, into: &page) { _ in }
+        return page.bytes
+    }
+
+    /// The page handed to `output` in parts of about `part` bytes as it is written (for a file:
+    /// `OutputFile.write(to:_:)`), so a page of tens of megabytes is never held whole. Failures
+    /// of `output` are thrown as they are; failures to read the store are `ReportError`s.
+    public static func write(
+        _ store: RunStore, nodeCommand: NodeCommand? = nil, part: Int = 1 << 20,
+        to output: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        var page = JSONWriter(scriptSafe: true, capacity: part + part / 2)
+        try write(store, liveScript: nil, nodeCommand: nodeCommand, into: &page) { page in
+            if page.count >= part { try page.flush(to: output) }
+        }
+        try page.flush(to: output)
+    }
+
+    /// The page into `page`, each node's texts as the node is read (so no more than one node's
+    /// code and output is held besides the page), calling `flush` after each node.
+    private static func write(
+        _ store: RunStore, liveScript: String?, nodeCommand: NodeCommand?, into page: inout JSONWriter,
+        flush: (inout JSONWriter) throws -> Void
+    ) throws {
         var calls: [String: [LLMCallRecord]] = [:]
         var runID = ""
         var first = true
+        // The output's failures pass through the store's read (which wraps its own) as they are.
+        struct OutputFailure: Error { var error: any Error }
         do {
             try store.summarySnapshot { snapshot in
                 let report = try RunReport(snapshot: snapshot, path: store.path.path)
@@ -47,14 +72,16 @@ public enum HTMLReport {
             } thenEachNode: { node in
                 try writeDetail(node, first: first, runID: runID, calls: calls[node.id] ?? [], nodeCommand: nodeCommand, to: &page)
                 first = false
+                do { try flush(&page) } catch { throw OutputFailure(error: error) }
             }
+        } catch let failure as OutputFailure {
+            throw failure.error
         } catch let error as ReportError {
             throw error
         } catch {
             throw ReportError.reading(error)
         }
         writeTail(liveScript: liveScript, to: &page)
-        return page.bytes
     }
 
     /// The page of `report`; with the snapshot it was made from, node details and the metrics

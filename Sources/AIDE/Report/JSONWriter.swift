@@ -144,6 +144,16 @@ struct JSONWriter {
         return found != 0
     }
 
+    /// Bytes written and not yet handed on by `flush`.
+    var count: Int { bytes.count }
+
+    /// Hands the bytes written so far to `output` and forgets them, keeping the buffer: a large
+    /// document written out in parts.
+    mutating func flush(to output: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try bytes.withUnsafeBytes(output)
+        bytes.removeAll(keepingCapacity: true)
+    }
+
     /// The bytes as a string (the writer only ever writes valid UTF-8 from valid UTF-8).
     var text: String { String(decoding: bytes, as: UTF8.self) }
 }
