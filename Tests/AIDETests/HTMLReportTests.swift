@@ -293,6 +293,11 @@ struct HTMLReportTests {
             try HTMLReport.write(store, part: 4_096) { parts.append(Array($0)) }
             #expect(parts.count > 2)
             #expect(parts.flatMap { $0 } == (try HTMLReport.page(store)))
+            // The page reads each node once: whole for its details, kept in summary for the report.
+            var whole: [Node] = []
+            let snapshot = try store.eachNode(start: { #expect($0.nodes.isEmpty) }) { whole.append($0) }
+            #expect(snapshot == (try store.summarySnapshot()))
+            #expect(whole.map(\.summary) == snapshot.nodes && whole.allSatisfy { !$0.code.isEmpty })
         }
     }
 

@@ -627,6 +627,20 @@ extension NodeRecord {
     }
 }
 
+extension Node {
+    /// The node as `NodeRecord.summarySelection` reads it: plan, code and output empty (a node
+    /// that ran keeps its execution), no traceback, no patch.
+    var summary: Node {
+        var node = self
+        node.plan = ""
+        node.code = ""
+        node.execution?.output = ""
+        node.execution?.traceback = nil
+        node.patch = nil
+        return node
+    }
+}
+
 extension LLMCallRecord {
     private static let position = ColumnPositions<CodingKeys>()
     static func selection(_ db: Database) throws -> String {
