@@ -5,11 +5,14 @@
 #   scripts/check-slurm-run.sh          # all checks (~3 min)
 #   scripts/check-slurm-run.sh --keep   # leave the cluster running and the work folder in place
 #
-# 1. tree:     a 6-step search with 3 workers, scripts as jobs, gives the same tree (step, stage,
-#              parent, buggy, metric, exit code) as the local run of the same answers; every node
-#              has its job id, node name and queue wait.
+# 1. tree:     a 6-step search with 3 workers (3 drafts, a debug, two improves), scripts as jobs,
+#              gives the same tree (step, stage, parent, buggy, metric, exit code, code) as the
+#              local run of the same answers, keyed by step; every node has its job id, node name
+#              and queue wait.
 # 2. limits:   a script over the job's memory (exec.slurm.mem) and one over its time limit
-#              (exec.slurm.time): each a buggy node whose reason is Slurm's (OUT_OF_MEMORY, TIMEOUT).
+#              (exec.slurm.time): each a buggy node whose reason is Slurm's (OUT_OF_MEMORY, TIMEOUT);
+#              one that writes past exec.max_disk_mb: stopped on its node, a buggy node with the
+#              local reason, its files removed.
 # 3. ctrl-c:   Ctrl-C twice with 3 jobs in flight: squeue shows none of the run's jobs, the nodes
 #              committed before are intact, the run is interrupted.
 # 4. kill -9:  kill -9 with 3 jobs in flight; two finish while aide is dead, the third still runs;
@@ -23,7 +26,7 @@ keep=0
 while (($#)); do
     case "$1" in
         --keep) keep=1; shift ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -72,16 +75,43 @@ PY
 good() { # a script that reads the data, writes a submission and prints metric $1, after $2 seconds
     printf 'import os, time\ntime.sleep(%s)\nrows = open("input/train.csv").read().splitlines()\nos.makedirs("working", exist_ok=True)\nopen("working/submission.csv", "w").write("\\n".join(rows))\nprint("Validation metric: %s")' "${2:-0}" "$1"
 }
-answers "$work/tree.jsonl" "$(good 0.61)" "$(good 0.72 1)" 'raise ValueError("no model")' "$(good 0.80)" \
-    "$(good 0.50 2)" "$(good 0.90)"
+# keyed FILE STEP:SCRIPT...: each step's own code answer and review ("step" keys): which answer a call
+# gets does not depend on the order the workers' calls come in.
+keyed() {
+    local file=$1; shift
+    python3 - "$file" "$@" <<'PY'
+import json, sys
+out = open(sys.argv[1], "w")
+for spec in sys.argv[2:]:
+    step, code = spec.split(":", 1)
+    out.write(json.dumps({"kind": "code", "step": int(step), "text": f"Step {step}.\n```python\n{code}\n```"}) + "\n")
+    out.write(json.dumps({"kind": "review", "step": int(step),
+                          "arguments": {"is_bug": False, "summary": f"Step {step} ran.", "metric": None}}) + "\n")
+PY
+}
+bad() { printf 'import time\ntime.sleep(%s)\nraise ValueError("no model")' "${1:-0}"; }
+# The tree: 3 drafts, then (debug_prob 1) a debug of the buggy draft, an improve of the best, an
+# improve of the debugged one. With 3 workers, each step after the drafts is chosen when a node
+# commits, from the nodes committed by then: the scripts' lengths fix that order with 2 or more
+# script slots, locally or on Slurm (0 ends at once; 1 after 4 s; 3, started when 0 or 1 ended,
+# after 9 s more; 2 and 4 last): 0 commits -> 3 = debug(0); 1 -> 4 = improve(1); 3 -> 5 = improve(3).
+keyed "$work/tree.jsonl" "0:$(bad)" "1:$(good 0.60 4)" "2:$(good 0.70 22)" "3:$(good 0.65 9)" "4:$(bad 10)" \
+    "5:$(good 0.80)"
+expected_tree='0 draft - 1 None 1
+1 draft - 0 0.6 0
+2 draft - 0 0.7 0
+3 debug 0 0 0.65 0
+4 improve 1 1 None 1
+5 improve 3 0 0.8 0'
 
-# tree DB: one line per node, by step: stage, parent, buggy, metric, exit code.
+# tree DB: one line per node, by step: stage, parent's step, buggy, metric, exit code, the md5 of its code.
 tree() {
     python3 - "$1" <<'PY'
-import sqlite3, sys
+import hashlib, sqlite3, sys
 db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
-for row in db.execute("select step, stage, parent_id, is_buggy, metric, exit_code from nodes order by step"):
-    print(*row)
+for row in db.execute("""select n.step, n.stage, coalesce(p.step, '-'), n.is_buggy, n.metric, n.exit_code, n.code
+                         from nodes n left join nodes p on p.id = n.parent_id order by n.step"""):
+    print(*row[:-1], hashlib.md5(row[-1].encode()).hexdigest())
 PY
 }
 run_db() { find "$1" -name run.sqlite 2>/dev/null | head -n 1 || true; }
@@ -90,14 +120,16 @@ run_jobs() { # the run's jobs in the queue (any state squeue shows)
 }
 
 # --- 1. the same tree
-say "1. a 6-step search with 3 workers, locally and as Slurm jobs"
-"$aide" run "$task/task.yaml" --scripted "$work/tree.jsonl" --steps 6 --runs-dir "$work/local" >"$work/local.log" 2>&1 \
-    || die "the local run failed"
+say "1. a 6-step search with 3 workers (drafts, a debug, two improves), locally and as Slurm jobs"
+tree_runs=(--scripted "$work/tree.jsonl" --steps 6 --set search.num_drafts=3 --set search.debug_prob=1)
+"$aide" run "$task/task.yaml" "${tree_runs[@]}" --runs-dir "$work/local" >"$work/local.log" 2>&1 &
+local_run=$!
 started=$(date +%s.%N)
-"$aide" run "$task/task.yaml" --scripted "$work/tree.jsonl" --steps 6 --runs-dir "$work/slurm" \
+"$aide" run "$task/task.yaml" "${tree_runs[@]}" --runs-dir "$work/slurm" \
     --set exec.backend=slurm --set exec.slurm.shared_filesystem=true --set exec.slurm.mem=1G >"$work/slurm.log" 2>&1 \
     || die "the Slurm run failed"
 slurm_seconds=$(python3 -c "import time; print(f'{time.time() - $started:.1f}')")
+wait "$local_run" || die "the local run failed"
 local_tree=$(tree "$(run_db "$work/local")")
 slurm_tree=$(tree "$(run_db "$work/slurm")")
 [[ "$local_tree" == "$slurm_tree" ]] || die "the trees differ:
@@ -105,28 +137,43 @@ local:
 $local_tree
 slurm:
 $slurm_tree"
-[[ $(wc -l <<<"$slurm_tree") == 6 ]] || die "6 nodes expected: $slurm_tree"
+[[ "$(cut -d' ' -f1-6 <<<"$slurm_tree")" == "$expected_tree" ]] || die "not the tree the scripts' lengths make:
+$slurm_tree
+expected (step stage parent buggy metric exit):
+$expected_tree"
 placed=$(q "$(run_db "$work/slurm")" "select count(*) from nodes where slurm_job_id is not null and slurm_node is not null and queue_wait >= 0 and slurm_state is not null")
 [[ $placed == 6 ]] || die "$placed of 6 nodes have a job id, node and queue wait"
-echo "same tree (6 nodes, 1 buggy), every node with its job; Slurm run ${slurm_seconds} s"
+echo "same tree (6 nodes: 3 drafts, a debug, 2 improves; 2 buggy; same parents and codes), every node with its job; Slurm run ${slurm_seconds} s"
+sed 's/^/  /' <<<"$slurm_tree"
 
-# --- 2. memory and time limits
-say "2. a script over the job's memory, one over its time limit"
+# --- 2. memory, time and disk limits
+say "2. a script over the job's memory, one over its time limit, one over exec.max_disk_mb"
 hog='import time
 x = bytearray(1500 * 1024 * 1024)
 for i in range(0, len(x), 4096): x[i] = 1
 time.sleep(60)'
-answers "$work/limits.jsonl" "$hog" 'import time; time.sleep(600)'
-"$aide" run "$task/task.yaml" --scripted "$work/limits.jsonl" --steps 2 --runs-dir "$work/limits" \
+writer='import time
+for i in range(200):
+    open(f"working/part{i}.bin", "wb").write(b"x" * (1 << 20))
+    time.sleep(0.02)
+time.sleep(60)'
+keyed "$work/limits.jsonl" "0:$hog" '1:import time; time.sleep(600)' "2:import os; os.makedirs('working', exist_ok=True)
+$writer"
+"$aide" run "$task/task.yaml" --scripted "$work/limits.jsonl" --steps 3 --runs-dir "$work/limits" \
     --set exec.backend=slurm --set exec.slurm.shared_filesystem=true --set exec.slurm.mem=300M \
-    --set exec.slurm.time=60 >"$work/limits.log" 2>&1 || die "the limits run failed"
+    --set exec.slurm.time=60 --set exec.max_disk_mb=20 >"$work/limits.log" 2>&1 || die "the limits run failed"
 db=$(run_db "$work/limits")
 memory=$(q "$db" "select is_buggy, slurm_state, bug_reasons from nodes where step = 0")
 time_limit=$(q "$db" "select is_buggy, slurm_state, bug_reasons from nodes where step = 1")
+disk=$(q "$db" "select is_buggy, slurm_state, bug_reasons from nodes where step = 2")
 [[ $memory == 1\|OUT_OF_MEMORY\|*"ran out of memory: OUT_OF_MEMORY"* ]] || die "the memory hog's node: $memory"
 [[ $time_limit == 1\|TIMEOUT\|*"reached its time limit: TIMEOUT"* ]] || die "the sleeper's node: $time_limit"
+[[ $disk == 1\|*\|*"stopped: wrote more than 20 MB to its folder (exec.max_disk_mb)"* ]] || die "the writer's node: $disk"
+left=$(find "$(dirname "$db")"/nodes/0002-* -name 'part*.bin' | wc -l)
+((left == 0)) || die "the writer's $left files are still in its folder"
 echo "memory: $memory"
 echo "time:   $time_limit"
+echo "disk:   $disk (its files removed)"
 
 # slow_run NAME SECONDS: starts a run of 8 steps whose first 3 scripts end at once and the rest sleep
 # SECONDS; returns once 3 nodes are committed and 3 jobs of the run are in flight (running, or

@@ -238,7 +238,7 @@ func writeNodes(
         let calls = [CallPurpose.draft, .review].map { purpose in
             LLMCallRecord(
                 runID: folder.lastPathComponent, nodeID: id, step: step, purpose: purpose, model: "claude-sonnet-4-5",
-                provider: "anthropic", latency: 2.5, lastAttemptLatency: 2.5, inputTokens: 3000, outputTokens: 600,
+                provider: .anthropic, latency: 2.5, lastAttemptLatency: 2.5, inputTokens: 3000, outputTokens: 600,
                 costUSD: 0.018, attempts: 1, createdAt: created)
         }
         let metrics = MetricsRecord(

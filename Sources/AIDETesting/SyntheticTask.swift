@@ -88,9 +88,12 @@ public enum ScriptedAnswers {
         return script
     }
 
-    /// One code answer: a plan and the script in a python block.
-    public static func code(_ script: String, plan: String = "A plan.", delay: Double? = nil) -> String {
-        line(["kind": "code", "text": .string(plan + "\n```python\n" + script + "\n```"), "delay": delay.map(JSONLiteral.number) ?? .null])
+    /// One code answer: a plan and the script in a python block; for search step `step` only, when given.
+    public static func code(_ script: String, plan: String = "A plan.", delay: Double? = nil, step: Int? = nil) -> String {
+        line([
+            "kind": "code", "text": .string(plan + "\n```python\n" + script + "\n```"),
+            "delay": delay.map(JSONLiteral.number) ?? .null, "step": step.map { .number(Double($0)) } ?? .null,
+        ])
     }
 
     /// A code answer with no code block.
@@ -99,11 +102,13 @@ public enum ScriptedAnswers {
     }
 
     /// A review verdict.
-    public static func review(isBug: Bool, metric: Double?, summary: String = "Reviewed.", delay: Double? = nil) -> String {
+    public static func review(
+        isBug: Bool, metric: Double?, summary: String = "Reviewed.", delay: Double? = nil, step: Int? = nil
+    ) -> String {
         line([
             "kind": "review",
             "arguments": .object(["is_bug": .bool(isBug), "summary": .string(summary), "metric": metric.map(JSONLiteral.number) ?? .null]),
-            "delay": delay.map(JSONLiteral.number) ?? .null,
+            "delay": delay.map(JSONLiteral.number) ?? .null, "step": step.map { .number(Double($0)) } ?? .null,
         ])
     }
 

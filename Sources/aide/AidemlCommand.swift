@@ -33,13 +33,7 @@ struct AidemlCommand: AsyncParsableCommand {
             throw ValidationError(
                 "unknown command \"\(first)\"; commands: run, init, report, bench, serve, query, models, or aideml's key=value form")
         }
-        let config: AidemlConfig
-        do {
-            config = try AidemlConfig(Array(settings))
-        } catch let error as TaskInferenceError {
-            FileHandle.standardError.write(Data("Error: \(error.message)\n".utf8))
-            throw ExitCode.failure
-        }
+        let config = try AidemlConfig(Array(settings))
         for item in config.ignored {
             FileHandle.standardError.write(Data("note: \(item) has no counterpart here; ignored\n".utf8))
         }

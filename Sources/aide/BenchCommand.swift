@@ -132,7 +132,8 @@ struct BenchRunCommand: AsyncParsableCommand {
             throw ValidationError("--partition, --time, --cpus-per-task and --mem go with --slurm")
         }
         if let seed = runOptions.overrides.first(where: { $0.split(separator: "=").first?.trimmingCharacters(in: .whitespaces) == "search.seed" }) {
-            throw BenchError("--set \(seed): the bench sets search.seed for each case; use --seeds")
+            // Thrown from `validate`, an error reaches ArgumentParser wrapped, not `Aide.main`: worded here.
+            throw CommandLineError(description: ErrorText.commandLine(BenchError.seedOverride(seed)))
         }
         if runOptions.record != nil { throw ValidationError("--record is for one run; a bench's runs would write one cassette at once") }
         if let name { try BenchPlan.checkName(name) }
@@ -185,9 +186,7 @@ struct BenchRunCommand: AsyncParsableCommand {
         if FileManager.default.fileExists(atPath: folder.index.path) {
             let index = try BenchIndex.open(folder.root)
             guard try index.config() == config else {
-                throw BenchError(
-                    "\(folder.root.path) holds a bench with other tasks, seeds or options; resume it with "
-                        + "`aide bench --resume \(folder.root.path)`, or choose another --name")
+                throw BenchError.otherBench(folder: folder.root.path)
             }
             return index
         }
@@ -207,7 +206,7 @@ struct BenchRunCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(at: folder.slurmLogs, withIntermediateDirectories: true)
             try OutputFile.write(Data(script.utf8), to: folder.sbatchScript.path)
         } catch {
-            throw BenchError("cannot write \(folder.sbatchScript.path): \(ErrorText.reason(error))")
+            throw BenchError.cannotWrite(path: folder.sbatchScript.path, reason: ErrorText.reason(error))
         }
         print("""
             wrote \(folder.sbatchScript.path): \(config.cases.count) array elements (one per task × seed)

@@ -49,14 +49,20 @@ extension ErrorText {
         }
     }
 
-    /// `aide bench --slurm`'s job settings, named by their flags.
+    /// `aide bench`'s facts that came from its flags (`--slurm`'s job settings, `--set`, `--name`).
     static func benchSlurmOption(_ error: BenchError) -> String? {
         switch error {
         case .slurmPartition(let partition): return "--partition \"\(partition)\" is not a partition name"
         case .slurmTime(let time): return "--time takes Slurm's format, such as 30, 1:00:00 or 1-00:00:00; not \"\(time)\""
         case .slurmCPUs: return "--cpus-per-task must be at least 1"
         case .slurmMemory(let memory): return "--mem takes Slurm's format, such as 4G or 500M; not \"\(memory)\""
-        case .failed: return nil
+        case .slurmParallel(let parallel): return "--jobs must be at least 1, found \(parallel)"
+        case .seedOverride(let text): return "--set \(text): the bench sets search.seed for each case; use --seeds"
+        case .recordsCassette: return "--record is for one run; a bench's runs would write one cassette at once"
+        case .otherBench(let folder):
+            return "\(folder) holds a bench with other tasks, seeds or options; resume it with "
+                + "`aide bench --resume \(folder)`, or choose another --name"
+        default: return nil
         }
     }
 }

@@ -63,18 +63,13 @@ struct InitCommand: ParsableCommand {
         }
         let folder = outputURL.deletingLastPathComponent()
         var draft: TaskDraft
-        do {
-            if let mlebench {
-                draft = try TaskInference.mlebenchDraft(prepared: URL(fileURLWithPath: mlebench), taskFolder: folder, python: python)
-                if let name { draft.spec.name = name }
-            } else {
-                draft = try TaskInference.draft(
-                    dataDirectory: URL(fileURLWithPath: path!), taskFolder: folder, name: name, goal: goal, eval: eval,
-                    python: python)
-            }
-        } catch let error as TaskInferenceError {
-            FileHandle.standardError.write(Data("Error: \(error.message)\n".utf8))
-            throw ExitCode.failure
+        if let mlebench {
+            draft = try TaskInference.mlebenchDraft(prepared: URL(fileURLWithPath: mlebench), taskFolder: folder, python: python)
+            if let name { draft.spec.name = name }
+        } else {
+            draft = try TaskInference.draft(
+                dataDirectory: URL(fileURLWithPath: path!), taskFolder: folder, name: name, goal: goal, eval: eval,
+                python: python)
         }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let yaml = draft.yaml()

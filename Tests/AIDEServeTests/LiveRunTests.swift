@@ -21,7 +21,7 @@ final class LiveRunTests: XCTestCase {
             review: Review(isBug: false, summary: "Fine.", metric: metric), metric: metric, isBuggy: false,
             createdAt: now, finishedAt: now)
         let call = LLMCallRecord(
-            runID: Runs.runID, nodeID: nil, step: step, purpose: .draft, model: "m-\(step % 2)", provider: "openai",
+            runID: Runs.runID, nodeID: nil, step: step, purpose: .draft, model: "m-\(step % 2)", provider: .openai,
             latency: 1, lastAttemptLatency: 1, inputTokens: 10 * step, outputTokens: step, costUSD: 0.01, attempts: 1)
         try store.commit(
             node: node, calls: [call],

@@ -103,7 +103,7 @@ struct AnthropicBackendTests {
 
         #expect(result.output == .text("Hi there!"))
         #expect(result.usage == TokenUsage(input: 1000, output: 500, cacheRead: 0, cacheWrite: 0))
-        #expect(result.info.provider == "anthropic")
+        #expect(result.info.provider == .anthropic)
         #expect(result.info.model == "claude-sonnet-4-5-20250929")
         #expect(result.info.responseID == "msg_plain")
         #expect(result.info.stopReason == "end_turn")
@@ -303,6 +303,34 @@ struct AnthropicBackendTests {
         #expect(expected == "submit_review")
         #expect(called == "get_weather")
         #expect(server.requests.count == 1)
+    }
+
+    @Test func aFunctionSpecProblemSaysWhereInTheSchema() {
+        let cases: [(FunctionSpec, FunctionSpecProblem, String)] = [
+            (FunctionSpec(
+                name: "f", description: "d",
+                parameters: ["type": "object", "properties": ["a": ["type": "string"]], "required": ["a", "missing"]]),
+             .requiredUndeclared(path: "parameters", name: "missing"),
+             "parameters.required names 'missing', which is not in its properties"),
+            (FunctionSpec(name: "f", description: "d", parameters: ["type": "object", "properties": ["a": ["type": "text"]]]),
+             .badType(path: "parameters.properties.a", found: "\"text\""),
+             "parameters.properties.a.type is \"text\"; expected one of array, boolean, integer, null, number, object, string"),
+            (FunctionSpec(name: "has space", description: "d", parameters: ["type": "object"]), .badName("has space"),
+             "function name 'has space' must be 1-64 characters of letters, digits, '_' or '-'"),
+        ]
+        for (spec, expected, words) in cases {
+            do {
+                try spec.validate()
+                Issue.record("\(spec.name): expected \(expected)")
+            } catch {
+                guard case .invalidFunctionSpec(let problem)? = error as? LLMError else {
+                    Issue.record("got \(error)")
+                    continue
+                }
+                #expect(problem == expected)
+                #expect("\(error)" == "invalid function spec: " + words)
+            }
+        }
     }
 
     @Test(arguments: [
@@ -638,7 +666,7 @@ struct AnthropicBackendTests {
             Issue.record("got \(String(describing: error))")
             return
         }
-        #expect(provider == "anthropic")
+        #expect(provider == .anthropic)
         #expect(type == "overloaded_error")
         #expect(message == "Overloaded")
         #expect(afterOutput)
@@ -694,7 +722,7 @@ struct AnthropicBackendTests {
                 Issue.record("got \(String(describing: error))")
                 continue
             }
-            #expect(api.provider == "anthropic")
+            #expect(api.provider == .anthropic)
             #expect(api.status == status)
             #expect(api.type == F.errorType(forStatus: status))
             #expect(api.message == F.errorMessage(forStatus: status))
@@ -807,7 +835,7 @@ struct AnthropicBackendTests {
             Issue.record("got \(String(describing: error))")
             return
         }
-        #expect(provider == "anthropic")
+        #expect(provider == .anthropic)
         #expect(!beforeOutput)
         #expect(received.contains("10 characters of text"))
         #expect(error?.description.contains("10 characters of text") == true)
@@ -870,7 +898,7 @@ struct AnthropicBackendTests {
             Issue.record("got \(String(describing: error))")
             return
         }
-        #expect(provider == "anthropic")
+        #expect(provider == .anthropic)
         #expect(reason.contains("not JSON"))
         #expect(excerpt.contains("502 Bad Gateway"))
         #expect(server.requests.count == 1)
@@ -915,7 +943,7 @@ struct AnthropicBackendTests {
             Issue.record("got \(String(describing: error))")
             return
         }
-        #expect(provider == "anthropic")
+        #expect(provider == .anthropic)
         #expect(server.requests.count == 1)
     }
 

@@ -492,9 +492,10 @@ struct BenchUnitTests {
     @Test func seedsAreACountOrAList() throws {
         #expect(try BenchPlan.seeds("3") == [1, 2, 3])
         #expect(try BenchPlan.seeds("4,7") == [4, 7])
-        #expect(throws: BenchError.self) { try BenchPlan.seeds("0") }
-        #expect(throws: BenchError.self) { try BenchPlan.seeds("4,4") }
-        #expect(throws: BenchError.self) { try BenchPlan.seeds("a,b") }
+        #expect(throws: BenchError.seeds(text: "0", isCount: true)) { try BenchPlan.seeds("0") }
+        #expect(throws: BenchError.repeatedSeed(4)) { try BenchPlan.seeds("4,4") }
+        #expect(throws: BenchError.seeds(text: "a,b", isCount: false)) { try BenchPlan.seeds("a,b") }
+        #expect(BenchError.repeatedSeed(4).description == "the seeds list seed 4 twice")
     }
 
     @Test func toleranceIsAbsoluteOrRelative() throws {
@@ -504,8 +505,8 @@ struct BenchUnitTests {
         let relative = try BaselineTolerance(parsing: "2%")
         #expect(abs(relative.allowance(from: -0.5) - 0.01) < 1e-12)
         #expect(relative.description == "2%")
-        #expect(throws: BenchError.self) { try BaselineTolerance(parsing: "-1") }
-        #expect(throws: BenchError.self) { try BaselineTolerance(parsing: "lots") }
+        #expect(throws: BenchError.tolerance("-1")) { try BaselineTolerance(parsing: "-1") }
+        #expect(throws: BenchError.tolerance("lots")) { try BaselineTolerance(parsing: "lots") }
     }
 
     @Test func aRunStoppedWhileBeingCreatedIsStartedAfreshNotResumed() throws {

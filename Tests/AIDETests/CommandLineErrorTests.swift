@@ -19,5 +19,9 @@ struct CommandLineErrorTests {
         let result = try await CommandRunner.run(["report", "--runs-dir", missing])
         #expect(result.status == 1)
         #expect(result.stderr == "Error: no runs folder \(missing) (choose one with --runs-dir)\n")
+        // The bench's own fact (`BenchError.seedOverride`), named by the flags that gave it.
+        let bench = try await CommandRunner.run(["bench", "tasks/x/task.yaml", "--set", "search.seed=3"])
+        #expect(bench.status == 1)
+        #expect(bench.stderr == "Error: --set search.seed=3: the bench sets search.seed for each case; use --seeds\n")
     }
 }

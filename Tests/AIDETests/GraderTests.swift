@@ -23,17 +23,20 @@ struct GraderTests {
         #expect(try CSVTable(text: "a,b\r1,2\r").rows == [["1", "2"]])
         #expect(try CSVTable(text: "a\n\"\"\n").rows == [[""]])  // a quoted empty field is a record, a blank line is not
         #expect(try CSVTable(text: " a , b \n1,2\n").columnIndex("b") == 1)
-        #expect(throws: CSVError(line: 3, message: "3 fields, expected 2 as in the header")) {
+        #expect(throws: CSVError.fieldCount(line: 3, found: 3, expected: 2)) {
             try CSVTable(text: "a,b\n1,2\n1,2,3\n")
         }
-        #expect(throws: CSVError(line: 2, message: "a quoted field is never closed")) {
+        #expect(throws: CSVError.unclosedQuote(line: 2)) {
             try CSVTable(text: "a,b\n1,\"open\n2,3\n")
         }
-        #expect(throws: CSVError(line: nil, message: "the file is empty (no header row)")) { try CSVTable(text: "") }
+        #expect(throws: CSVError.empty) { try CSVTable(text: "") }
         // Lines are counted through quoted newlines.
-        #expect(throws: CSVError(line: 4, message: "1 field, expected 2 as in the header")) {
+        #expect(throws: CSVError.fieldCount(line: 4, found: 1, expected: 2)) {
             try CSVTable(text: "a,b\n\"x\ny\",1\nonly\n")
         }
+        #expect(CSVError.fieldCount(line: 4, found: 1, expected: 2).description == "line 4: 1 field, expected 2 as in the header")
+        #expect(CSVError.fieldCount(line: 3, found: 3, expected: 2).description == "line 3: 3 fields, expected 2 as in the header")
+        #expect(CSVError.empty.description == "the file is empty (no header row)")
     }
 
     // MARK: Hand-computed metrics
@@ -106,7 +109,7 @@ struct GraderTests {
             let score = try body()
             Issue.record("expected a GradingError, got the score \(score)")
         } catch let error as GradingError {
-            return error.message
+            return error.description
         } catch {
             Issue.record("expected a GradingError, got \(error)")
         }
@@ -135,6 +138,9 @@ struct GraderTests {
         #expect(
             gradingError { try grader.score(CSVTable(header: ["id", "pred"], rows: [["1", "1"]]), name: "s.csv") }
                 == "the submission s.csv has no column \"y\" (columns: id, pred)")
+        #expect(throws: GradingError.missingColumn(.submission, name: "s.csv", column: "y", columns: ["id", "pred"])) {
+            try grader.score(CSVTable(header: ["id", "pred"], rows: [["1", "1"]]), name: "s.csv")
+        }
         #expect(
             gradingError { try grader.score(CSVTable(header: ["key", "y"], rows: [["1", "1"]]), name: "s.csv") }
                 == "the submission s.csv has no column \"id\" (columns: key, y)")
@@ -142,6 +148,9 @@ struct GraderTests {
         let missing = folder.appendingPathComponent("submission.csv")
         #expect(gradingError { try grader.score(submission: missing) }?.hasPrefix("cannot read the submission submission.csv") == true)
         try TaskTestSupport.write("id,y\n1,\"2\n", to: missing)
+        #expect(throws: GradingError.unreadable(.submission, name: "submission.csv", cause: .unclosedQuote(line: 2))) {
+            try grader.score(submission: missing)
+        }
         #expect(
             gradingError { try grader.score(submission: missing) }
                 == "cannot read the submission submission.csv: line 2: a quoted field is never closed")
@@ -175,7 +184,7 @@ struct GraderTests {
                 _ = try Grader(spec: spec, answers: CSVTable(header: header, rows: rows), name: "answers.csv")
                 Issue.record("expected a GradingError")
             } catch {
-                return (error as? GradingError)?.message
+                return (error as? GradingError)?.description
             }
             return nil
         }

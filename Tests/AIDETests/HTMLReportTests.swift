@@ -61,7 +61,7 @@ struct HTMLReportTests {
             journal.append(made)
             let call = LLMCallRecord(
                 runID: id, nodeID: nil, step: step, purpose: CallPurpose(made.stage), model: "claude-sonnet-4-5",
-                provider: "anthropic", latency: 5, lastAttemptLatency: 5, inputTokens: 1000, outputTokens: 200,
+                provider: .anthropic, latency: 5, lastAttemptLatency: 5, inputTokens: 1000, outputTokens: 200,
                 costUSD: 0.01, attempts: 1, createdAt: created)
             cumulative.input += 1000
             cumulative.output += 200
@@ -208,10 +208,10 @@ struct HTMLReportTests {
             let calls = [
                 LLMCallRecord(
                     runID: "html-long", nodeID: nil, step: 1, purpose: .improve, model: "claude-sonnet-4-5",
-                    provider: "anthropic", latency: 2.5, lastAttemptLatency: 2.5, inputTokens: 1_234, outputTokens: 56,
+                    provider: .anthropic, latency: 2.5, lastAttemptLatency: 2.5, inputTokens: 1_234, outputTokens: 56,
                     costUSD: 0.0123, attempts: 1, createdAt: Self.start),
                 LLMCallRecord(
-                    runID: "html-long", nodeID: nil, step: 1, purpose: .review, model: "gpt-4o", provider: "openai",
+                    runID: "html-long", nodeID: nil, step: 1, purpose: .review, model: "gpt-4o", provider: .openai,
                     error: "HTTP 529", latency: 30, attempts: 3, createdAt: Self.start),
             ]
             for (made, madeCalls) in [(node, [LLMCallRecord]()), (short, calls)] {

@@ -33,7 +33,7 @@ struct LlamaServerTests {
         #expect(result.usage.input > 5, "the prompt has more than five tokens")
         #expect(result.usage.output > 0 && result.usage.output <= 24)
         #expect(result.info.finishReason == .stop || result.info.finishReason == .length)
-        #expect(result.info.provider == (model.hasPrefix("anthropic") ? "anthropic" : "compatible"))
+        #expect(result.info.provider == (model.hasPrefix("anthropic") ? .anthropic : .compatible))
         #expect(result.info.streamed == false)
         #expect(result.latency > 0)
     }

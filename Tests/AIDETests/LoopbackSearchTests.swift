@@ -83,16 +83,11 @@ private final class Counter: Sendable {
             format == .anthropic
             ? AnthropicBackend(endpoint: endpoint, http: HTTPClient(), settings: settings)
             : OpenAIBackend(endpoint: endpoint, http: HTTPClient(), settings: settings)
-        let runs = ScriptedRun.newRunsFolder()
-        defer { try? FileManager.default.removeItem(at: runs) }
-        let run = try SearchRun.start(
-            task: loaded, runsDirectory: runs,
-            dependencies: .testPython(backend: backend))
-        let summary = await run.run()
+        let search = try await FinishedSearch.run(loaded, dependencies: .testPython(backend: backend))
+        defer { search.remove() }
 
-        #expect(summary.status == .finished)
-        let store = try RunStore.openReadOnly(path: summary.folder.appendingPathComponent("run.sqlite"))
-        let nodes = try store.nodes().sorted { $0.step < $1.step }
+        #expect(search.summary.status == .finished)
+        let nodes = try search.nodes()
         #expect(nodes.map(\.stage) == [.draft, .draft, .improve])
         for (index, node) in nodes.enumerated() {
             #expect(!node.isBuggy, "step \(index): \(node.bugReasons)")
@@ -112,7 +107,7 @@ private final class Counter: Sendable {
             #expect((request.bodyJSON?["stream"] as? Bool ?? false) == stream)
             #expect(String(decoding: request.body, as: UTF8.self).contains("Predict y for every id in test.csv."))
         }
-        let calls = try store.calls(nodeID: nil)
+        let calls = try search.store.calls(nodeID: nil)
         #expect(calls.count == 6)
         #expect(calls.allSatisfy { $0.inputTokens > 0 && $0.outputTokens > 0 })
     }

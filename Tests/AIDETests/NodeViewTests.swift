@@ -20,7 +20,7 @@ struct NodeViewTests {
 
     static let calls = [
         LLMCallRecord(
-            runID: "r", nodeID: "abcd1234", step: 3, purpose: .debug, model: "gpt-4o", provider: "openai",
+            runID: "r", nodeID: "abcd1234", step: 3, purpose: .debug, model: "gpt-4o", provider: .openai,
             latency: 1.5, lastAttemptLatency: 1.5, inputTokens: 10, outputTokens: 5, costUSD: .infinity, attempts: 2,
             createdAt: created)
     ]

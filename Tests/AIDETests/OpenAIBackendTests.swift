@@ -76,7 +76,7 @@ private let reviewSpec = FunctionSpec(
 
         #expect(result.output == .text("Hi there!"))
         #expect(result.usage == TokenUsage(input: 1200, output: 300, cacheRead: 1024, cacheWrite: nil, reasoning: 64))
-        #expect(result.info.provider == "openai")
+        #expect(result.info.provider == .openai)
         #expect(result.info.model == F.defaultModel)
         #expect(result.info.responseID == F.defaultID)
         #expect(result.info.systemFingerprint == F.defaultFingerprint)
@@ -116,7 +116,7 @@ private let reviewSpec = FunctionSpec(
             system: nil, user: "hi", options: ModelOptions(model: "my-local-model"))
         #expect(result.costUSD == nil)
         #expect(result.info.model == "my-local-model")
-        #expect(result.info.provider == "compatible")
+        #expect(result.info.provider == .compatible)
     }
 
     static let finishReasons: [(String, FinishReason?)] = [
@@ -210,7 +210,7 @@ private let reviewSpec = FunctionSpec(
         #expect(request.header("authorization") == "Bearer sk-or-test")
         #expect(request.header("x-title") == "aide")
         #expect(try sentBody(server)["reasoning"] == ["max_tokens": 2048])
-        #expect(result.info.provider == "openrouter")
+        #expect(result.info.provider == .openrouter)
         // OpenRouter's vendor/model spelling is priced from the table.
         #expect(result.costUSD != nil)
     }
@@ -426,7 +426,7 @@ private let reviewSpec = FunctionSpec(
             Issue.record("expected streamError, got \(String(describing: error))")
             return
         }
-        #expect(provider == "openai")
+        #expect(provider == .openai)
         #expect(type == "server_error")
         #expect(message == "The server had an error while processing your request.")
         #expect(afterOutput)
@@ -475,7 +475,7 @@ private let reviewSpec = FunctionSpec(
             Issue.record("expected streamInterrupted, got \(String(describing: error))")
             return
         }
-        #expect(provider == "openai")
+        #expect(provider == .openai)
         #expect(!beforeOutput)
         #expect(received.contains("14 characters of text"))
         #expect(error?.description.contains("14 characters of text") == true)
@@ -545,7 +545,7 @@ private let reviewSpec = FunctionSpec(
             Issue.record("expected malformedResponse, got \(String(describing: error))")
             return
         }
-        #expect(provider == "openai")
+        #expect(provider == .openai)
         #expect(reason.contains("include_usage"))
         #expect(server.requests.count == 1)
     }

@@ -33,7 +33,9 @@ struct ParallelSearchTests {
     }
 
     /// Every node once, steps unique, parents committed before their children, two calls per node.
-    private func expectConsistentTree(_ folder: URL, nodes expected: Int) throws {
+    /// Returns the nodes.
+    @discardableResult
+    private func expectConsistentTree(_ folder: URL, nodes expected: Int) throws -> [Node] {
         let store = try RunStore.openReadOnly(path: folder.appendingPathComponent("run.sqlite"))
         let nodes = try store.nodes()
         #expect(nodes.count == expected)
@@ -50,6 +52,7 @@ struct ParallelSearchTests {
         #expect(calls.count == 2 * expected)
         #expect(Set(calls.compactMap(\.nodeID)) == Set(nodes.map(\.id)))
         #expect(try store.metrics().count == expected)
+        return nodes
     }
 
     /// Counts queries in flight at once, around the real backend.
@@ -131,6 +134,33 @@ struct ParallelSearchTests {
         try expectConsistentTree(summary.folder, nodes: 5)
     }
 
+    @Test func answersKeyedByStepGiveEachStepItsOwnWhateverOrderTheCallsComeIn() async throws {
+        let task = try SyntheticTask(steps: 6)
+        defer { task.remove() }
+        // Listed last step first, and the later a step the sooner its calls answer: handed out in
+        // call order, steps would get one another's answers.
+        var lines: [String] = []
+        for step in (0..<6).reversed() {
+            let metric = Double(step) / 10
+            let delay = Double(5 - step) * 0.05
+            lines.append(A.code("# step \(step)\n" + A.goodScript(metric: metric), delay: delay, step: step))
+            lines.append(A.review(isBug: false, metric: metric, summary: "step \(step)", delay: delay, step: step))
+        }
+        let run = try start(task, answers: try A.file(lines)) {
+            $0.search.workers = 3
+            $0.search.numDrafts = 6
+        }
+        let summary = await run.run()
+        defer { try? FileManager.default.removeItem(at: summary.folder.deletingLastPathComponent()) }
+        #expect(summary.status == .finished, "\(summary.stopReason ?? "")")
+        let nodes = try expectConsistentTree(summary.folder, nodes: 6)
+        for node in nodes {
+            #expect(node.code.hasPrefix("# step \(node.step)\n"))
+            #expect(node.metric == Double(node.step) / 10)
+            #expect(node.review?.summary == "step \(node.step)")
+        }
+    }
+
     @Test func everyPolicyRunsWithSeveralWorkers() async throws {
         let policies: [SearchPolicyChoice] = [
             .greedy, .mcts(MCTSSettings()), .evolutionary(EvolutionarySettings(islands: 1, crossoverProb: 1)),
@@ -146,8 +176,7 @@ struct ParallelSearchTests {
             let summary = await run.run()
             defer { try? FileManager.default.removeItem(at: summary.folder.deletingLastPathComponent()) }
             #expect(summary.status == .finished, "\(policy): \(summary.stopReason ?? "")")
-            try expectConsistentTree(summary.folder, nodes: 8)
-            let nodes = try RunStore.openReadOnly(path: summary.folder.appendingPathComponent("run.sqlite")).nodes()
+            let nodes = try expectConsistentTree(summary.folder, nodes: 8)
             if policy.name == .evolutionary {
                 // Crossover nodes keep both parents.
                 let crossed = nodes.filter { $0.stage == .crossover }

@@ -50,6 +50,28 @@ struct ProgressPrinterTests {
         }
     }
 
+    @Test func scriptedAnswersKeyedByStepGoToThatStepOnly() async throws {
+        let backend = ScriptedBackend(answers: [
+            .init(kind: "code", text: "any 1"), .init(kind: "code", text: "step 2", step: 2),
+            .init(kind: "code", text: "any 2"), .init(kind: "code", text: "step 0", step: 0),
+        ])
+        func ask(_ step: Int?) async throws -> String? {
+            try await CallStep.$current.withValue(step) {
+                try await backend.query(system: "s", user: nil, options: ModelOptions(model: "m")).output.text
+            }
+        }
+        #expect(try await ask(2) == "step 2")
+        #expect(try await ask(1) == "any 1")  // step 1 has no answers of its own
+        #expect(try await ask(nil) == "any 2")
+        #expect(try await ask(0) == "step 0")
+        await #expect {
+            _ = try await ask(2)  // its one answer is used: it takes no other
+        } throws: { error in
+            "\(error)".contains("no more code answers for step 2 (it had 1)")
+        }
+        #expect(backend.consumed.code == 4)
+    }
+
     @Test func theScriptedBackendSaysWhenItRunsOut() async throws {
         let backend = ScriptedBackend(answers: [.init(kind: "code", text: "only one")])
         _ = try await backend.query(system: "s", user: nil, options: ModelOptions(model: "m"))

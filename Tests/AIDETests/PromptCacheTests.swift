@@ -61,15 +61,10 @@ private func longTask(steps: Int, extraYAML: String) throws -> SyntheticTask {
         let backend = AnthropicBackend(
             endpoint: ProviderEndpoint(provider: .anthropic, baseURL: server.baseURL, apiKey: "sk-loopback"),
             http: HTTPClient(), settings: loaded.spec.agent.backendSettings)
-        let runs = ScriptedRun.newRunsFolder()
-        defer { try? FileManager.default.removeItem(at: runs) }
-        let run = try SearchRun.start(
-            task: loaded, runsDirectory: runs,
-            dependencies: .testPython(backend: backend))
-        let summary = await run.run()
-        #expect(summary.status == .finished)
-        let store = try RunStore.openReadOnly(path: summary.folder.appendingPathComponent("run.sqlite"))
-        let nodes = try store.nodes().sorted { $0.step < $1.step }
+        let search = try await FinishedSearch.run(loaded, dependencies: .testPython(backend: backend))
+        defer { search.remove() }
+        #expect(search.summary.status == .finished)
+        let nodes = try search.nodes()
         #expect(nodes.map(\.stage) == [.draft, .debug, .improve])
 
         let requests = server.requests
@@ -107,7 +102,7 @@ private func longTask(steps: Int, extraYAML: String) throws -> SyntheticTask {
         #expect(firstUser.contains("Write a first solution"))
 
         // The first code call wrote the cache; every later call, reviews included, read it.
-        let calls = try store.calls(nodeID: nil).sorted { ($0.id ?? 0) < ($1.id ?? 0) }
+        let calls = try search.store.calls(nodeID: nil).sorted { ($0.id ?? 0) < ($1.id ?? 0) }
         #expect(calls.count == 6)
         #expect(calls.map { ($0.cacheWriteTokens ?? 0) > 0 } == [true, false, false, false, false, false])
         #expect(calls.dropFirst().allSatisfy { ($0.cacheReadTokens ?? 0) == calls[0].cacheWriteTokens })
@@ -129,7 +124,7 @@ private func longTask(steps: Int, extraYAML: String) throws -> SyntheticTask {
         }
 
         // The report: cached tokens and the USD saved, per run and per call, in text, JSON and HTML.
-        let report = try RunReport.load(store)
+        let report = try RunReport.load(search.store)
         let read = calls.reduce(0) { $0 + ($1.cacheReadTokens ?? 0) }
         #expect(report.totals.cachedInputTokens == read && read > 0)
         let saved = calls.compactMap(\.cacheSavingsUSD).reduce(0, +)
@@ -139,9 +134,9 @@ private func longTask(steps: Int, extraYAML: String) throws -> SyntheticTask {
         #expect(text.contains("prompt cache: \(read) input tokens read ("))
         let json = try ReportRenderer.render(report, format: .json)
         #expect(json.contains("\"cached_input_tokens\" : \(read)") && json.contains("\"cache_savings_usd\""))
-        let detail = try NodeDetail.load(store, node: nodes[2].id)
+        let detail = try NodeDetail.load(search.store, node: nodes[2].id)
         #expect(try ReportRenderer.render(detail, format: .text).contains(" cached · cache saved $"))
-        let page = try HTMLReport.load(store)
+        let page = try HTMLReport.load(search.store)
         #expect(page.contains("\"cache_savings_usd\"") && page.contains("input tokens cached · saved "))
 
         // A bench case reads the same figures from its run (BENCH_JSON's cached_input_tokens, cache_savings_usd).
@@ -150,7 +145,7 @@ private func longTask(steps: Int, extraYAML: String) throws -> SyntheticTask {
             runFolder: nil, runStatus: nil, validSubmission: false, bestMetric: nil, bestTestScore: nil, steps: 0,
             goodNodes: 0, stepsToBest: nil, secondsToBest: nil, inputTokens: 0, outputTokens: 0, costUSD: 0,
             wallSeconds: 0, thresholdsReached: [])
-        result.fill(report, snapshot: try store.snapshot(), graded: false, thresholds: nil)
+        result.fill(report, snapshot: try search.store.snapshot(), graded: false, thresholds: nil)
         #expect(result.cachedInputTokens == read && abs(result.cacheSavingsUSD - saved) < 1e-12)
     }
 

@@ -69,7 +69,7 @@ struct ReplayTests {
         }
         lines += try store.calls(nodeID: nil).map { call in
             [
-                "call", "\(call.step)", call.nodeID ?? "-", call.purpose.rawValue, call.model, call.provider, "\(call.inputTokens)",
+                "call", "\(call.step)", call.nodeID ?? "-", call.purpose.rawValue, call.model, call.provider.rawValue, "\(call.inputTokens)",
                 "\(call.outputTokens)", bits(call.costUSD), call.stopReason ?? "-", call.finishReason ?? "-",
                 "\(call.attempts)", call.error ?? "-",
                 callLatency && call.error == nil ? bits(call.latency) + " " + bits(call.lastAttemptLatency) : "",
@@ -203,7 +203,9 @@ struct ReplayTests {
             #expect(error.description.hasPrefix(file.path + expected), "\(error)")
         }
         let missing = folder.appendingPathComponent("none.jsonl")
-        #expect(throws: CassetteError.self) { try Cassette(files: [missing]) }
+        #expect(throws: CassetteError.missing(path: missing.path)) { try Cassette(files: [missing]) }
+        let unknown = folder.appendingPathComponent("c3.jsonl")
+        #expect(throws: CassetteError.unknownRequest(file: unknown.path, line: 2, key: "abc")) { try Cassette(files: [unknown]) }
     }
 
     @Test func theKeyIgnoresStreamingAndNumberSpellingButNotTheRequest() {
@@ -316,7 +318,7 @@ struct ReplayTests {
     static func result(_ text: String) -> QueryResult {
         QueryResult(
             output: .text(text), latency: 0.25, lastAttemptLatency: 0.25, usage: TokenUsage(input: 10, output: 2),
-            costUSD: 0.001, info: QueryInfo(provider: "test"))
+            costUSD: 0.001, info: QueryInfo(provider: .compatible))
     }
 }
 

@@ -98,7 +98,7 @@ private let anthropicMessage = #"""
             try await makeBackend(server).query(system: nil, user: "u", options: ask)
         }
         guard case .api(let api)? = error else { Issue.record("expected api, got \(String(describing: error))"); return }
-        #expect(api.provider == "openai")
+        #expect(api.provider == .openai)
         #expect(api.status == status)
         #expect(api.type == type)
         #expect(api.message == message)
@@ -350,7 +350,7 @@ private let anthropicMessage = #"""
             Issue.record("expected malformedResponse, got \(String(describing: error))")
             return
         }
-        #expect(provider == "openai")
+        #expect(provider == .openai)
         #expect(excerpt.contains("<html><body>Gateway says hi"))
         #expect(server.requests.count == 1)
     }
@@ -454,7 +454,7 @@ private let anthropicMessage = #"""
             Issue.record("expected missingAPIKey, got \(String(describing: error))")
             return
         }
-        #expect(named == provider)
+        #expect(named.rawValue == provider)
         #expect(missing == variable)
         #expect(error?.description.contains(variable) == true)
     }
@@ -488,7 +488,7 @@ private let anthropicMessage = #"""
         #expect(request.header("authorization") == "Bearer sk-env-openai")
         #expect(try JSONValue.parse(request.body)["model"] == "gpt-4o")
         #expect(result.output == .text("via router"))
-        #expect(result.info.provider == "openai")
+        #expect(result.info.provider == .openai)
         #expect(result.costUSD != nil)
     }
 
@@ -507,7 +507,7 @@ private let anthropicMessage = #"""
         #expect(request.header("anthropic-version") == AnthropicBackend.apiVersion)
         #expect(try JSONValue.parse(request.body)["model"] == "claude-sonnet-4-5-20250929")
         #expect(result.output == .text("Hi from Claude"))
-        #expect(result.info.provider == "anthropic")
+        #expect(result.info.provider == .anthropic)
     }
 
     @Test func openRouterAndCompatibleEndToEnd() async throws {
@@ -532,7 +532,7 @@ private let anthropicMessage = #"""
         #expect(compatible.path == "/v1/chat/completions")
         #expect(compatible.header("authorization") == nil)
         #expect(try JSONValue.parse(compatible.body)["model"] == "x")
-        #expect(local.info.provider == "compatible")
+        #expect(local.info.provider == .compatible)
     }
 
     // MARK: Model table

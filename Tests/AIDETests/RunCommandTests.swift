@@ -40,7 +40,7 @@ struct RunCommandTests {
     private func waitForNodes(_ count: Int, in folder: URL, process: Process) async throws {
         try await Poll.until("\(count) nodes committed") {
             if committed(folder).count >= count { return true }
-            if !process.isRunning { throw WorkspaceError("aide exited before \(count) nodes were committed") }
+            if !process.isRunning { throw TestFailure("aide exited before \(count) nodes were committed") }
             return false
         }
     }

@@ -83,17 +83,17 @@ struct RunReportTests {
             var calls = [
                 LLMCallRecord(
                     runID: id, nodeID: nil, step: step, purpose: CallPurpose(node.stage), model: "claude-sonnet-4-5",
-                    provider: "anthropic", latency: 5, lastAttemptLatency: 5, inputTokens: 1000, outputTokens: 200,
+                    provider: .anthropic, latency: 5, lastAttemptLatency: 5, inputTokens: 1000, outputTokens: 200,
                     costUSD: 0.01, attempts: 1, createdAt: created)
             ]
             if step == tree.count - 1 {
                 calls.append(LLMCallRecord(
                     runID: id, nodeID: nil, step: step, purpose: .review, model: "claude-haiku-4-5",
-                    provider: "anthropic", error: "HTTP 529 overloaded_error", latency: 2, createdAt: created))
+                    provider: .anthropic, error: "HTTP 529 overloaded_error", latency: 2, createdAt: created))
             } else {
                 calls.append(LLMCallRecord(
                     runID: id, nodeID: nil, step: step, purpose: .review, model: "claude-haiku-4-5",
-                    provider: "anthropic", latency: 1, lastAttemptLatency: 1, inputTokens: 500, outputTokens: 50,
+                    provider: .anthropic, latency: 1, lastAttemptLatency: 1, inputTokens: 500, outputTokens: 50,
                     costUSD: 0.001, attempts: 1, createdAt: created))
             }
             for call in calls {

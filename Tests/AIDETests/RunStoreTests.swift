@@ -89,13 +89,13 @@ struct RunStoreTests {
             usage: TokenUsage(input: 1_000 + node.step, output: 200, cacheRead: 800, cacheWrite: 100, reasoning: 50),
             costUSD: 0.0125,
             info: QueryInfo(
-                provider: "anthropic", model: "claude-sonnet-4-5-20250929", stopReason: "end_turn",
+                provider: .anthropic, model: "claude-sonnet-4-5-20250929", stopReason: "end_turn",
                 finishReason: .stop, attempts: 2))
         let code = LLMCallRecord(
             runID: runID, nodeID: nil, step: node.step, purpose: CallPurpose(node.stage), model: "claude-sonnet-4-5",
             result: result, createdAt: node.createdAt)
         let review = LLMCallRecord(
-            runID: runID, nodeID: node.id, step: node.step, purpose: .review, model: "gpt-4o", provider: "openai",
+            runID: runID, nodeID: node.id, step: node.step, purpose: .review, model: "gpt-4o", provider: .openai,
             error: "HTTP 529: overloaded", latency: 30.5, attempts: 3, createdAt: node.finishedAt)
         return [code, review]
     }
@@ -307,7 +307,7 @@ struct RunStoreTests {
             try Self.commitFull(store, step: 1)
             var outside = LLMCallRecord(
                 runID: Self.runID, nodeID: nil, step: 2, purpose: .draft, model: "claude-sonnet-4-5",
-                provider: "anthropic", error: "no code block", latency: 0.5)
+                provider: .anthropic, error: "no code block", latency: 0.5)
             try store.recordCall(outside)
 
             let all = try store.calls(nodeID: nil)
@@ -325,7 +325,7 @@ struct RunStoreTests {
             #expect(ofFirst == expected)
 
             let success = ofFirst[0]
-            #expect(success.provider == "anthropic" && success.model == "claude-sonnet-4-5")
+            #expect(success.provider == .anthropic && success.model == "claude-sonnet-4-5")
             #expect(success.inputTokens == 1_000 && success.outputTokens == 200)
             #expect(success.cacheReadTokens == 800 && success.cacheWriteTokens == 100 && success.reasoningTokens == 50)
             #expect(success.costUSD == 0.0125 && success.latency == 3.25 && success.lastAttemptLatency == 1.5)
@@ -342,6 +342,35 @@ struct RunStoreTests {
             #expect(totals.outputTokens == 400)
             #expect(abs(totals.costUSD - 0.025) < 1e-12)
             #expect(totals.calls == 5)
+        }
+    }
+
+    /// The provider column keeps the texts written before it was typed: every one reads back as its
+    /// case, a text no aide writes is an error, and a model name that routes nowhere is `unknown`.
+    @Test func storedProviderTextsReadAsTheirCase() throws {
+        #expect(CallProvider.allCases.map(\.rawValue)
+            == ["anthropic", "openai", "openrouter", "gemini", "compatible", "scripted", "unknown"])
+        #expect(Provider.allCases.allSatisfy { CallProvider($0).rawValue == $0.rawValue })
+        #expect(CallProvider(model: "claude-sonnet-4-5") == .anthropic && CallProvider(model: "gpt-4o") == .openai)
+        #expect(CallProvider(model: "anthropic/") == .unknown, "a provider but no model")
+        try Self.withTemporaryDirectory { directory in
+            let store = try Self.makeStore(in: directory)
+            let texts = CallProvider.allCases.map(\.rawValue)
+            for step in texts.indices {
+                try store.recordCall(
+                    LLMCallRecord(
+                        runID: Self.runID, nodeID: nil, step: step, purpose: .draft, model: "m", provider: .anthropic,
+                        error: "failed", latency: 1))
+            }
+            // The texts as an older aide wrote them, straight into the column.
+            try store.pool.write { db in
+                for (step, text) in texts.enumerated() {
+                    try db.execute(sql: "UPDATE llm_calls SET provider = ? WHERE step = ?", arguments: [text, step])
+                }
+            }
+            #expect(try store.calls(nodeID: nil).map(\.provider) == CallProvider.allCases)
+            try store.pool.write { db in try db.execute(sql: "UPDATE llm_calls SET provider = 'mistral' WHERE step = 0") }
+            #expect(throws: (any Error).self) { try store.calls(nodeID: nil) }
         }
     }
 
@@ -754,7 +783,7 @@ struct RunStoreTests {
                     lastAttemptLatency: 20 + Double(step.codeTokens.1) / 60,
                     usage: TokenUsage(input: step.codeTokens.0, output: step.codeTokens.1, cacheRead: index == 0 ? 0 : 1_900),
                     costUSD: price("sonnet", step.codeTokens.0, step.codeTokens.1),
-                    info: QueryInfo(provider: "anthropic", model: "claude-sonnet-4-5-20250929", stopReason: "end_turn", finishReason: .stop)),
+                    info: QueryInfo(provider: .anthropic, model: "claude-sonnet-4-5-20250929", stopReason: "end_turn", finishReason: .stop)),
                 createdAt: created.addingTimeInterval(1))]
             if let (input, output) = step.reviewTokens {
                 calls.append(LLMCallRecord(
@@ -763,12 +792,12 @@ struct RunStoreTests {
                         output: .functionCall(name: "submit_review", arguments: .object([:])), latency: 3.1,
                         lastAttemptLatency: 3.1, usage: TokenUsage(input: input, output: output),
                         costUSD: price("haiku", input, output),
-                        info: QueryInfo(provider: "anthropic", model: "claude-haiku-4-5-20251001", stopReason: "tool_use", finishReason: .functionCall)),
+                        info: QueryInfo(provider: .anthropic, model: "claude-haiku-4-5-20251001", stopReason: "tool_use", finishReason: .functionCall)),
                     createdAt: clock.addingTimeInterval(-4)))
             } else if let reviewError = step.reviewError {
                 calls.append(LLMCallRecord(
                     runID: runID, nodeID: node.id, step: index, purpose: .review, model: "claude-haiku-4-5",
-                    provider: "anthropic", error: reviewError, latency: 41.5, lastAttemptLatency: 0.4, attempts: 5,
+                    provider: .anthropic, error: reviewError, latency: 41.5, lastAttemptLatency: 0.4, attempts: 5,
                     createdAt: clock.addingTimeInterval(-42)))
             }
             for call in calls {
@@ -788,7 +817,7 @@ struct RunStoreTests {
         }
         // Step 6: the draft call fails for good; the run stops, resumable.
         try store.recordCall(LLMCallRecord(
-            runID: runID, nodeID: nil, step: 6, purpose: .draft, model: "claude-sonnet-4-5", provider: "anthropic",
+            runID: runID, nodeID: nil, step: 6, purpose: .draft, model: "claude-sonnet-4-5", provider: .anthropic,
             error: "HTTP 529 overloaded_error", latency: 62.0, lastAttemptLatency: 0.5, attempts: 5,
             createdAt: clock.addingTimeInterval(62)))
         try store.updateRun(

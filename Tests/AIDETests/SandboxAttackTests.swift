@@ -460,7 +460,7 @@ final class LoopbackListener {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
         }
-        guard bound == 0, listen(fd, 16) == 0 else { throw WorkspaceError("cannot listen on loopback") }
+        guard bound == 0, listen(fd, 16) == 0 else { throw TestFailure("cannot listen on loopback") }
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }

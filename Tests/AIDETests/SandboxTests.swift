@@ -51,7 +51,14 @@ struct SandboxTests {
         #expect(fallback.summary.hasPrefix("none (bubblewrap unavailable: "))
         #expect(fallback.warning?.contains("WITHOUT a sandbox") == true)
         exec.sandbox = .bwrap
-        #expect(throws: SandboxError.self) { try ScriptIsolation.resolve(exec, python: TestPython.path, bwrap: "/nonexistent/bwrap") }
+        let required = #expect(throws: SandboxError.self) {
+            try ScriptIsolation.resolve(exec, python: TestPython.path, bwrap: "/nonexistent/bwrap")
+        }
+        guard case .required(cause: .cannotStart(executable: "/nonexistent/bwrap", _))? = required else {
+            Issue.record("expected exec.sandbox: bwrap to say bwrap cannot start, got \(String(describing: required))")
+            return
+        }
+        #expect(required?.description.hasPrefix("exec.sandbox is bwrap, but cannot run /nonexistent/bwrap: ") == true)
         exec.sandbox = .none
         let none = try ScriptIsolation.resolve(exec, python: TestPython.path)
         #expect(none.sandbox == nil && none.warning == nil && none.summary == "none (exec.sandbox: none)")

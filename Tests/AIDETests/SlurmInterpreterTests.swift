@@ -118,6 +118,82 @@ private func interpreter(_ slurm: ScriptedSlurm, exec: ExecSpec = ExecSpec()) ->
         #expect(!result.succeeded)
     }
 
+    @Test func aJobThatWritesPastTheDiskCapIsStoppedOnItsNode() async throws {
+        let folder = try NodeFolder()
+        defer { folder.remove() }
+        let cap = DiskCap(limitBytes: 2 << 20)
+        var local = PythonInterpreter(python: TestPython.path)
+        local.diskCap = cap
+        var exec = ExecSpec()
+        exec.backend = .slurm
+        var running = SlurmInterpreter(local: local, exec: exec, control: ScriptedSlurm())
+        running.fileChecks = (0.001, 0.05)
+        running.controllerChecks = (0, 0)
+        // 1 MB files until stopped; never ends on its own within the timeout.
+        let script = """
+            import time
+            for i in range(100000):
+                open(f"part{i}.bin", "wb").write(b"x" * (1 << 20))
+                time.sleep(0.05)
+            """
+        let result = try await running.run(script: script, in: folder.node, timeout: 600)
+        #expect(result.stoppedBecause == cap.reason)
+        #expect(result.signal == 9)
+        #expect(!result.timedOut)
+        // What it wrote is removed, as locally; the script stays.
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder.node.path)
+        #expect(left == [PythonInterpreter.scriptName])
+        let assessment = Assessment.of(execution: result, review: nil, submissionWritten: false, submissionFile: "submission.csv")
+        #expect(assessment.reasons.first == "stopped: \(cap.reason)")
+    }
+
+    @Test func aJobScriptBindsItsComputeNodesGPUsNotTheHeadNodes() throws {
+        let folder = try NodeFolder()
+        defer { folder.remove() }
+        // The head node's sandbox saw a GPU of its own.
+        let sandbox = Sandbox(bwrap: "/usr/bin/bwrap", python: TestPython.path, readOnly: ["/usr"], devices: ["/dev/nvidia7"])
+        let local = PythonInterpreter(python: TestPython.path, sandbox: sandbox)
+        var exec = ExecSpec()
+        exec.backend = .slurm
+        let running = SlurmInterpreter(local: local, exec: exec, control: ScriptedSlurm())
+        let (executable, arguments) = try running.local.command(python: TestPython.path, in: folder.node)
+        let script = running.jobScript(
+            name: "aide-r-s3", comment: "aide:run=r:step=3",
+            files: SlurmJobFiles(folder: folder.run.appendingPathComponent("slurm"), name: folder.node.lastPathComponent),
+            directory: folder.node, timeout: 60, environment: [:], command: [executable] + arguments)
+        #expect(!script.contains("/dev/nvidia7"))
+        #expect(script.contains(Sandbox.deviceBindsScript()))
+        #expect(script.contains("--tmpfs /dev/shm \(Sandbox.deviceBindsWord) --perms"))
+
+        // On a node with GPUs (a fake /dev), the job binds those, as a local run binds its own.
+        let dev = folder.run.appendingPathComponent("dev")
+        try FileManager.default.createDirectory(at: dev, withIntermediateDirectories: true)
+        for name in ["nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm", "null"] {
+            _ = FileManager.default.createFile(atPath: dev.appendingPathComponent(name).path, contents: nil)
+        }
+        func binds(_ folder: URL) throws -> [String] {
+            let listing = Sandbox.deviceBindsScript(folder: folder.path) + "\nprintf '%s\\n' \"${aide_device_binds[@]}\"\n"
+            let (status, output) = try Sandbox.capture("/bin/bash", ["-c", listing], environment: [:])
+            #expect(status == 0)
+            return output.split(separator: "\n").map(String.init)
+        }
+        let expected = Sandbox.deviceArguments(GPUDevices.present(in: dev.path))
+        #expect(expected.count == 4 * 3 + 6)
+        let found = try binds(dev)
+        #expect(found.count == expected.count)
+        #expect(Set(found) == Set(expected))
+        #expect(Array(found.suffix(6)) == Array(expected.suffix(6)))
+        // A node without GPUs: no binds, not even the driver's paths.
+        let empty = folder.run.appendingPathComponent("empty-dev")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        #expect(try binds(empty).isEmpty)
+        // exec.gpus: none: no GPU binds at all.
+        exec.gpus = GPUSetting.none
+        let without = SlurmInterpreter(local: local, exec: exec, control: ScriptedSlurm())
+        #expect(try !without.local.command(python: TestPython.path, in: folder.node).arguments.contains(Sandbox.deviceBindsWord))
+        #expect(try !without.local.command(python: TestPython.path, in: folder.node).arguments.contains("/dev/nvidia7"))
+    }
+
     @Test func cancellingTheStepCancelsItsJob() async throws {
         let folder = try NodeFolder()
         defer { folder.remove() }

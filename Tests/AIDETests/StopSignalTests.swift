@@ -88,7 +88,7 @@ struct StopSignalTests {
                     if FileManager.default.fileExists(atPath: started.path) { return started }
                 }
             }
-            guard process.isRunning else { throw WorkspaceError("aide exited before the script started") }
+            guard process.isRunning else { throw TestFailure("aide exited before the script started") }
             return nil
         }
     }

@@ -15,7 +15,7 @@ public struct BaselineTolerance: Sendable, Codable, Hashable, CustomStringConver
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let relative = trimmed.hasSuffix("%")
         guard let number = Double(relative ? String(trimmed.dropLast()) : trimmed), number.isFinite, number >= 0 else {
-            throw BenchError("the tolerance is a non-negative number in the metric's units (0.005) or a percentage of the baseline (2%), not \"\(text)\"")
+            throw BenchError.tolerance(text)
         }
         self.init(value: relative ? number / 100 : number, relative: relative)
     }
@@ -93,16 +93,16 @@ public struct BaselineComparison: Sendable, Codable, Hashable {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: file))
         } catch {
-            throw BenchError("cannot read the baseline \(file): \(ErrorText.reason(error))")
+            throw BenchError.unreadableBaseline(file: file, reason: ErrorText.reason(error))
         }
         let baseline: BaselineFile
         do {
             baseline = try JSONDecoder().decode(BaselineFile.self, from: data)
         } catch {
-            throw BenchError("\(file) is not a bench summary.json (\(RunReport.oneLine(error)))")
+            throw BenchError.notASummary(file: file, reason: RunReport.oneLine(error))
         }
         guard baseline.schema == BenchSummary.schemaName else {
-            throw BenchError("\(file) has schema \"\(baseline.schema)\"; this aide compares with \(BenchSummary.schemaName)")
+            throw BenchError.baselineSchema(file: file, schema: baseline.schema)
         }
         var rows: [Row] = []
         for old in baseline.tasks {
@@ -112,9 +112,7 @@ public struct BaselineComparison: Sendable, Codable, Hashable {
             let direction = byTestScore ? (old.gradingMetric?.direction ?? old.direction) : old.direction
             let nowDirection = byTestScore ? (now.testDirection ?? now.direction) : now.direction
             guard direction == nowDirection else {
-                throw BenchError(
-                    "\(old.task): the baseline's \(measure) is better when \(direction == .minimize ? "lower" : "higher"), "
-                        + "this bench's when \(nowDirection == .minimize ? "lower" : "higher"); they cannot be compared")
+                throw BenchError.oppositeDirections(task: old.task, measure: measure, baselineMinimizes: direction == .minimize)
             }
             let metricName = byTestScore ? (old.gradingMetric?.rawValue ?? now.gradingMetric?.rawValue ?? "test score") : (old.metricName ?? now.metricName)
             let baselineValue = byTestScore ? old.testScore.mean : old.metric.mean

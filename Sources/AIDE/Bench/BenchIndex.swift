@@ -157,7 +157,7 @@ public final class BenchIndex: Sendable {
     public static func create(folder: URL, config: BenchConfig, status: BenchStatus, date: Date = Date()) throws -> BenchIndex {
         let path = folder.appendingPathComponent(fileName)
         guard !FileManager.default.fileExists(atPath: path.path) else {
-            throw BenchError("\(path.path) already exists")
+            throw BenchError.exists(path: path.path)
         }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let queue = try DatabaseQueue(path: path.path, configuration: configuration(readOnly: false))
@@ -181,7 +181,7 @@ public final class BenchIndex: Sendable {
         if reference.lastPathComponent == fileName { folder = reference.deletingLastPathComponent() }
         let path = folder.appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: path.path) else {
-            throw BenchError("\(reference.path) is not a bench (no \(fileName) in it)")
+            throw BenchError.notABench(path: reference.path)
         }
         let queue: DatabaseQueue
         do {
@@ -189,14 +189,14 @@ public final class BenchIndex: Sendable {
             let applied = try queue.read { db in try migrator.appliedIdentifiers(db) }
             let known = Set(migrator.migrations)
             if let unknown = applied.first(where: { !known.contains($0) }) {
-                throw BenchError("\(path.path) comes from a newer aide (unknown migration \(unknown)); upgrade aide to open it")
+                throw BenchError.newerIndex(path: path.path, migration: unknown)
             }
-            guard applied.contains(v1) else { throw BenchError("\(path.path) is an SQLite database but not a bench index") }
+            guard applied.contains(v1) else { throw BenchError.notAnIndex(path: path.path) }
             if !readOnly { try migrator.migrate(queue) }
         } catch let error as BenchError {
             throw error
         } catch let error as DatabaseError {
-            throw BenchError("cannot open \(path.path): \(error.message ?? "\(error.resultCode)")")
+            throw BenchError.cannotOpen(path: path.path, reason: error.message ?? "\(error.resultCode)")
         }
         return BenchIndex(folder: folder, queue: queue)
     }
@@ -207,7 +207,7 @@ public final class BenchIndex: Sendable {
 
     public func bench() throws -> BenchRecord {
         guard let record = try queue.read({ db in try BenchRecord.fetchOne(db) }) else {
-            throw BenchError("\(folder.path)/\(Self.fileName) holds no bench")
+            throw BenchError.emptyIndex(path: "\(folder.path)/\(Self.fileName)")
         }
         return record
     }
@@ -218,7 +218,7 @@ public final class BenchIndex: Sendable {
         } catch let error as BenchError {
             throw error
         } catch {
-            throw BenchError("cannot read the plan in \(folder.path)/\(Self.fileName): \(error)")
+            throw BenchError.unreadablePlan(path: "\(folder.path)/\(Self.fileName)", reason: "\(error)")
         }
     }
 

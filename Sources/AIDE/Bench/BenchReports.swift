@@ -190,7 +190,7 @@ extension BenchSummary {
             try OutputFile.write(Data(JUnitReport.xml(self).utf8), to: files[2].path)
             return files
         } catch {
-            throw BenchError("cannot write the summary into \(directory.path): \(ErrorText.reason(error))")
+            throw BenchError.cannotWriteSummary(folder: directory.path, reason: ErrorText.reason(error))
         }
     }
 }

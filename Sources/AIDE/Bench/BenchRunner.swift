@@ -73,7 +73,7 @@ public struct BenchFolder: Sendable, Hashable {
                 return BenchFolder(root: folder)
             }
         }
-        throw BenchError("no bench \(reference) (a bench folder holds \(BenchIndex.fileName); looked in \(candidates.map(\.path).joined(separator: ", ")))")
+        throw BenchError.noBench(reference: reference, lookedIn: candidates.map(\.path))
     }
 }
 
@@ -154,7 +154,7 @@ public final class BenchRunner: Sendable {
 
     /// Runs every case not finished yet, `jobs` at a time. Returns false when interrupted.
     public func run(jobs: Int, onEvent: @escaping @Sendable (BenchCaseEvent) -> Void = { _ in }) async throws -> Bool {
-        guard let child else { throw BenchError("a bench runner without a way to start its cases") }
+        guard let child else { throw BenchError.noCaseStarter }
         try index.setStatus(.running)
         let records = try index.cases()
         let cases = config.cases
@@ -188,7 +188,7 @@ public final class BenchRunner: Sendable {
     ) async throws -> (status: BenchCaseStatus, summary: RunSummary?) {
         let cases = config.cases
         guard cases.indices.contains(caseIndex) else {
-            throw BenchError("bench \(config.name) has cases 0...\(cases.count - 1), not \(caseIndex)")
+            throw BenchError.noCase(bench: config.name, count: cases.count, index: caseIndex)
         }
         let benchCase = cases[caseIndex]
         func end(_ status: BenchCaseStatus, exit: Int?, message: String?) -> BenchCaseStatus {

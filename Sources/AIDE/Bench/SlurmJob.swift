@@ -27,7 +27,7 @@ public struct SlurmJob: Sendable, Hashable {
         if let time, !SlurmSpec.isTimeText(time) { throw BenchError.slurmTime(time) }
         if let cpusPerTask, cpusPerTask < 1 { throw BenchError.slurmCPUs(cpusPerTask) }
         if let memory, SlurmSpec.megabytes(memory) == nil { throw BenchError.slurmMemory(memory) }
-        if let parallel, parallel < 1 { throw BenchError("the elements at once must be at least 1, found \(parallel)") }
+        if let parallel, parallel < 1 { throw BenchError.slurmParallel(parallel) }
     }
 
     /// The job script for a bench of `count` cases in `folder`, run from `workingDirectory`; each

@@ -133,6 +133,40 @@ public struct DiskCap: Sendable, Hashable {
         }
     }
 
+    /// The same cap kept by bash where no aide runs (a Slurm job on its compute node): lines that
+    /// start, in the background, a watch of `folder` while the process `$process` (a variable name)
+    /// runs. Once the folder holds more than the cap, counted as `measure` counts (allocated
+    /// blocks, at least `smallestCharge` an entry, links not followed), it appends `stopped
+    /// <reason>` to the file `$status` names and kills the process's group. It walks at least a
+    /// second apart, and seldom enough that walking takes at most `walkShare` of a core. The
+    /// watch's pid is left in `$disk_watch`.
+    func watchScript(folder: String, process: String, status: String) -> String {
+        let quote = SlurmJob.quote
+        let charge = Self.smallestCharge
+        return [
+            "(",
+            "    trap 'kill $nap 2>/dev/null; exit 0' TERM",
+            "    pause=1",
+            "    while :; do",
+            "        sleep \"$pause\" & nap=$!",
+            "        wait $nap",
+            "        kill -0 \"$\(process)\" 2>/dev/null || exit 0",
+            "        began=$(date +%s%N)",
+            "        used=$(find \(quote(folder)) -mindepth 1 -printf '%b\\n' 2>/dev/null"
+                + " | awk '{ b = $1 * 512; s += (b < \(charge) ? \(charge) : b) } END { printf \"%.0f\", s }')",
+            "        if ((${used:-0} > \(limitBytes))); then",
+            "            echo \(quote("stopped " + reason)) >> \"$\(status)\"",
+            "            kill -KILL -- \"-$\(process)\" 2>/dev/null || kill -KILL \"$\(process)\"",
+            "            exit 0",
+            "        fi",
+            "        pause=$(( ($(date +%s%N) - began) / 1000000 * \(Int((1 / Self.walkShare).rounded())) / 1000 ))",
+            "        if ((pause < 1)); then pause=1; fi",
+            "    done",
+            ") &",
+            "disk_watch=$!",
+        ].joined(separator: "\n")
+    }
+
     /// `measure` on a thread of its own: a large folder must not hold up the harness's tasks.
     func measureAside(_ folder: URL) async -> Usage {
         await withCheckedContinuation { continuation in

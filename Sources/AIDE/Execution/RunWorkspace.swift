@@ -121,10 +121,6 @@ public enum WorkspaceError: Error, CustomStringConvertible, Equatable, Sendable 
     case cannotOpen(path: String, reason: String)
     /// Another process holds the run's lock.
     case locked(run: String, holder: String?)
-    /// A failure put in words by its caller (tests and tools outside the library).
-    case failed(String)
-
-    public init(_ description: String) { self = .failed(description) }
 
     public var description: String {
         func place(_ folder: String, _ isNearest: Bool) -> String {
@@ -143,7 +139,6 @@ public enum WorkspaceError: Error, CustomStringConvertible, Equatable, Sendable 
         case .cannotOpen(let path, let reason): return "cannot open \(path): \(reason)"
         case .locked(let run, let holder):
             return "run \(run) is being written by process \(holder ?? "another process"); wait for it to finish or stop it first"
-        case .failed(let text): return text
         }
     }
 }

@@ -38,9 +38,38 @@ public struct ScriptLimits: Sendable, Hashable {
 }
 
 /// Why a sandbox could not be set up.
-public struct SandboxError: Error, Sendable, Hashable, CustomStringConvertible, LocalizedError {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+public indirect enum SandboxError: Error, Sendable, Hashable, CustomStringConvertible, LocalizedError {
+    /// No `bwrap` on PATH (or at the path given).
+    case notInstalled
+    /// Not Linux: no namespaces to run bubblewrap in.
+    case noNamespaces
+    /// A file of a script's folder cannot be given to the sandbox user (`reason`: the system's).
+    case cannotHandOver(path: String, reason: String)
+    /// The empty folder the check runs in cannot be made.
+    case cannotMakeCheckFolder(path: String, reason: String)
+    /// Bubblewrap ran, but could not run Python: its own words (`output`), or its exit status.
+    case cannotRunScripts(status: Int32, output: String)
+    /// Python did not say where it lives (its output).
+    case pythonUnknown(python: String, output: String)
+    /// A program the sandbox needs cannot be started.
+    case cannotStart(executable: String, reason: String)
+    /// `exec.sandbox: bwrap` asked for the sandbox, and this is why there is none.
+    case required(cause: SandboxError)
+
+    public var description: String {
+        switch self {
+        case .notInstalled: return "bubblewrap (bwrap) is not installed; install Debian's `bubblewrap`"
+        case .noNamespaces: return "bubblewrap needs Linux namespaces; this system has none (use exec.sandbox: none)"
+        case .cannotHandOver(let path, let reason): return "cannot hand \(path) to the sandbox user: \(reason)"
+        case .cannotMakeCheckFolder(let path, let reason): return "cannot make the sandbox check's folder \(path): \(reason)"
+        case .cannotRunScripts(let status, let output):
+            return "bubblewrap cannot run scripts here: \(output.isEmpty ? "exit status \(status)" : output)"
+        case .pythonUnknown(let python, let output): return "cannot ask \(python) where it lives: \(output)"
+        case .cannotStart(let executable, let reason): return "cannot run \(executable): \(reason)"
+        case .required(let cause): return "exec.sandbox is bwrap, but \(cause)"
+        }
+    }
+
     public var errorDescription: String? { description }
 }
 
@@ -74,6 +103,10 @@ public struct Sandbox: Sendable, Hashable {
     public var network: Bool
     /// Device nodes passed through (GPUs: `/dev/nvidia*`).
     public var devices: [String]
+    /// The GPU device nodes are those of the machine the command runs on, found there by the bash that
+    /// runs it (a Slurm job on its compute node), not `devices` found here: `arguments` then holds
+    /// `deviceBindsWord` where the binds go, and that bash runs `deviceBindsScript` first.
+    public var devicesWhereRun = false
     /// The user scripts run as, when the harness is root (`nobody`); nil runs them as the harness's
     /// user inside a user namespace.
     public var user: SandboxUser?
@@ -127,11 +160,7 @@ public struct Sandbox: Sendable, Hashable {
         // Shared memory is a tmpfs too, and bounded like /tmp (unbounded it takes half the RAM).
         if let tmpBytes { args += ["--size", "\(tmpBytes)"] }
         args += ["--perms", "1777", "--tmpfs", "/dev/shm"]
-        for device in devices { args += ["--dev-bind", device, device] }
-        if !devices.isEmpty {
-            // What CUDA reads besides the device nodes.
-            args += ["--ro-bind-try", "/proc/driver/nvidia", "/proc/driver/nvidia", "--ro-bind-try", "/sys", "/sys"]
-        }
+        if devicesWhereRun { args.append(Self.deviceBindsWord) } else { args += Self.deviceArguments(devices) }
         if let tmpBytes { args += ["--size", "\(tmpBytes)"] }
         args += ["--perms", "1777", "--tmpfs", "/tmp", "--perms", "0777", "--dir", Self.home]
 
@@ -176,6 +205,29 @@ public struct Sandbox: Sendable, Hashable {
         return args + command
     }
 
+    /// bubblewrap's options passing `devices` through, with what CUDA reads besides the device nodes.
+    static func deviceArguments(_ devices: [String]) -> [String] {
+        guard !devices.isEmpty else { return [] }
+        return devices.flatMap { ["--dev-bind", $0, $0] }
+            + ["--ro-bind-try", "/proc/driver/nvidia", "/proc/driver/nvidia", "--ro-bind-try", "/sys", "/sys"]
+    }
+
+    /// The word `arguments` holds for `devicesWhereRun`: the bash array `deviceBindsScript` fills.
+    public static let deviceBindsWord = "\"${aide_device_binds[@]}\""
+
+    /// Bash lines that fill `aide_device_binds` with `deviceArguments` of the NVIDIA device nodes in
+    /// `folder` (`/dev`) of the machine they run on, as `GPUDevices.present` finds them here.
+    public static func deviceBindsScript(folder: String = "/dev") -> String {
+        let driver = deviceArguments(["/dev/nvidia0"]).dropFirst(3).map { "'\($0)'" }.joined(separator: " ")
+        return [
+            "aide_device_binds=()",
+            "for device in '\(folder)'/nvidia*; do",
+            "    [[ -e $device ]] && aide_device_binds+=(--dev-bind \"$device\" \"$device\")",
+            "done",
+            "if ((${#aide_device_binds[@]})); then aide_device_binds+=(\(driver)); fi",
+        ].joined(separator: "\n")
+    }
+
     /// The environment inside: `allowed` (already reduced to the allow-list) with `$HOME` and
     /// `TMPDIR` pointing into the private `/tmp`.
     public func environment(_ allowed: [String: String]) -> [String: String] {
@@ -186,7 +238,7 @@ public struct Sandbox: Sendable, Hashable {
     }
 
     /// Makes `folder` writable by the sandbox user (it runs as `nobody` when the harness is root).
-    public func prepare(folder: URL) throws {
+    public func prepare(folder: URL) throws(SandboxError) {
         guard let user else { return }
         let files = FileManager.default
         var paths = [folder.path]
@@ -198,7 +250,7 @@ public struct Sandbox: Sendable, Hashable {
             // lchown: a link the harness made (input -> ../../input) is changed, never its target.
             guard lstat(path, &info) == 0 else { continue }
             if lchown(path, user.uid, user.gid) != 0 {
-                throw SandboxError("cannot hand \(path) to the sandbox user: \(String(cString: strerror(errno)))")
+                throw SandboxError.cannotHandOver(path: path, reason: String(cString: strerror(errno)))
             }
         }
     }
@@ -210,10 +262,10 @@ extension Sandbox {
     public static func make(
         python: String, network: Bool = false, devices: [String] = GPUDevices.present(), tmpBytes: Int? = nil,
         bwrap: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
-    ) throws -> Sandbox {
+    ) throws(SandboxError) -> Sandbox {
         #if os(Linux)
         guard let bwrapPath = bwrap ?? findExecutable("bwrap", path: environment["PATH"]) else {
-            throw SandboxError("bubblewrap (bwrap) is not installed; install Debian's `bubblewrap`")
+            throw SandboxError.notInstalled
         }
         let files = FileManager.default
         var readOnly: [String] = []
@@ -239,28 +291,31 @@ extension Sandbox {
         try sandbox.check()
         return sandbox
         #else
-        throw SandboxError("bubblewrap needs Linux namespaces; this system has none (use exec.sandbox: none)")
+        throw SandboxError.noNamespaces
         #endif
     }
 
     /// Runs Python in the sandbox once: an empty folder, `import sys`. Bubblewrap's own message says
     /// why when it fails (no user namespaces, a seccomp profile, …).
-    func check() throws {
+    func check() throws(SandboxError) {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aide-sandbox-check-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw SandboxError.cannotMakeCheckFolder(path: folder.path, reason: ErrorText.reason(error))
+        }
         defer { try? FileManager.default.removeItem(at: folder) }
         try prepare(folder: folder)
         let (status, output) = try Self.capture(
             bwrap, arguments(command: [python, "-I", "-c", "import sys"], folder: folder, limits: ScriptLimits(processes: 64)),
             environment: environment(["PATH": "/usr/bin:/bin"]))
         guard status == 0 else {
-            let text = output.trimmingCharacters(in: .whitespacesAndNewlines)
-            throw SandboxError("bubblewrap cannot run scripts here: \(text.isEmpty ? "exit status \(status)" : text)")
+            throw SandboxError.cannotRunScripts(status: status, output: output.trimmingCharacters(in: .whitespacesAndNewlines))
         }
     }
 
     /// The interpreter to run (what `sys.executable` says, so a shim is bypassed) and the folders it reads.
-    static func pythonPaths(_ python: String, environment: [String: String]) throws -> (executable: String, paths: [String]) {
+    static func pythonPaths(_ python: String, environment: [String: String]) throws(SandboxError) -> (executable: String, paths: [String]) {
         let code = """
             import json, os, sys
             paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
@@ -277,7 +332,7 @@ extension Sandbox {
         guard status == 0, let line = output.split(separator: "\n").last,
             let answer = try? JSONDecoder().decode(Answer.self, from: Data(line.utf8)), answer.executable.hasPrefix("/")
         else {
-            throw SandboxError("cannot ask \(python) where it lives: \(output.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw SandboxError.pythonUnknown(python: python, output: output.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         let standardized = answer.paths.map { URL(fileURLWithPath: $0).standardized.path }
         var unique: [String] = []
@@ -286,7 +341,7 @@ extension Sandbox {
     }
 
     /// Runs a program to its end; its exit status and interleaved output.
-    static func capture(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> (Int32, String) {
+    static func capture(_ executable: String, _ arguments: [String], environment: [String: String]) throws(SandboxError) -> (Int32, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -295,7 +350,7 @@ extension Sandbox {
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { throw SandboxError("cannot run \(executable): \(ErrorText.reason(error))") }
+        do { try process.run() } catch { throw SandboxError.cannotStart(executable: executable, reason: ErrorText.reason(error)) }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))

@@ -30,7 +30,7 @@ public struct ScriptIsolation: Sendable {
                     python: python, network: exec.network, devices: gpus, tmpBytes: exec.tmpMB << 20, bwrap: bwrap)
                 return ScriptIsolation(sandbox: sandbox, summary: exec.network ? "bwrap (network allowed)" : "bwrap")
             } catch {
-                if exec.sandbox == .bwrap { throw SandboxError("exec.sandbox is bwrap, but \(error)") }
+                if exec.sandbox == .bwrap { throw SandboxError.required(cause: error) }
                 return ScriptIsolation(
                     sandbox: nil, summary: "none (bubblewrap unavailable: \(error))",
                     warning: """

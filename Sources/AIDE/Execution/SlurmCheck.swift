@@ -11,21 +11,21 @@ public enum SlurmCheck {
     /// nearest existing parent is looked at). Blocking: it runs `sinfo`.
     public static func check(_ exec: ExecSpec, runFolder: URL, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         for command in commands where Sandbox.findExecutable(command, path: environment["PATH"]) == nil {
-            throw SlurmError("exec.backend is slurm, but \(command) is not on PATH (install Slurm's client commands, or run aide on the cluster's login node)")
+            throw SlurmError.notInstalled(command: command)
         }
         let (status, output) = try Sandbox.capture(
             Sandbox.findExecutable("sinfo", path: environment["PATH"])!, ["-h", "-o", "%P"], environment: environment)
         guard status == 0 else {
-            throw SlurmError("exec.backend is slurm, but sinfo does not answer: \(SlurmCommands.firstLine(output))")
+            throw SlurmError.noController(output: SlurmCommands.firstLine(output), checkingBackend: true)
         }
         let partitions = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let names = partitions.map { $0.hasSuffix("*") ? String($0.dropLast()) : $0 }
         if let partition = exec.slurm.partition {
             guard names.contains(partition) else {
-                throw SlurmError("exec.slurm.partition: the cluster has no partition \"\(partition)\" (it has: \(names.joined(separator: ", ")))")
+                throw SlurmError.noPartition(partition, partitions: names)
             }
         } else if !partitions.contains(where: { $0.hasSuffix("*") }) {
-            throw SlurmError("exec.slurm.partition is not set and the cluster has no default partition (it has: \(names.joined(separator: ", ")))")
+            throw SlurmError.noDefaultPartition(partitions: names)
         }
         if exec.slurm.sharedFilesystem != true {
             let kind = filesystem(of: runFolder)

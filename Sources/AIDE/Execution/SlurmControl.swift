@@ -57,17 +57,40 @@ public struct SlurmQueuedJob: Sendable, Hashable {
 public enum SlurmError: Error, Sendable, Hashable, CustomStringConvertible, LocalizedError {
     /// The run folder is on a filesystem only this machine mounts: the compute nodes cannot see it.
     case localRunFolder(path: String, filesystem: String)
-    /// Slurm's tools or controller refused or failed, in words.
-    case failed(String)
-
-    public init(_ description: String) { self = .failed(description) }
+    /// A Slurm command `exec.backend: slurm` needs is not on PATH.
+    case notInstalled(command: String)
+    /// The controller does not answer `sinfo` (its first line of output); `checkingBackend`: when
+    /// checking `exec.backend: slurm` before a run.
+    case noController(output: String, checkingBackend: Bool)
+    /// `exec.slurm.partition` names no partition of the cluster; or is unset, and there is no default.
+    case noPartition(String, partitions: [String])
+    case noDefaultPartition(partitions: [String])
+    /// sbatch refused a job (its first line of output).
+    case submitRefused(output: String)
+    /// A Slurm command exited with failure (its first line of output).
+    case commandFailed(command: String, output: String)
+    /// A Slurm command did not answer within `seconds`.
+    case noAnswer(command: String, seconds: Int)
+    /// A Slurm command cannot be started (the subprocess error's words).
+    case cannotRun(command: String, reason: String)
 
     public var description: String {
         switch self {
         case .localRunFolder(let path, let filesystem):
             return "the run folder \(path) is on a local filesystem (\(filesystem)) the compute nodes cannot see; "
                 + "put the runs on a shared filesystem, or set exec.slurm.shared_filesystem: true if the nodes do see it"
-        case .failed(let text): return text
+        case .notInstalled(let command):
+            return "exec.backend is slurm, but \(command) is not on PATH (install Slurm's client commands, or run aide on the cluster's login node)"
+        case .noController(let output, let checkingBackend):
+            return (checkingBackend ? "exec.backend is slurm, but " : "") + "sinfo does not answer: \(output)"
+        case .noPartition(let partition, let partitions):
+            return "exec.slurm.partition: the cluster has no partition \"\(partition)\" (it has: \(partitions.joined(separator: ", ")))"
+        case .noDefaultPartition(let partitions):
+            return "exec.slurm.partition is not set and the cluster has no default partition (it has: \(partitions.joined(separator: ", ")))"
+        case .submitRefused(let output): return "sbatch refused the job: \(output)"
+        case .commandFailed(let command, let output): return "\(command) failed: \(output)"
+        case .noAnswer(let command, let seconds): return "\(command) did not answer within \(seconds) s"
+        case .cannotRun(let command, let reason): return "cannot run \(command): \(reason)"
         }
     }
 
@@ -101,7 +124,7 @@ public struct SlurmCommands: SlurmControl {
         // `--parsable` prints `jobid` or `jobid;cluster`.
         let id = output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";").first.map(String.init) ?? ""
         guard ok, !id.isEmpty, id.allSatisfy(\.isNumber) else {
-            throw SlurmError("sbatch refused the job: \(Self.firstLine(error.isEmpty ? output : error))")
+            throw SlurmError.submitRefused(output: Self.firstLine(error.isEmpty ? output : error))
         }
         return id
     }
@@ -114,7 +137,7 @@ public struct SlurmCommands: SlurmControl {
         // Purged from the controller (older than MinJobAge): the accounting may still know it.
         guard !ok, error.contains("Invalid job id") || output.contains("Invalid job id") else {
             if ok { return nil }
-            throw SlurmError("scontrol show job \(job) failed: \(Self.firstLine(error))")
+            throw SlurmError.commandFailed(command: "scontrol show job \(job)", output: Self.firstLine(error))
         }
         let sacct = try? await run(
             "sacct", ["-n", "-P", "-X", "-j", job, "-o", "JobID,State,ExitCode,NodeList,Submit,Start,End,Reason"])
@@ -136,7 +159,7 @@ public struct SlurmCommands: SlurmControl {
 
     public func queuedJobs() async throws -> [SlurmQueuedJob] {
         let (ok, output, error) = try await run("squeue", ["-h", "--me", "-o", "%i|%j|%T"])
-        guard ok else { throw SlurmError("squeue failed: \(Self.firstLine(error))") }
+        guard ok else { throw SlurmError.commandFailed(command: "squeue", output: Self.firstLine(error)) }
         return output.split(separator: "\n").compactMap { line in
             let parts = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 3 else { return nil }
@@ -146,7 +169,7 @@ public struct SlurmCommands: SlurmControl {
 
     public func partitions() async throws -> [(name: String, isDefault: Bool)] {
         let (ok, output, error) = try await run("sinfo", ["-h", "-o", "%P"])
-        guard ok else { throw SlurmError("sinfo does not answer: \(Self.firstLine(error.isEmpty ? output : error))") }
+        guard ok else { throw SlurmError.noController(output: Self.firstLine(error.isEmpty ? output : error), checkingBackend: false) }
         var seen: [(String, Bool)] = []
         for line in output.split(separator: "\n") {
             let text = line.trimmingCharacters(in: .whitespaces)
@@ -176,13 +199,13 @@ public struct SlurmCommands: SlurmControl {
                 }
                 guard let first = try await group.next(), let answer = first else {
                     group.cancelAll()
-                    throw SlurmError("\(command) did not answer within 60 s")
+                    throw SlurmError.noAnswer(command: command, seconds: 60)
                 }
                 group.cancelAll()
                 return answer
             }
         } catch let error as SubprocessError {
-            throw SlurmError("cannot run \(command): \(error)")
+            throw SlurmError.cannotRun(command: command, reason: "\(error)")
         }
     }
 

@@ -27,6 +27,10 @@ public struct SlurmInterpreter: Interpreter {
 
     public init(local: PythonInterpreter, exec: ExecSpec, control: any SlurmControl = SlurmCommands()) {
         self.local = local
+        // The GPUs a job may use are its compute node's (Slurm gives it some with `gres`): the job
+        // finds their device nodes there; the head node's, if it has any, mean nothing to it.
+        self.local.sandbox?.devicesWhereRun = exec.gpus != .none
+        self.local.sandbox?.devices = []
         self.exec = exec
         self.control = control
     }
@@ -206,10 +210,24 @@ public struct SlurmInterpreter: Interpreter {
         let variables = environment.sorted { $0.key < $1.key }.map { q("\($0.key)=\($0.value)") }
         // Slurm sets CUDA_VISIBLE_DEVICES for a job with GPUs (`gres: gpu:1`): it passes through.
         let gpus = "${CUDA_VISIBLE_DEVICES+\"CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES\"}"
-        var run = ["env", "-i"] + variables + [gpus] + command.map(q)
+        // The sandbox's GPU binds are the compute node's, found by the job there.
+        let words = command.map { $0 == Sandbox.deviceBindsWord ? $0 : q($0) }
+        if command.contains(Sandbox.deviceBindsWord) { lines.append(Sandbox.deviceBindsScript()) }
+        var run = ["env", "-i"] + variables + [gpus] + words
+        // `timeout` runs the script in a process group of its own, which the disk watch kills.
         if timeout < 1e8 { run = ["timeout", "-s", "KILL", String(format: "%.3f", timeout)] + run }
-        lines.append(run.joined(separator: " ") + " </dev/null 2>&1")
-        lines.append("code=$?")
+        if let cap = local.diskCap {
+            // exec.max_disk_mb, kept on the node while the script runs (locally aide keeps it).
+            lines.append(run.joined(separator: " ") + " </dev/null 2>&1 &")
+            lines.append("script=$!")
+            lines.append(cap.watchScript(folder: directory.path, process: "script", status: "status"))
+            lines.append("wait \"$script\"")
+            lines.append("code=$?")
+            lines.append("kill \"$disk_watch\" 2>/dev/null; wait \"$disk_watch\"")
+        } else {
+            lines.append(run.joined(separator: " ") + " </dev/null 2>&1")
+            lines.append("code=$?")
+        }
         lines.append("echo \"exit $code $(date +%s.%N)\" >> \"$status\"")
         lines.append("exit $code")
         return lines.joined(separator: "\n") + "\n"
@@ -237,7 +255,13 @@ public struct SlurmInterpreter: Interpreter {
             state: record?.state ?? (status.exitCode == 0 ? "COMPLETED" : "FAILED"), attempts: attempts)
         var result = ExecutionResult(output: output, outputBytes: buffer.totalBytes, exitCode: nil, duration: duration)
 
-        if let code = status.exitCode {
+        if let stopped = status.stopped {
+            // The job's disk watch stopped the script (exec.max_disk_mb): as locally, what it
+            // wrote is removed, so the shared disk is given back.
+            result.stoppedBecause = stopped
+            result.signal = 9
+            DiskCap.cleanUp(directory)
+        } else if let code = status.exitCode {
             // The script ended (or `timeout` ended it): its status, read as locally.
             if code == 137, duration >= timeout - 1 {
                 result.timedOut = true
@@ -308,12 +332,14 @@ struct SlurmJobFiles: Sendable {
     func status(_ job: String) -> URL { status(job: job) }
 }
 
-/// The status file a job writes: `start <epoch> <node>`, then `exit <status> <epoch>`.
+/// The status file a job writes: `start <epoch> <node>`, then `exit <status> <epoch>`; between
+/// them `stopped <reason>` when its disk watch stopped the script.
 struct SlurmJobStatus: Sendable, Hashable {
     var started: Date?
     var node: String?
     var exitCode: Int32?
     var ended: Date?
+    var stopped: String?
 
     static func read(_ file: URL) -> SlurmJobStatus {
         var status = SlurmJobStatus()
@@ -323,6 +349,8 @@ struct SlurmJobStatus: Sendable, Hashable {
             if words.first == "start", words.count >= 2 {
                 status.started = Double(words[1]).map { Date(timeIntervalSince1970: $0) }
                 if words.count >= 3 { status.node = String(words[2]) }
+            } else if line.hasPrefix("stopped ") {
+                status.stopped = String(line.dropFirst("stopped ".count))
             } else if words.first == "exit", words.count >= 3, let code = Int32(words[1]) {
                 status.exitCode = code
                 status.ended = Double(words[2]).map { Date(timeIntervalSince1970: $0) }

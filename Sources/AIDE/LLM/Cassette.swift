@@ -116,9 +116,9 @@ public struct CassetteRequest: Sendable, Hashable, Codable {
 public struct RecordedFailure: Error, Sendable, Hashable, Codable, CustomStringConvertible {
     public var message: String
     /// The provider that answered with the error, when one did.
-    public var provider: String?
+    public var provider: CallProvider?
 
-    public init(message: String, provider: String?) {
+    public init(message: String, provider: CallProvider?) {
         self.message = message
         self.provider = provider
     }
@@ -163,10 +163,41 @@ struct StoredLine: Codable {
     var error: RecordedFailure?
 }
 
-/// Why a cassette could not be read or written.
-public struct CassetteError: Error, Sendable, CustomStringConvertible, LocalizedError {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+/// Why a cassette could not be read or written; a line at fault is named by file and line.
+public enum CassetteError: Error, Sendable, Hashable, CustomStringConvertible, LocalizedError {
+    case missing(path: String)
+    /// The file cannot be read (`reason`: `ErrorText.reason` of the file-system error).
+    case unreadable(path: String, reason: String)
+    /// A line is not JSON at all.
+    case notJSON(file: String, line: Int, cause: JSONParseError)
+    /// A line is JSON but not an entry (`problem`: the decoding error in words, `Cassette.describe`).
+    case notAnEntry(file: String, line: Int, problem: String)
+    case missingRequest(file: String, line: Int)
+    /// An entry with both or neither of "result" and "error".
+    case resultOrError(file: String, line: Int)
+    /// A line refers by key to a request no earlier line holds.
+    case unknownRequest(file: String, line: Int, key: String)
+    /// The file cannot be opened or written to (`reason`: the system's).
+    case cannotOpen(path: String, reason: String)
+    case cannotAppend(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let path): return "cassette \(path) does not exist"
+        case .unreadable(let path, let reason): return "cannot read cassette \(path): \(reason)"
+        case .notJSON(let file, let line, let cause):
+            return "\(file):\(line): not JSON (\(cause)); is the file truncated or edited by hand?"
+        case .notAnEntry(let file, let line, let problem): return "\(file):\(line): not a cassette entry: \(problem)"
+        case .missingRequest(let file, let line): return "\(file):\(line): not a cassette entry: missing \"request\""
+        case .resultOrError(let file, let line):
+            return "\(file):\(line): not a cassette entry: it needs exactly one of \"result\" and \"error\""
+        case .unknownRequest(let file, let line, let key):
+            return "\(file):\(line): refers to request \(key), which no earlier line of the file holds"
+        case .cannotOpen(let path, let reason): return "cannot open cassette \(path) for appending: \(reason)"
+        case .cannotAppend(let path, let reason): return "cannot append to cassette \(path): \(reason)"
+        }
+    }
+
     public var errorDescription: String? { description }
 }
 
@@ -199,31 +230,30 @@ public struct Cassette: Sendable {
     public init(files: [URL]) throws {
         for file in files {
             guard FileManager.default.fileExists(atPath: file.path) else {
-                throw CassetteError("cassette \(file.path) does not exist")
+                throw CassetteError.missing(path: file.path)
             }
             let data: Data
             do {
                 data = try Data(contentsOf: file)
             } catch {
-                throw CassetteError("cannot read cassette \(file.path): \(ErrorText.reason(error))")
+                throw CassetteError.unreadable(path: file.path, reason: ErrorText.reason(error))
             }
             var requests: [String: CassetteRequest] = [:]  // this file's, by key, for lines that refer to one
             for (number, stored) in try Self.lines(of: data, file: file.path) {
-                let place = "\(file.path):\(number)"
                 let request: CassetteRequest
                 if let full = stored.request {
                     request = full
                     requests[full.key] = full
                 } else if let key = stored.key {
                     guard let earlier = requests[key] else {
-                        throw CassetteError("\(place): refers to request \(key), which no earlier line of the file holds")
+                        throw CassetteError.unknownRequest(file: file.path, line: number, key: key)
                     }
                     request = earlier
                 } else {
-                    throw CassetteError("\(place): not a cassette entry: missing \"request\"")
+                    throw CassetteError.missingRequest(file: file.path, line: number)
                 }
                 guard (stored.result == nil) != (stored.error == nil) else {
-                    throw CassetteError("\(place): not a cassette entry: it needs exactly one of \"result\" and \"error\"")
+                    throw CassetteError.resultOrError(file: file.path, line: number)
                 }
                 add(
                     CassetteEntry(session: stored.session, request: request, result: stored.result, error: stored.error),
@@ -239,14 +269,13 @@ public struct Cassette: Sendable {
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            let place = "\(file):\(index + 1)"
             do {
                 _ = try JSONValue.parse(trimmed)  // for a byte offset when it is not JSON at all
                 lines.append((index + 1, try JSONDecoder().decode(StoredLine.self, from: Data(trimmed.utf8))))
             } catch let error as JSONParseError {
-                throw CassetteError("\(place): not JSON (\(error)); is the file truncated or edited by hand?")
+                throw CassetteError.notJSON(file: file, line: index + 1, cause: error)
             } catch let error as DecodingError {
-                throw CassetteError("\(place): not a cassette entry: \(Self.describe(error))")
+                throw CassetteError.notAnEntry(file: file, line: index + 1, problem: Self.describe(error))
             }
         }
         return lines
@@ -294,7 +323,7 @@ public final class CassetteWriter: Sendable {
         self.path = path
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw CassetteError("cannot open cassette \(path) for appending: \(String(cString: strerror(errno)))")
+            throw CassetteError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
         }
         descriptor = Mutex(fd)
         // Best effort: a line that cannot be read (cut off by a kill) only costs a full request again.
@@ -340,7 +369,7 @@ public final class CassetteWriter: Sendable {
                     let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
                     if written < 0 {
                         if errno == EINTR { continue }
-                        throw CassetteError("cannot append to cassette \(path): \(String(cString: strerror(errno)))")
+                        throw CassetteError.cannotAppend(path: path, reason: String(cString: strerror(errno)))
                     }
                     offset += written
                 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// An error answered by a provider's API, with its own words.
 public struct ProviderAPIError: Sendable, Hashable, Codable {
-    public var provider: String
+    public var provider: CallProvider
     public var status: Int
     /// The provider's error type (`rate_limit_error`, `invalid_request_error`, …) when it gives one.
     public var type: String?
@@ -14,32 +14,32 @@ public struct ProviderAPIError: Sendable, Hashable, Codable {
 
 /// Everything a query can fail with. Each case says what went wrong in words a user can act on.
 public indirect enum LLMError: Error, Sendable, CustomStringConvertible, LocalizedError {
-    case missingAPIKey(provider: String, variable: String)
+    case missingAPIKey(provider: Provider, variable: String)
     /// A compatible/… model without a server: `variable` names one.
     case missingBaseURL(variable: String)
-    case invalidFunctionSpec(String)
+    case invalidFunctionSpec(FunctionSpecProblem)
     case invalidOptions(String)
     case api(ProviderAPIError)
     case transport(CurlError)
-    case malformedResponse(provider: String, reason: String, excerpt: String)
+    case malformedResponse(provider: CallProvider, reason: String, excerpt: String)
     case missingFunctionCall(expected: String, found: String)
     case wrongFunctionCalled(expected: String, called: String)
     case invalidFunctionArguments(function: String, reason: String, raw: String)
     /// An `error` event inside a stream.
-    case streamError(provider: String, type: String, message: String, afterOutput: Bool)
+    case streamError(provider: CallProvider, type: String, message: String, afterOutput: Bool)
     /// The stream broke off; `received` says how much had arrived.
-    case streamInterrupted(provider: String, received: String, cause: String, beforeOutput: Bool)
+    case streamInterrupted(provider: CallProvider, received: String, cause: String, beforeOutput: Bool)
     /// Retries ran out; `failures` says what each attempt failed with, in order.
     case gaveUp(attempts: Int, seconds: Double, last: LLMError, failures: [String])
 
     public var description: String {
         switch self {
         case .missingAPIKey(let provider, let variable):
-            return "no API key for \(provider): set the environment variable \(variable)"
+            return "no API key for \(provider.rawValue): set the environment variable \(variable)"
         case .missingBaseURL(let variable):
             return "compatible/… models need a server: set \(variable)"
-        case .invalidFunctionSpec(let message):
-            return "invalid function spec: \(message)"
+        case .invalidFunctionSpec(let problem):
+            return "invalid function spec: \(problem)"
         case .invalidOptions(let message):
             return "invalid model options: \(message)"
         case .api(let error):
@@ -70,7 +70,7 @@ public indirect enum LLMError: Error, Sendable, CustomStringConvertible, Localiz
     public var errorDescription: String? { description }
 
     /// The provider that answered with this error, when one did.
-    public var provider: String? {
+    public var provider: CallProvider? {
         switch self {
         case .api(let error): return error.provider
         case .malformedResponse(let provider, _, _), .streamError(let provider, _, _, _),

@@ -75,11 +75,6 @@ public struct ModelRouter: Backend {
         self.settings = settings
     }
 
-    /// The provider a name goes to by its prefix alone, for labelling (no configuration consulted).
-    public static func providerName(for model: String) -> String {
-        (try? route(model, compatibleBaseURL: nil).provider.rawValue) ?? "unknown"
-    }
-
     /// The provider and the model name to send it, without resolving keys.
     public func route(_ model: String) throws -> (provider: Provider, model: String) {
         try Self.route(model, compatibleBaseURL: compatibleBaseURL)
@@ -103,7 +98,7 @@ public struct ModelRouter: Backend {
     public func endpoint(for provider: Provider) throws -> ProviderEndpoint {
         func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         func key(_ name: String) throws -> String {
-            guard let key = value(name) else { throw LLMError.missingAPIKey(provider: provider.rawValue, variable: name) }
+            guard let key = value(name) else { throw LLMError.missingAPIKey(provider: provider, variable: name) }
             return key
         }
         switch provider {

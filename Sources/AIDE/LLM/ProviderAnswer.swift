@@ -7,9 +7,9 @@ protocol ProviderAnswer: Sendable {
     /// missing, another function's, or not a JSON object.
     func output(funcSpec: FunctionSpec?) throws -> QueryOutput
     /// The token counts, every prompt token in `input`; throws when the answer carries none.
-    func tokens(provider: String) throws -> TokenUsage
+    func tokens(provider: CallProvider) throws -> TokenUsage
     /// What the provider says about the answer: model, ids, its stop reason and ours, thinking.
-    func info(provider: String) -> QueryInfo
+    func info(provider: CallProvider) -> QueryInfo
 }
 
 extension ProviderExchange.Outcome where Message: ProviderAnswer {
@@ -17,7 +17,7 @@ extension ProviderExchange.Outcome where Message: ProviderAnswer {
     /// measured (latency, attempts, failures), how it was asked (streamed, options not sent) and its
     /// cost. A missing or wrong function call is reported before missing token counts.
     func result(
-        funcSpec: FunctionSpec?, provider: String, askedModel: String, streamed: Bool, droppedOptions: [String]
+        funcSpec: FunctionSpec?, provider: CallProvider, askedModel: String, streamed: Bool, droppedOptions: [String]
     ) throws -> QueryResult {
         let output = try message.output(funcSpec: funcSpec)
         let usage = try message.tokens(provider: provider)

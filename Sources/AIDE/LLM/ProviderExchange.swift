@@ -21,7 +21,7 @@ protocol StreamFolder: Sendable {
 struct ProviderExchange: Sendable {
     /// Seconds a streamed answer may take in all, at least.
     static let streamTotal: Double = 3600
-    let provider: String
+    let provider: CallProvider
     let http: HTTPClient
     let settings: BackendSettings
 
@@ -148,7 +148,7 @@ struct ProviderExchange: Sendable {
     }
 
     /// Decodes a whole JSON body, or throws a malformed-response error quoting it.
-    static func parseBody(_ data: Data, provider: String) throws -> JSONValue {
+    static func parseBody(_ data: Data, provider: CallProvider) throws -> JSONValue {
         do {
             let json = try JSONValue.parse(data)
             guard json.objectValue != nil else {
@@ -164,7 +164,7 @@ struct ProviderExchange: Sendable {
     }
 
     /// Decodes the JSON data of one stream event.
-    static func parseEvent(_ event: SSEEvent, provider: String) throws -> JSONValue {
+    static func parseEvent(_ event: SSEEvent, provider: CallProvider) throws -> JSONValue {
         do {
             return try JSONValue.parse(event.data)
         } catch {

@@ -98,9 +98,38 @@ public enum FinishReason: String, Sendable, Hashable, Codable {
     case contentFilter = "content_filter"
 }
 
+/// Who answered (or failed) a call, as stored (`llm_calls.provider`, cassettes, reports): a provider's
+/// API, the answers file of a scripted run, or `unknown` for a failed call whose model routes to no
+/// provider. A replayed call keeps the provider it was recorded from.
+public enum CallProvider: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
+    case anthropic
+    case openai
+    case openrouter
+    case gemini
+    case compatible
+    /// Answers read from a file (`ScriptedBackend`).
+    case scripted
+    /// A call that failed before a provider was chosen: its model name routes to none (`anthropic/`).
+    case unknown
+
+    /// The provider's API a model was routed to (every `Provider` has its case of the same name:
+    /// RunStoreTests checks it).
+    public init(_ provider: Provider) {
+        self = CallProvider(rawValue: provider.rawValue) ?? .unknown
+    }
+
+    /// The provider a model name goes to by its prefix alone (no configuration consulted); `unknown`
+    /// when it goes to none.
+    public init(model: String) {
+        self = (try? ModelRouter.route(model, compatibleBaseURL: nil)).map { CallProvider($0.provider) } ?? .unknown
+    }
+
+    public var description: String { rawValue }
+}
+
 /// Everything about a query besides its output.
 public struct QueryInfo: Sendable, Hashable, Codable {
-    public var provider: String
+    public var provider: CallProvider
     /// The model as the provider answered it.
     public var model: String?
     public var responseID: String?
@@ -127,7 +156,7 @@ public struct QueryInfo: Sendable, Hashable, Codable {
     public var droppedOptions: [String]
 
     public init(
-        provider: String, model: String? = nil, responseID: String? = nil, stopReason: String? = nil,
+        provider: CallProvider, model: String? = nil, responseID: String? = nil, stopReason: String? = nil,
         finishReason: FinishReason? = nil, systemFingerprint: String? = nil, created: Int? = nil,
         thinking: String? = nil, attempts: Int = 1, streamed: Bool = false, serverToolBlocks: [JSONValue] = [],
         droppedOptions: [String] = []

@@ -8,6 +8,12 @@ import Synchronization
 /// `{"kind": "review", "arguments": {"is_bug": false, "summary": "...", "metric": 0.9}}` answers a
 /// forced function call; either kind may instead carry `"error": "message"` (the call fails) and
 /// `"delay": seconds`.
+///
+/// An answer with `"step": N` is given only to a call of search step N (`CallStep`), in order among
+/// that step's answers of its kind; a step that has such answers of a kind takes no other. With
+/// parallel workers, calls come in whatever order their steps get to them, so answers keyed by step
+/// are what makes the tree the same from one run to the next. Answers without a step go, in order,
+/// to every other call.
 public final class ScriptedBackend: Backend {
     /// One scripted answer.
     public struct Answer: Sendable, Codable, Hashable {
@@ -16,23 +22,33 @@ public final class ScriptedBackend: Backend {
         public var arguments: JSONValue?
         public var error: String?
         public var delay: Double?
+        /// The search step this answer is for; nil for any call in turn.
+        public var step: Int?
 
-        public init(kind: String, text: String? = nil, arguments: JSONValue? = nil, error: String? = nil, delay: Double? = nil) {
+        public init(
+            kind: String, text: String? = nil, arguments: JSONValue? = nil, error: String? = nil, delay: Double? = nil,
+            step: Int? = nil
+        ) {
             self.kind = kind
             self.text = text
             self.arguments = arguments
             self.error = error
             self.delay = delay
+            self.step = step
         }
     }
 
-    private let code: [Answer]
-    private let reviews: [Answer]
-    private let used = Mutex<(code: Int, review: Int)>((0, 0))
+    /// Where the next answer of one kind (code or review) for one step, or for any call, comes from.
+    private struct Queue: Hashable {
+        var review: Bool
+        var step: Int?
+    }
+
+    private let queues: [Queue: [Answer]]
+    private let used = Mutex<[Queue: Int]>([:])
 
     public init(answers: [Answer]) {
-        code = answers.filter { $0.kind == "code" }
-        reviews = answers.filter { $0.kind == "review" }
+        queues = Dictionary(grouping: answers) { Queue(review: $0.kind == "review", step: $0.step) }
     }
 
     /// Reads a JSON-lines answer file; a bad line is an error naming its number.
@@ -52,6 +68,7 @@ public final class ScriptedBackend: Backend {
                 guard answer.kind == "code" || answer.kind == "review" else {
                     throw LLMError.invalidOptions("kind must be \"code\" or \"review\", not \"\(answer.kind)\"")
                 }
+                if let step = answer.step, step < 0 { throw LLMError.invalidOptions("step must be 0 or more, not \(step)") }
                 answers.append(answer)
             } catch {
                 throw LLMError.invalidOptions("\(file.path):\(number + 1): not a scripted answer: \(error)")
@@ -61,32 +78,38 @@ public final class ScriptedBackend: Backend {
     }
 
     /// How many answers of each kind have been given.
-    public var consumed: (code: Int, review: Int) { used.withLock { $0 } }
+    public var consumed: (code: Int, review: Int) {
+        used.withLock { used in
+            used.reduce(into: (code: 0, review: 0)) { counts, entry in
+                if entry.key.review { counts.review += entry.value } else { counts.code += entry.value }
+            }
+        }
+    }
 
     public func query(
         system: String?, user: String?, funcSpec: FunctionSpec?, options: ModelOptions, observer: StreamObserver?
     ) async throws -> QueryResult {
         let start = ContinuousClock.now
         let isReview = funcSpec != nil
+        let step = CallStep.current
+        let keyed = Queue(review: isReview, step: step)
+        let queue = step != nil && queues[keyed] != nil ? keyed : Queue(review: isReview, step: nil)
+        let answers = queues[queue] ?? []
         let answer: Answer? = used.withLock { counts in
-            if isReview {
-                guard counts.review < reviews.count else { return nil }
-                counts.review += 1
-                return reviews[counts.review - 1]
-            }
-            guard counts.code < code.count else { return nil }
-            counts.code += 1
-            return code[counts.code - 1]
+            let index = counts[queue, default: 0]
+            guard index < answers.count else { return nil }
+            counts[queue] = index + 1
+            return answers[index]
         }
         guard let answer else {
             throw LLMError.invalidOptions(
-                "the scripted backend has no more \(isReview ? "review" : "code") answers "
-                    + "(it had \(isReview ? reviews.count : code.count))")
+                "the scripted backend has no more \(isReview ? "review" : "code") answers"
+                    + (queue.step.map { " for step \($0)" } ?? "") + " (it had \(answers.count))")
         }
         if let delay = answer.delay, delay > 0 { try await Task.sleep(for: .seconds(delay)) }
         if let message = answer.error {
             throw LLMError.api(ProviderAPIError(
-                provider: "scripted", status: 500, type: "scripted_error", message: message, requestID: nil,
+                provider: .scripted, status: 500, type: "scripted_error", message: message, requestID: nil,
                 retryAfter: nil))
         }
         let output: QueryOutput
@@ -105,7 +128,7 @@ public final class ScriptedBackend: Backend {
             output: output, latency: latency, lastAttemptLatency: latency,
             usage: TokenUsage(input: promptLength / 4 + 1, output: answerLength / 4 + 1), costUSD: 0,
             info: QueryInfo(
-                provider: "scripted", model: options.model, stopReason: isReview ? "tool_use" : "end_turn",
+                provider: .scripted, model: options.model, stopReason: isReview ? "tool_use" : "end_turn",
                 finishReason: isReview ? .functionCall : .stop, streamed: observer != nil))
     }
 }

@@ -167,7 +167,7 @@ public struct NodeView: Sendable, Codable, Hashable {
     public struct Call: Sendable, Codable, Hashable {
         public var purpose: CallPurpose
         public var model: String
-        public var provider: String
+        public var provider: CallProvider
         public var latency: Double
         public var inputTokens: Int
         public var outputTokens: Int

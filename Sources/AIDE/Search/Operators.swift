@@ -9,7 +9,7 @@ public struct CallTrace: Sendable {
     /// Wall seconds, for a failed call (a successful one carries its own).
     public var latency: Double
     /// Who answered a failed call, when the error says.
-    public var provider: String? = nil
+    public var provider: CallProvider? = nil
     /// Attempts of a failed call and what each failed with.
     public var attempts: (count: Int, failures: [String]) = (1, [])
 }

@@ -323,6 +323,10 @@ public actor SearchRun {
     }
 
     private func perform(_ number: Int, _ action: SearchAction, resuming pending: PendingStep? = nil) async -> StepResult {
+        await CallStep.$current.withValue(number) { await performStep(number, action, resuming: pending) }
+    }
+
+    private func performStep(_ number: Int, _ action: SearchAction, resuming pending: PendingStep?) async -> StepResult {
         do {
             if let pending { return .finished(try await finish(pending, adopting: true)) }
             return .finished(try await step(number, action))
@@ -552,7 +556,7 @@ public actor SearchRun {
         }
         var record = LLMCallRecord(
             runID: id, nodeID: nodeID, step: step, purpose: trace.purpose, model: trace.model,
-            provider: trace.provider ?? ModelRouter.providerName(for: trace.model), error: trace.error ?? "failed",
+            provider: trace.provider ?? CallProvider(model: trace.model), error: trace.error ?? "failed",
             latency: trace.latency, attempts: trace.attempts.count)
         record.attemptFailures = LLMCallRecord.jsonList(trace.attempts.failures)
         return record

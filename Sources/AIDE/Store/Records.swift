@@ -142,7 +142,7 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, TimestampRecord, Mutab
     public var purpose: CallPurpose
     /// The model as asked for (the provider may answer with a dated variant).
     public var model: String
-    public var provider: String
+    public var provider: CallProvider
     /// Wall seconds of the whole call, retries included.
     public var latency: Double
     /// Wall seconds of the last HTTP attempt.
@@ -227,7 +227,7 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, TimestampRecord, Mutab
 
     /// Every field, as stored.
     public init(
-        id: Int64? = nil, runID: String, nodeID: String?, step: Int, purpose: CallPurpose, model: String, provider: String,
+        id: Int64? = nil, runID: String, nodeID: String?, step: Int, purpose: CallPurpose, model: String, provider: CallProvider,
         latency: Double, lastAttemptLatency: Double, inputTokens: Int, outputTokens: Int, cacheReadTokens: Int? = nil,
         cacheWriteTokens: Int? = nil, reasoningTokens: Int? = nil, costUSD: Double?, stopReason: String? = nil,
         finishReason: String? = nil, attempts: Int, error: String? = nil, createdAt: Date = Date()
@@ -290,7 +290,7 @@ public struct LLMCallRecord: Codable, Sendable, Hashable, TimestampRecord, Mutab
     /// A call that failed: no tokens, no cost, `error` says why. `lastAttemptLatency` defaults to
     /// `latency` (one attempt).
     public init(
-        runID: String, nodeID: String?, step: Int, purpose: CallPurpose, model: String, provider: String, error: String,
+        runID: String, nodeID: String?, step: Int, purpose: CallPurpose, model: String, provider: CallProvider, error: String,
         latency: Double, lastAttemptLatency: Double? = nil, attempts: Int = 1, createdAt: Date = Date()
     ) {
         self.init(
@@ -802,3 +802,4 @@ enum Timestamp {
 }
 
 extension CallPurpose: DatabaseValueConvertible {}
+extension CallProvider: DatabaseValueConvertible {}

@@ -41,7 +41,7 @@ public struct AidemlConfig: Sendable, Equatable {
     public init(_ items: [String]) throws {
         for item in items {
             guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
-                throw TaskInferenceError("\"\(item)\": expected key=value, such as data_dir=path or goal=\"…\"")
+                throw TaskInferenceError.notKeyValue(item: item)
             }
             let key = String(item[..<equals]).trimmingCharacters(in: .whitespaces)
             var value = String(item[item.index(after: equals)...])
@@ -63,15 +63,13 @@ public struct AidemlConfig: Sendable, Equatable {
                     overrides.append("\(key)=\(value)")
                 } else {
                     let known = ["data_dir", "goal", "eval", "desc_file", "exp_name"] + Self.mapped.keys.sorted()
-                    throw TaskInferenceError(
-                        "unknown key \"\(key)\"; aideml keys that work here: \(known.joined(separator: ", ")), "
-                            + "and any task.yaml key such as metric.direction=minimize")
+                    throw TaskInferenceError.unknownKey(key: key, known: known)
                 }
             }
         }
-        guard dataDirectory != nil else { throw TaskInferenceError("data_dir=… is required: the folder with the task's data") }
+        guard dataDirectory != nil else { throw TaskInferenceError.missingDataDirectory }
         guard goal != nil || descriptionFile != nil else {
-            throw TaskInferenceError("goal=\"…\" (or desc_file=…) is required: what the search should achieve")
+            throw TaskInferenceError.missingGoal
         }
     }
 }

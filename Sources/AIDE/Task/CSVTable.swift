@@ -1,17 +1,33 @@
 import Foundation
 
 /// A CSV file that could not be read, with the line where reading stopped.
-public struct CSVError: Error, CustomStringConvertible, Sendable, Equatable {
-    /// 1-based line of the record at fault; nil when the whole file is at fault.
-    public var line: Int?
-    public var message: String
+public enum CSVError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The file cannot be read at all (`reason`: `ErrorText.reason` of the file-system error).
+    case unreadable(path: String, reason: String)
+    /// The file has no header row.
+    case empty
+    /// A record's field count differs from the header's.
+    case fieldCount(line: Int, found: Int, expected: Int)
+    /// A quoted field starting on `line` is still open at the end of the file.
+    case unclosedQuote(line: Int)
 
-    public init(line: Int?, message: String) {
-        self.line = line
-        self.message = message
+    /// 1-based line of the record at fault; nil when the whole file is at fault.
+    public var line: Int? {
+        switch self {
+        case .unreadable, .empty: return nil
+        case .fieldCount(let line, _, _), .unclosedQuote(let line): return line
+        }
     }
 
-    public var description: String { line.map { "line \($0): \(message)" } ?? message }
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"
+        case .empty: return "the file is empty (no header row)"
+        case .fieldCount(let line, let found, let expected):
+            return "line \(line): \(found) field\(found == 1 ? "" : "s"), expected \(expected) as in the header"
+        case .unclosedQuote(let line): return "line \(line): a quoted field is never closed"
+        }
+    }
 }
 
 /// A small RFC 4180 CSV table: a header row, then rows of exactly as many fields.
@@ -32,7 +48,7 @@ public struct CSVTable: Sendable, Equatable {
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
-            throw CSVError(line: nil, message: "cannot read \(url.path): \(ErrorText.reason(error))")
+            throw CSVError.unreadable(path: url.path, reason: ErrorText.reason(error))
         }
         try self.init(data: data)
     }
@@ -51,12 +67,11 @@ public struct CSVTable: Sendable, Equatable {
                 return
             }
             guard fields.count == header.count else {
-                throw CSVError(
-                    line: line, message: "\(fields.count) field\(fields.count == 1 ? "" : "s"), expected \(header.count) as in the header")
+                throw CSVError.fieldCount(line: line, found: fields.count, expected: header.count)
             }
             rows.append(fields)
         }
-        guard let header else { throw CSVError(line: nil, message: "the file is empty (no header row)") }
+        guard let header else { throw CSVError.empty }
         self.header = header
         self.rows = rows
     }
@@ -117,7 +132,7 @@ public struct CSVTable: Sendable, Equatable {
                         i += 1
                     }
                     guard closed else {
-                        throw CSVError(line: startLine, message: "a quoted field is never closed")
+                        throw CSVError.unclosedQuote(line: startLine)
                     }
                     // Text between the closing quote and the delimiter is kept as it is (lenient).
                     let rest = i

@@ -57,14 +57,14 @@ public struct CommandGrader: SubmissionGrader {
             try files.copyItem(at: submission, to: submissionCopy)
             try files.copyItem(at: answersFile, to: answersCopy)
         } catch {
-            throw GradingError("cannot prepare the grading folder: \(ErrorText.reason(error))")
+            throw GradingError.cannotPrepare(reason: ErrorText.reason(error))
         }
         let line = "cd \(Self.quoted(folder.path)) && " + commandLine(submission: submissionCopy, answers: answersCopy)
         let executable: String
         let arguments: [String]
         var variables = environment
         if let sandbox {
-            do { try sandbox.prepare(folder: grading) } catch { throw GradingError("\(error)") }
+            do { try sandbox.prepare(folder: grading) } catch { throw GradingError.sandbox(error) }
             executable = sandbox.bwrap
             arguments = sandbox.arguments(command: ["/bin/sh", "-c", line], folder: grading, readOnlyFolders: [folder])
             variables = sandbox.environment(variables)
@@ -75,13 +75,11 @@ public struct CommandGrader: SubmissionGrader {
         let (status, stdout, stderr) = try await Self.run(
             executable, arguments, in: grading, environment: variables, timeout: timeout)
         guard status == 0 else {
-            let tail = Self.lastLines(stderr.isEmpty ? stdout : stderr, 5)
-            throw GradingError("the grading command failed (\(status < 0 ? "timed out" : "exit status \(status)"))\(tail.isEmpty ? "" : ": " + tail)")
+            throw GradingError.commandFailed(
+                status: status < 0 ? nil : status, lastOutput: Self.lastLines(stderr.isEmpty ? stdout : stderr, 5))
         }
         if let score = Self.parseScore(stdout) ?? Self.parseScore(stderr) { return score }
-        throw GradingError(
-            "the grading command printed no score (a number or JSON with a \"score\" on its last line); its last output: "
-                + Self.lastLines(stdout.isEmpty ? stderr : stdout, 3))
+        throw GradingError.noScore(lastOutput: Self.lastLines(stdout.isEmpty ? stderr : stdout, 3))
     }
 
     /// A number on the last non-blank line, or a JSON object with a numeric `score` ending the text.
@@ -127,7 +125,7 @@ public struct CommandGrader: SubmissionGrader {
                 do {
                     try process.run()
                 } catch {
-                    continuation.resume(throwing: GradingError("cannot start the grading command: \(ErrorText.reason(error))"))
+                    continuation.resume(throwing: GradingError.cannotStartCommand(reason: ErrorText.reason(error)))
                     return
                 }
                 let deadline = Date().addingTimeInterval(timeout)

@@ -35,7 +35,7 @@ public struct DataSurvey: Sendable, Hashable {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
         guard manager.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw TaskInferenceError("\(folder.path) is not a directory")
+            throw TaskInferenceError.notADirectory(path: folder.path)
         }
         let files = try manager.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }.sorted()
         let csvs = files.filter { $0.lowercased().hasSuffix(".csv") }
@@ -108,10 +108,32 @@ public struct DataSurvey: Sendable, Hashable {
     }
 }
 
-/// Why a task could not be inferred, in words for the person typing the command.
-public struct TaskInferenceError: Error, CustomStringConvertible, LocalizedError, Sendable, Equatable {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-    public var errorDescription: String? { message }
+/// Why a task could not be inferred (`aide init`, aideml's `key=value` form).
+public enum TaskInferenceError: Error, CustomStringConvertible, LocalizedError, Sendable, Equatable {
+    /// The data folder is not a folder.
+    case notADirectory(path: String)
+    /// A folder without the public/ and private/ parts of an mle-bench prepared competition.
+    case notMLEBenchCompetition(path: String)
+    /// An aideml setting without `=`.
+    case notKeyValue(item: String)
+    /// An aideml key that is neither aideml's nor a task.yaml key; `known`: the aideml keys that work.
+    case unknownKey(key: String, known: [String])
+    case missingDataDirectory
+    case missingGoal
+
+    public var description: String {
+        switch self {
+        case .notADirectory(let path): return "\(path) is not a directory"
+        case .notMLEBenchCompetition(let path):
+            return "\(path) is not an mle-bench prepared competition: expected public/ and private/ in it (or in its prepared/ folder)"
+        case .notKeyValue(let item): return "\"\(item)\": expected key=value, such as data_dir=path or goal=\"…\""
+        case .unknownKey(let key, let known):
+            return "unknown key \"\(key)\"; aideml keys that work here: \(known.joined(separator: ", ")), "
+                + "and any task.yaml key such as metric.direction=minimize"
+        case .missingDataDirectory: return "data_dir=… is required: the folder with the task's data"
+        case .missingGoal: return "goal=\"…\" (or desc_file=…) is required: what the search should achieve"
+        }
+    }
+
+    public var errorDescription: String? { description }
 }

@@ -34,13 +34,7 @@ public struct SubmissionCheck: Sendable, Hashable {
     ) throws -> SubmissionCheck? {
         let sampleFile = sampleSubmission.map { dataDirectory.appendingPathComponent($0) } ?? defaultSample(in: dataDirectory)
         var sample: CSVTable?
-        if let sampleFile {
-            do {
-                sample = try CSVTable(contentsOf: sampleFile)
-            } catch {
-                throw GradingError("cannot read the sample submission \(sampleFile.lastPathComponent): \(error)")
-            }
-        }
+        if let sampleFile { sample = try Grader.table(.sampleSubmission, at: sampleFile) }
         if let sample, let sampleFile {
             let idColumn = grading.map(\.idColumn).flatMap { sample.header.contains($0) ? $0 : nil } ?? sample.header.first ?? ""
             guard let idIndex = sample.columnIndex(idColumn) else { return nil }

@@ -95,9 +95,7 @@ public enum TaskInference {
         let publicDir = root.appendingPathComponent("public")
         let privateDir = root.appendingPathComponent("private")
         guard isDirectory(publicDir), isDirectory(privateDir) else {
-            throw TaskInferenceError(
-                "\(prepared.path) is not an mle-bench prepared competition: expected public/ and private/ in it "
-                    + "(or in its prepared/ folder)")
+            throw TaskInferenceError.notMLEBenchCompetition(path: prepared.path)
         }
         let competition = root.lastPathComponent == "prepared" ? root.deletingLastPathComponent().lastPathComponent : root.lastPathComponent
         let descriptionURL = publicDir.appendingPathComponent("description.md")

@@ -7,10 +7,10 @@ extension Grader {
     /// or per target (mean_column_roc_auc).
     static func wideTruth(_ metric: GradingMetric, spec: GradingSpec, table: CSVTable, idIndex: Int, name: String) throws -> Truth {
         let columns = spec.targetColumns ?? table.header.enumerated().filter { $0.offset != idIndex }.map(\.element)
-        guard !columns.isEmpty else { throw GradingError("the answers \(name) have no column besides \"\(spec.idColumn)\"") }
+        guard !columns.isEmpty else { throw GradingError.noColumnBesidesID(name: name, idColumn: spec.idColumn) }
         let missing = columns.filter { table.columnIndex($0) == nil }
         guard missing.isEmpty else {
-            throw GradingError("the answers \(name) have no column(s) \(list(missing)) (columns: \(list(table.header)))")
+            throw GradingError.missingColumns(.answers, name: name, missing: missing, columns: table.header)
         }
         let indices = columns.map { table.columnIndex($0)! }
         var rows: [[Bool]] = []
@@ -25,14 +25,13 @@ extension Grader {
             rows.append(flags)
         }
         guard bad.isEmpty else {
-            let what = metric == .multiclassLogloss ? "one-hot rows (0/1, exactly one 1)" : "0/1 values"
-            throw GradingError("\(bad.count) answer row(s) in \(name) are not \(what) (first ids: \(list(bad)))")
+            throw GradingError.unusableAnswers(name: name, metric: metric, bad: .init(bad))
         }
         if metric == .meanColumnROCAUC {
             for (k, column) in columns.enumerated() {
                 let positives = rows.filter { $0[k] }.count
                 guard positives > 0 && positives < rows.count else {
-                    throw GradingError("mean_column_roc_auc: the answers' column \"\(column)\" has only one class")
+                    throw GradingError.singleClassColumn(column)
                 }
             }
         }
@@ -42,8 +41,7 @@ extension Grader {
     func scoreWide(_ table: CSVTable, name: String, idIndex: Int, columns: [String], actual: [[Bool]]) throws -> Double {
         let missingColumns = columns.filter { table.columnIndex($0) == nil }
         guard missingColumns.isEmpty else {
-            throw GradingError(
-                "the submission \(name) lacks column(s) \(Self.list(missingColumns)) (columns: \(Self.list(table.header)))")
+            throw GradingError.missingColumns(.submission, name: name, missing: missingColumns, columns: table.header)
         }
         let indices = columns.map { table.columnIndex($0)! }
         var byID: [String: [String]] = [:]
@@ -55,10 +53,7 @@ extension Grader {
         let expected = Set(ids)
         let missing = ids.filter { byID[$0] == nil }
         let extra = byID.keys.filter { !expected.contains($0) }.sorted()
-        var problems: [String] = []
-        if !missing.isEmpty { problems.append("\(missing.count) id(s) missing (first: \(Self.list(missing)))") }
-        if !repeated.isEmpty { problems.append("\(repeated.count) id(s) given more than once (first: \(Self.list(repeated)))") }
-        if !extra.isEmpty { problems.append("\(extra.count) id(s) not in the answers (first: \(Self.list(extra)))") }
+        var problems = Self.idProblems(missing: missing, repeated: repeated, extra: extra)
         var matrix: [[Double]] = []
         var bad: [String] = []
         for id in ids {
@@ -70,8 +65,7 @@ extension Grader {
             matrix.append(values)
         }
         if !bad.isEmpty {
-            let what = spec.metric == .multiclassLogloss ? "non-negative probabilities" : "finite numbers"
-            problems.append("\(bad.count) row(s) with values that are not \(what) (first: \(Self.list(bad)))")
+            problems.append(.badRows(.init(bad), nonNegative: spec.metric == .multiclassLogloss))
         }
         try throwIfAny(problems, name: name, rows: table.rows.count)
         if spec.metric == .multiclassLogloss { return Self.multiclassLogloss(probabilities: matrix, actual: actual) }

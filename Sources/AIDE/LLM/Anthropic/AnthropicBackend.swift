@@ -13,7 +13,7 @@ public struct AnthropicBackend: Backend {
 
     public init(endpoint: ProviderEndpoint, http: HTTPClient, settings: BackendSettings = BackendSettings()) {
         self.endpoint = endpoint
-        self.exchange = ProviderExchange(provider: endpoint.provider.rawValue, http: http, settings: settings)
+        self.exchange = ProviderExchange(provider: CallProvider(endpoint.provider), http: http, settings: settings)
     }
 
     public func query(

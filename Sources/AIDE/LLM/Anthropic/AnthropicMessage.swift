@@ -32,7 +32,7 @@ struct AnthropicMessage: ProviderAnswer {
     init() {}
 
     /// Reads a whole (non-streamed) response body.
-    init(body: Data, provider: String) throws {
+    init(body: Data, provider: CallProvider) throws {
         let json = try ProviderExchange.parseBody(body, provider: provider)
         guard let content = json["content"]?.arrayValue else {
             throw LLMError.malformedResponse(
@@ -67,7 +67,7 @@ struct AnthropicMessage: ProviderAnswer {
     }
 
     /// Cache reads and writes are billed as input: `input` counts them with the uncached tokens.
-    func tokens(provider: String) throws -> TokenUsage {
+    func tokens(provider: CallProvider) throws -> TokenUsage {
         let read = usage["cache_read_input_tokens"]?.intValue
         let write = usage["cache_creation_input_tokens"]?.intValue
         var tokens = TokenUsage(
@@ -77,7 +77,7 @@ struct AnthropicMessage: ProviderAnswer {
         return tokens
     }
 
-    func info(provider: String) -> QueryInfo {
+    func info(provider: CallProvider) -> QueryInfo {
         let thinking = blocks.filter { $0.type == "thinking" }.map(\.thinking).joined(separator: "\n\n")
         return QueryInfo(
             provider: provider, model: model, responseID: id, stopReason: stopReason,
@@ -115,7 +115,7 @@ struct AnthropicMessage: ProviderAnswer {
 /// Folds Anthropic's event stream: message_start, content_block_start / delta / stop, message_delta,
 /// message_stop, ping and error.
 struct AnthropicStreamFolder: StreamFolder {
-    let provider: String
+    let provider: CallProvider
     private var folded = AnthropicMessage()
     private var started = false
     private(set) var isComplete = false
@@ -124,7 +124,7 @@ struct AnthropicStreamFolder: StreamFolder {
     private var inputCharacters = 0
     private var thinkingCharacters = 0
 
-    init(provider: String) {
+    init(provider: CallProvider) {
         self.provider = provider
     }
 

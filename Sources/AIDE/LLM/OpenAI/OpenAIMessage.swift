@@ -23,7 +23,7 @@ struct OpenAIMessage: ProviderAnswer {
     init() {}
 
     /// Reads a whole (non-streamed) response body.
-    init(body: Data, provider: String) throws {
+    init(body: Data, provider: CallProvider) throws {
         let json = try ProviderExchange.parseBody(body, provider: provider)
         guard let choice = json["choices"]?[0], let message = choice["message"] else {
             throw LLMError.malformedResponse(
@@ -78,7 +78,7 @@ struct OpenAIMessage: ProviderAnswer {
     }
 
     /// A stream carries usage only in its closing chunk, and only when asked for.
-    func tokens(provider: String) throws -> TokenUsage {
+    func tokens(provider: CallProvider) throws -> TokenUsage {
         guard let usage, let input = usage["prompt_tokens"]?.intValue else {
             throw LLMError.malformedResponse(
                 provider: provider,
@@ -91,7 +91,7 @@ struct OpenAIMessage: ProviderAnswer {
             reasoning: usage["completion_tokens_details"]?["reasoning_tokens"]?.intValue)
     }
 
-    func info(provider: String) -> QueryInfo {
+    func info(provider: CallProvider) -> QueryInfo {
         QueryInfo(
             provider: provider, model: model, responseID: id, stopReason: finishReason,
             finishReason: refusal != nil && content == nil ? .contentFilter : finishReason.flatMap(Self.finishReason),
@@ -113,7 +113,7 @@ struct OpenAIMessage: ProviderAnswer {
 /// Folds `data:` chunks up to `data: [DONE]`: content and reasoning deltas appended, tool-call
 /// fragments joined by index, usage from the closing chunk (`stream_options.include_usage`).
 struct OpenAIStreamFolder: StreamFolder {
-    let provider: String
+    let provider: CallProvider
     private var folded = OpenAIMessage()
     private var toolIndex: [Int: Int] = [:]
     private(set) var isComplete = false
@@ -121,7 +121,7 @@ struct OpenAIStreamFolder: StreamFolder {
     private var textCharacters = 0
     private var argumentCharacters = 0
 
-    init(provider: String) {
+    init(provider: CallProvider) {
         self.provider = provider
     }
 
