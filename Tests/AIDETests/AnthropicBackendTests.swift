@@ -391,11 +391,12 @@ struct AnthropicBackendTests {
             try await makeBackend(server).query(
                 system: nil, user: "u", options: ModelOptions(model: "claude-sonnet-4-5", thinkingBudget: 500))
         }
-        guard case .invalidOptions(let message) = error else {
+        guard case .invalidOptions(let problem) = error else {
             Issue.record("got \(String(describing: error))")
             return
         }
-        #expect(message.contains("minimum of 1024"))
+        #expect(problem == .thinkingBudgetTooSmall(budget: 500, minimum: 1024))
+        #expect(problem.description.contains("minimum of 1024"))
         #expect(server.requests.isEmpty)
     }
 
@@ -407,11 +408,10 @@ struct AnthropicBackendTests {
                 system: nil, user: "u",
                 options: ModelOptions(model: "claude-sonnet-4-5", maxTokens: maxTokens, thinkingBudget: budget))
         }
-        guard case .invalidOptions(let message) = error else {
+        guard case .invalidOptions(.thinkingBudgetNotBelowMaxTokens(budget, _)) = error else {
             Issue.record("got \(String(describing: error))")
             return
         }
-        #expect(message.contains("\(budget)"))
         #expect(server.requests.isEmpty)
     }
 

@@ -183,11 +183,12 @@ private let reviewSpec = FunctionSpec(
             try await makeBackend(server).query(
                 system: nil, user: "u", options: ModelOptions(model: "o3-mini", thinkingBudget: 2048))
         }
-        guard case .invalidOptions(let message)? = error else {
+        guard case .invalidOptions(let problem)? = error else {
             Issue.record("expected invalidOptions, got \(String(describing: error))")
             return
         }
-        #expect(message.contains("reasoning_effort"))
+        #expect(problem == .thinkingBudgetOnOpenAI)
+        #expect(problem.description.contains("reasoning_effort"))
         #expect(server.requests.isEmpty)
     }
 

@@ -46,7 +46,8 @@ struct ProgressPrinterTests {
         #expect {
             _ = try ScriptedBackend(file: file)
         } throws: { error in
-            "\(error)".contains(":2:") && "\(error)".contains("essay")
+            guard case .invalidOptions(.scriptedAnswerKind(file.path, 2, "essay"))? = error as? LLMError else { return false }
+            return "\(error)" == "invalid model options: \(file.path):2: not a scripted answer: kind must be \"code\" or \"review\", not \"essay\""
         }
     }
 

@@ -12,13 +12,67 @@ public struct ProviderAPIError: Sendable, Hashable, Codable {
     public var retryAfter: Double?
 }
 
+/// What a provider would refuse about a query's options (or the scripted answers standing in for
+/// one), found before any request is sent.
+public enum ModelOptionsProblem: Sendable, Hashable, CustomStringConvertible {
+    case noMessage
+    /// A `provider/` prefix with nothing after it.
+    case noModelName(String)
+    case thinkingBudgetTooSmall(budget: Int, minimum: Int)
+    case thinkingBudgetNotBelowMaxTokens(budget: Int, maxTokens: Int)
+    /// A thinking budget for OpenAI's models, which take a reasoning effort.
+    case thinkingBudgetOnOpenAI
+    /// A reasoning effort for Claude, which takes a thinking budget.
+    case reasoningEffortOnClaude
+    case reasoningEffortNeedsReasoningModel(String)
+    /// Betas and server tools for a provider other than Anthropic.
+    case anthropicOnly(Provider)
+    case maxTokensAboveLimit(maxTokens: Int, limit: Int)
+    /// An extra parameter that is not `key=value`.
+    case extraNotKeyValue(String)
+    /// The scripted answers file cannot be read, or a line of it is no answer.
+    case scriptedAnswersUnreadable(path: String, reason: String)
+    case scriptedAnswerNotJSON(file: String, line: Int, reason: String)
+    case scriptedAnswerKind(file: String, line: Int, kind: String)
+    case scriptedAnswerStep(file: String, line: Int, step: Int)
+    /// Every scripted answer of a kind (for a step, when they are per step) is given; `count` of them.
+    case scriptedAnswersUsedUp(review: Bool, step: Int?, count: Int)
+
+    public var description: String {
+        switch self {
+        case .noMessage: return "a query needs a system or a user message"
+        case .noModelName(let model): return "model '\(model)' names a provider but no model"
+        case .thinkingBudgetTooSmall(let budget, let minimum):
+            return "thinking budget \(budget) is below the API's minimum of \(minimum) tokens"
+        case .thinkingBudgetNotBelowMaxTokens(let budget, let maxTokens):
+            return "thinking budget \(budget) must be below max_tokens \(maxTokens); raise max_tokens or lower the budget"
+        case .thinkingBudgetOnOpenAI:
+            return "a thinking budget is an Anthropic (or OpenRouter) option; OpenAI reasoning models take reasoning_effort instead"
+        case .reasoningEffortOnClaude: return "reasoning_effort is an OpenAI option; Claude models take a thinking budget instead"
+        case .reasoningEffortNeedsReasoningModel(let model): return "reasoning_effort needs a reasoning model; \(model) is not one"
+        case .anthropicOnly(let provider): return "betas and server tools are Anthropic options; \(provider.rawValue) cannot take them"
+        case .maxTokensAboveLimit(let maxTokens, let limit): return "max_tokens \(maxTokens) is above the model's output limit of \(limit)"
+        case .extraNotKeyValue(let assignment): return "extra parameter '\(assignment)' must look like key=value"
+        case .scriptedAnswersUnreadable(let path, let reason): return "cannot read scripted answers \(path): \(reason)"
+        case .scriptedAnswerNotJSON(let file, let line, let reason): return "\(file):\(line): not a scripted answer: \(reason)"
+        case .scriptedAnswerKind(let file, let line, let kind):
+            return "\(file):\(line): not a scripted answer: kind must be \"code\" or \"review\", not \"\(kind)\""
+        case .scriptedAnswerStep(let file, let line, let step):
+            return "\(file):\(line): not a scripted answer: step must be 0 or more, not \(step)"
+        case .scriptedAnswersUsedUp(let review, let step, let count):
+            return "the scripted backend has no more \(review ? "review" : "code") answers"
+                + (step.map { " for step \($0)" } ?? "") + " (it had \(count))"
+        }
+    }
+}
+
 /// Everything a query can fail with. Each case says what went wrong in words a user can act on.
 public indirect enum LLMError: Error, Sendable, CustomStringConvertible, LocalizedError {
     case missingAPIKey(provider: Provider, variable: String)
     /// A compatible/… model without a server: `variable` names one.
     case missingBaseURL(variable: String)
     case invalidFunctionSpec(FunctionSpecProblem)
-    case invalidOptions(String)
+    case invalidOptions(ModelOptionsProblem)
     case api(ProviderAPIError)
     case transport(CurlError)
     case malformedResponse(provider: CallProvider, reason: String, excerpt: String)
@@ -40,8 +94,8 @@ public indirect enum LLMError: Error, Sendable, CustomStringConvertible, Localiz
             return "compatible/… models need a server: set \(variable)"
         case .invalidFunctionSpec(let problem):
             return "invalid function spec: \(problem)"
-        case .invalidOptions(let message):
-            return "invalid model options: \(message)"
+        case .invalidOptions(let problem):
+            return "invalid model options: \(problem)"
         case .api(let error):
             var text = "\(error.provider) API error \(error.status)"
             if let type = error.type { text += " (\(type))" }

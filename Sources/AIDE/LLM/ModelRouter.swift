@@ -84,7 +84,7 @@ public struct ModelRouter: Backend {
     public static func route(_ model: String, compatibleBaseURL: String?) throws -> (provider: Provider, model: String) {
         if let slash = model.firstIndex(of: "/"), let provider = Provider(rawValue: String(model[..<slash])) {
             let name = String(model[model.index(after: slash)...])
-            guard !name.isEmpty else { throw LLMError.invalidOptions("model '\(model)' names a provider but no model") }
+            guard !name.isEmpty else { throw LLMError.invalidOptions(.noModelName(model)) }
             return (provider, name)
         }
         if model.hasPrefix("claude-") { return (.anthropic, model) }

@@ -36,7 +36,7 @@ extension ModelOptions {
     /// Reads `key=value` into `extra`: the value as JSON when it parses, else as a string.
     public mutating func addExtra(_ assignment: String) throws {
         guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
-            throw LLMError.invalidOptions("extra parameter '\(assignment)' must look like key=value")
+            throw LLMError.invalidOptions(.extraNotKeyValue(assignment))
         }
         let key = String(assignment[..<equals])
         let text = String(assignment[assignment.index(after: equals)...])

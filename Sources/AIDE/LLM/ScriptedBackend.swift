@@ -57,22 +57,25 @@ public final class ScriptedBackend: Backend {
         do {
             text = try String(contentsOf: file, encoding: .utf8)
         } catch {
-            throw LLMError.invalidOptions("cannot read scripted answers \(file.path): \(ErrorText.reason(error))")
+            throw LLMError.invalidOptions(.scriptedAnswersUnreadable(path: file.path, reason: ErrorText.reason(error)))
         }
         var answers: [Answer] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            let answer: Answer
             do {
-                let answer = try JSONDecoder().decode(Answer.self, from: Data(trimmed.utf8))
-                guard answer.kind == "code" || answer.kind == "review" else {
-                    throw LLMError.invalidOptions("kind must be \"code\" or \"review\", not \"\(answer.kind)\"")
-                }
-                if let step = answer.step, step < 0 { throw LLMError.invalidOptions("step must be 0 or more, not \(step)") }
-                answers.append(answer)
+                answer = try JSONDecoder().decode(Answer.self, from: Data(trimmed.utf8))
             } catch {
-                throw LLMError.invalidOptions("\(file.path):\(number + 1): not a scripted answer: \(error)")
+                throw LLMError.invalidOptions(.scriptedAnswerNotJSON(file: file.path, line: number + 1, reason: "\(error)"))
             }
+            guard answer.kind == "code" || answer.kind == "review" else {
+                throw LLMError.invalidOptions(.scriptedAnswerKind(file: file.path, line: number + 1, kind: answer.kind))
+            }
+            if let step = answer.step, step < 0 {
+                throw LLMError.invalidOptions(.scriptedAnswerStep(file: file.path, line: number + 1, step: step))
+            }
+            answers.append(answer)
         }
         self.init(answers: answers)
     }
@@ -102,9 +105,7 @@ public final class ScriptedBackend: Backend {
             return answers[index]
         }
         guard let answer else {
-            throw LLMError.invalidOptions(
-                "the scripted backend has no more \(isReview ? "review" : "code") answers"
-                    + (queue.step.map { " for step \($0)" } ?? "") + " (it had \(answers.count))")
+            throw LLMError.invalidOptions(.scriptedAnswersUsedUp(review: isReview, step: queue.step, count: answers.count))
         }
         if let delay = answer.delay, delay > 0 { try await Task.sleep(for: .seconds(delay)) }
         if let message = answer.error {

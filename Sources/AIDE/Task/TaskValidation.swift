@@ -157,7 +157,7 @@ extension ModelRouter {
         var routed = options
         routed.model = name
         if let maxTokens = options.maxTokens, let limit = ModelTable.spec(for: name)?.maxOutput, maxTokens > limit {
-            throw LLMError.invalidOptions("max_tokens \(maxTokens) is above the model's output limit of \(limit)")
+            throw LLMError.invalidOptions(.maxTokensAboveLimit(maxTokens: maxTokens, limit: limit))
         }
         switch provider {
         case .anthropic:
@@ -173,7 +173,7 @@ extension ModelRouter {
 extension LLMError {
     /// The message without the "invalid model options: " lead, for errors placed at a task key.
     var reason: String {
-        if case .invalidOptions(let message) = self { return message }
+        if case .invalidOptions(let problem) = self { return problem.description }
         return description
     }
 }

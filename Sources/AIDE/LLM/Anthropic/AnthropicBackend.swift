@@ -57,7 +57,7 @@ public struct AnthropicBackend: Backend {
             turns.append(AnthropicTurn(role: "user", text: only))
             system = nil
         }
-        guard !turns.isEmpty else { throw LLMError.invalidOptions("a query needs a system or a user message") }
+        guard !turns.isEmpty else { throw LLMError.invalidOptions(.noMessage) }
 
         let tableLimit = ModelTable.spec(for: options.model)?.maxOutput ?? defaultMaxTokens
         let maxTokens = options.maxTokens ?? min(defaultMaxTokens, tableLimit)
@@ -83,12 +83,10 @@ public struct AnthropicBackend: Backend {
         if let stop = options.stop, !stop.isEmpty { body["stop_sequences"] = .array(stop.map { .string($0) }) }
         if let budget = options.thinkingBudget {
             guard budget >= minimumThinkingBudget else {
-                throw LLMError.invalidOptions(
-                    "thinking budget \(budget) is below the API's minimum of \(minimumThinkingBudget) tokens")
+                throw LLMError.invalidOptions(.thinkingBudgetTooSmall(budget: budget, minimum: minimumThinkingBudget))
             }
             guard budget < maxTokens else {
-                throw LLMError.invalidOptions(
-                    "thinking budget \(budget) must be below max_tokens \(maxTokens); raise max_tokens or lower the budget")
+                throw LLMError.invalidOptions(.thinkingBudgetNotBelowMaxTokens(budget: budget, maxTokens: maxTokens))
             }
             body["thinking"] = ["type": "enabled", "budget_tokens": .int(budget)]
             // Extended thinking only runs at temperature 1: any other temperature asked for is not sent.
@@ -96,8 +94,7 @@ public struct AnthropicBackend: Backend {
             if let temperature = options.temperature, temperature != 1 { dropped.append("temperature") }
         }
         if options.reasoningEffort != nil {
-            throw LLMError.invalidOptions(
-                "reasoning_effort is an OpenAI option; Claude models take a thinking budget instead")
+            throw LLMError.invalidOptions(.reasoningEffortOnClaude)
         }
         // The run's cached functions come first, in one order on every call, so that the tools part
         // of the cached prefix is the same bytes whichever function a call asks for (if any).

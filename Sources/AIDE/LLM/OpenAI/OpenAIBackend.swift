@@ -42,7 +42,7 @@ public struct OpenAIBackend: Backend {
         var messages: [JSONValue] = []
         if let system { messages.append(["role": "system", "content": .string(system)]) }
         if let user { messages.append(["role": "user", "content": .string(user)]) }
-        guard !messages.isEmpty else { throw LLMError.invalidOptions("a query needs a system or a user message") }
+        guard !messages.isEmpty else { throw LLMError.invalidOptions(.noMessage) }
 
         let reasoning = ModelTable.isReasoningModel(options.model)
         var dropped: [String] = []
@@ -62,20 +62,18 @@ public struct OpenAIBackend: Backend {
         }
         if let budget = options.thinkingBudget {
             guard provider == .openrouter else {
-                throw LLMError.invalidOptions(
-                    "a thinking budget is an Anthropic (or OpenRouter) option; OpenAI reasoning models take reasoning_effort instead")
+                throw LLMError.invalidOptions(.thinkingBudgetOnOpenAI)
             }
             body["reasoning"] = ["max_tokens": .int(budget)]
         }
         if let effort = options.reasoningEffort {
             guard reasoning || provider != .openai else {
-                throw LLMError.invalidOptions(
-                    "reasoning_effort needs a reasoning model; \(options.model) is not one")
+                throw LLMError.invalidOptions(.reasoningEffortNeedsReasoningModel(options.model))
             }
             body["reasoning_effort"] = .string(effort)
         }
         if !options.betas.isEmpty || !options.serverTools.isEmpty {
-            throw LLMError.invalidOptions("betas and server tools are Anthropic options; \(provider.rawValue) cannot take them")
+            throw LLMError.invalidOptions(.anthropicOnly(provider))
         }
         if let funcSpec {
             body["tools"] = [
