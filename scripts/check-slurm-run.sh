@@ -75,16 +75,18 @@ PY
 good() { # a script that reads the data, writes a submission and prints metric $1, after $2 seconds
     printf 'import os, time\ntime.sleep(%s)\nrows = open("input/train.csv").read().splitlines()\nos.makedirs("working", exist_ok=True)\nopen("working/submission.csv", "w").write("\\n".join(rows))\nprint("Validation metric: %s")' "${2:-0}" "$1"
 }
-# keyed FILE STEP:SCRIPT...: each step's own code answer and review ("step" keys): which answer a call
-# gets does not depend on the order the workers' calls come in.
+# keyed FILE STEP[@DELAY]:SCRIPT...: each step's own code answer (answering after DELAY seconds) and
+# review ("step" keys): which answer a call gets does not depend on the order the workers' calls come in.
 keyed() {
     local file=$1; shift
     python3 - "$file" "$@" <<'PY'
 import json, sys
 out = open(sys.argv[1], "w")
 for spec in sys.argv[2:]:
-    step, code = spec.split(":", 1)
-    out.write(json.dumps({"kind": "code", "step": int(step), "text": f"Step {step}.\n```python\n{code}\n```"}) + "\n")
+    key, code = spec.split(":", 1)
+    step, _, delay = key.partition("@")
+    out.write(json.dumps({"kind": "code", "step": int(step), "delay": float(delay or 0),
+                          "text": f"Step {step}.\n```python\n{code}\n```"}) + "\n")
     out.write(json.dumps({"kind": "review", "step": int(step),
                           "arguments": {"is_bug": False, "summary": f"Step {step} ran.", "metric": None}}) + "\n")
 PY
@@ -92,11 +94,13 @@ PY
 bad() { printf 'import time\ntime.sleep(%s)\nraise ValueError("no model")' "${1:-0}"; }
 # The tree: 3 drafts, then (debug_prob 1) a debug of the buggy draft, an improve of the best, an
 # improve of the debugged one. With 3 workers, each step after the drafts is chosen when a node
-# commits, from the nodes committed by then: the scripts' lengths fix that order with 2 or more
-# script slots, locally or on Slurm (0 ends at once; 1 after 4 s; 3, started when 0 or 1 ended,
-# after 9 s more; 2 and 4 last): 0 commits -> 3 = debug(0); 1 -> 4 = improve(1); 3 -> 5 = improve(3).
-keyed "$work/tree.jsonl" "0:$(bad)" "1:$(good 0.60 4)" "2:$(good 0.70 22)" "3:$(good 0.65 9)" "4:$(bad 10)" \
-    "5:$(good 0.80)"
+# commits, from the nodes committed by then. The answers' delays fix which scripts take the first
+# slots (0 first; 1 and 2 a second later; 3 three seconds after it is chosen, once 1 and 2 hold
+# the slots when there are 2), and the scripts' lengths the order they end in (0 at once, 1 after
+# 4 s, 3 after 9 s, 2 and 4 last), with 2 or more script slots, locally or on Slurm:
+# 0 commits -> 3 = debug(0); 1 -> 4 = improve(1); 3 -> 5 = improve(3).
+keyed "$work/tree.jsonl" "0:$(bad)" "1@1:$(good 0.60 4)" "2@1:$(good 0.70 22)" "3@3:$(good 0.65 9)" \
+    "4:$(bad 12)" "5:$(good 0.80)"
 expected_tree='0 draft - 1 None 1
 1 draft - 0 0.6 0
 2 draft - 0 0.7 0

@@ -242,6 +242,7 @@ struct ReplayTests {
         #expect(try await ask(seed1) == "one-a")
         #expect(try await ask(seed1) == "one-b")
         let error = await #expect(throws: ReplayMiss.self) { try await ask(seed1) }
+        #expect(error?.nearest == .askedMoreOften(recorded: 2, place: "(memory):1"))
         #expect(error?.description.contains("answers it 2 times ((memory):1) and this run asks it 3 times") == true)
 
         let seed2 = ReplayBackend(cassette: cassette, session: "t seed 2")
