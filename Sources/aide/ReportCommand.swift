@@ -66,17 +66,26 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        try write(try render())
+        if format == .html, let reference, node == nil, !best, exportAide == nil, compare.isEmpty {
+            return try writePage(of: reference)
+        }
+        try write(Data(try renderText().utf8))
     }
 
-    /// The report's bytes: an HTML page can be tens of megabytes, so it is never copied as text.
-    private func render() throws -> [UInt8] {
-        if format == .html, let reference, node == nil, !best, exportAide == nil, compare.isEmpty {
-            let store = try RunReport.openStore(reference, runsDirectory: URL(fileURLWithPath: runsDir, isDirectory: true))
-            defer { try? store.close() }
-            return try HTMLReport.page(store, nodeCommand: { "aide report \($0) --node \($1)" })
+    /// The HTML page, written out as it is made: its tens of megabytes are never held whole.
+    private func writePage(of reference: String) throws {
+        let store = try RunReport.openStore(reference, runsDirectory: URL(fileURLWithPath: runsDir, isDirectory: true))
+        defer { try? store.close() }
+        let nodeCommand: HTMLReport.NodeCommand = { "aide report \($0) --node \($1)" }
+        do {
+            if let output {
+                try OutputFile.write(to: output) { part in try HTMLReport.write(store, nodeCommand: nodeCommand, to: part) }
+            } else {
+                try HTMLReport.write(store, nodeCommand: nodeCommand) { try OutputFile.write($0, to: STDOUT_FILENO) }
+            }
+        } catch let error as OutputFile.WriteError {
+            throw CommandLineError(description: "cannot write \(output ?? "standard output"): \(ErrorText.reason(error.underlying))")
         }
-        return Array(try renderText().utf8)
     }
 
     private func renderText() throws -> String {
@@ -115,14 +124,6 @@ struct ReportCommand: ParsableCommand {
             throw CommandLineError(description: "\(store.path.path): \(ErrorText.line(error))")
         }
         return try ReportRenderer.render(report, format: format, color: color)
-    }
-
-    private func write(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { buffer in
-            guard let base = buffer.baseAddress else { return try write(Data()) }
-            // A view of the bytes, not a copy: a page can be tens of megabytes.
-            try write(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: buffer.count, deallocator: .none))
-        }
     }
 
     private func write(_ data: Data) throws {

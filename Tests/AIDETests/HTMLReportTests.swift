@@ -283,6 +283,24 @@ struct HTMLReportTests {
         }
     }
 
+    /// The page written out in parts (as `aide report --format html` writes its file) is the page.
+    @Test func pageWrittenInPartsIsThePage() async throws {
+        try await Self.withTemporaryDirectory { directory in
+            _ = try Self.makeRun(in: directory, id: "html-parts", count: 12)
+            let store = try RunStore.openReadOnly(path: RunStore.fileURL(runsDirectory: directory, runID: "html-parts"))
+            defer { try? store.close() }
+            var parts: [[UInt8]] = []
+            try HTMLReport.write(store, part: 4_096) { parts.append(Array($0)) }
+            #expect(parts.count > 2)
+            #expect(parts.flatMap { $0 } == (try HTMLReport.page(store)))
+            // The page reads each node once: whole for its details, kept in summary for the report.
+            var whole: [Node] = []
+            let snapshot = try store.eachNode(start: { #expect($0.nodes.isEmpty) }) { whole.append($0) }
+            #expect(snapshot == (try store.summarySnapshot()))
+            #expect(whole.map(\.summary) == snapshot.nodes && whole.allSatisfy { !$0.code.isEmpty })
+        }
+    }
+
     @Test func commandWritesThePage() async throws {
         try await Self.withTemporaryDirectory { directory in
             let ids = try Self.makeRun(in: directory, id: "html-cli", count: 6)

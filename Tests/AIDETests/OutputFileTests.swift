@@ -43,4 +43,31 @@ struct OutputFileTests {
         try OutputFile.write(Data("22".utf8), to: file)
         #expect(try String(contentsOfFile: file, encoding: .utf8) == "22")
     }
+
+    @Test func partsReplaceTheFileOnlyWhenAllWereWritten() throws {
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("page.html").path
+        try Data("old".utf8).write(to: URL(fileURLWithPath: file))
+        #expect(chmod(file, 0o640) == 0)
+        struct Broken: Error {}
+        #expect(throws: Broken.self) {
+            try OutputFile.write(to: file) { write in
+                try Array("half".utf8).withUnsafeBytes { try write($0) }
+                throw Broken()
+            }
+        }
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "old")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["page.html"], "no file left beside it")
+
+        try OutputFile.write(to: file) { write in
+            for part in ["one ", "two"] { try Array(part.utf8).withUnsafeBytes { try write($0) } }
+        }
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "one two")
+        let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+        #expect(mode == 0o640, "the replaced file's permissions are kept")
+        #expect(throws: OutputFile.WriteError.self) {
+            try OutputFile.write(to: folder.appendingPathComponent("no/such/folder.html").path) { _ in }
+        }
+    }
 }

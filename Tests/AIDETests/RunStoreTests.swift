@@ -248,15 +248,19 @@ struct RunStoreTests {
             #expect(summary.nodes[1].execution == nil && summary.nodes[1].review == nil)
             #expect(summary.nodes[3].otherParentID == "node-0")
 
-            // The streaming read gives the summary first, then every node whole, in step order.
+            // The streaming read gives the run, calls and metrics first, then every node whole, in
+            // step order, and returns the summary made from the same read.
             var seen: [Node] = []
-            var summaries = 0
-            try store.summarySnapshot({ snapshot in
-                summaries += 1
-                #expect(snapshot == summary)
-            }, thenEachNode: { seen.append($0) })
-            #expect(summaries == 1)
+            var starts = 0
+            let streamed = try store.eachNode(start: { snapshot in
+                starts += 1
+                var withoutNodes = summary
+                withoutNodes.nodes = []
+                #expect(snapshot == withoutNodes)
+            }) { seen.append($0) }
+            #expect(starts == 1)
             #expect(seen == full.nodes)
+            #expect(streamed == summary)
         }
     }
 

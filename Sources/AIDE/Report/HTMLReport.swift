@@ -3,9 +3,10 @@ import Foundation
 // The HTML report of a run: one self-contained page (CSS and JS inline, nothing fetched)
 // with the summary, the tree (click a node for its plan, code, output and review) and charts of
 // the metrics journal. The page embeds two JSON blobs in `<script type="application/json">`:
-// `aide-report` (the run's aide.report/1 JSON plus a `steps` array of metrics rows) and
 // `aide-details` (each node's `NodeView.Body`, its output cut to its head and tail, parsed only
-// when a node is first opened). Both are the Codable values of the JSON reports, written by
+// when a node is first opened) and `aide-report` (the run's aide.report/1 JSON plus a `steps`
+// array of metrics rows). The details come first: each node is read once, written out, and kept
+// in summary for the report after them. Both are the Codable values of the JSON reports, written by
 // `JSONWriter.encode` (quick for tens of megabytes).
 // In both, every `<` is written `\u003c`, so no text from a run can close the script element.
 
@@ -25,43 +26,72 @@ public enum HTMLReport {
         String(decoding: try page(store), as: UTF8.self)
     }
 
-    /// `load` as UTF-8 bytes, for writing a file without another copy of a large page. `liveScript`
-    /// (from `aide serve`) runs after the viewer's own script, which it drives through
-    /// `window.aideViewer.update` (see `update(_:range:)`). `nodeCommand` names where a cut output is whole.
+    /// `load` as UTF-8 bytes. `liveScript` (from `aide serve`) runs after the viewer's own
+    /// script, which it drives through `window.aideViewer.update` (see `update(_:range:)`).
+    /// `nodeCommand` names where a cut output is whole.
     public static func page(_ store: RunStore, liveScript: String? = nil, nodeCommand: NodeCommand? = nil) throws -> [UInt8] {
-        // The page is written in one buffer, each node's texts as the node is read, so no more than
-        // one node's code and output is held besides the page. Reserving one and a half times the
-        // database's size (pages run to about 1.15 times it, the escapes and keys) costs no memory
-        // until written, and spares regrowing: a copy of the whole page and its page faults.
+        // Reserving one and a half times the database's size (pages run to about 1.15 times it,
+        // the escapes and keys) costs no memory until written, and spares regrowing: a copy of
+        // the whole page and its page faults.
         let size = (try? FileManager.default.attributesOfItem(atPath: store.path.path)[.size] as? NSNumber)?.intValue ?? 0
         var page = JSONWriter(scriptSafe: true, capacity: size + size / 2 + (1 << 20))
+        try write(store, liveScript: liveScript, nodeCommand: nodeCommand, into: &page) { _ in }
+        return page.bytes
+    }
+
+    /// The page handed to `output` in parts of about `part` bytes as it is written (for a file:
+    /// `OutputFile.write(to:_:)`), so a page of tens of megabytes is never held whole. Failures
+    /// of `output` are thrown as they are; failures to read the store are `ReportError`s.
+    public static func write(
+        _ store: RunStore, nodeCommand: NodeCommand? = nil, part: Int = 1 << 20,
+        to output: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        var page = JSONWriter(scriptSafe: true, capacity: part + part / 2)
+        try write(store, liveScript: nil, nodeCommand: nodeCommand, into: &page) { page in
+            if page.count >= part { try page.flush(to: output) }
+        }
+        try page.flush(to: output)
+    }
+
+    /// The page into `page`, each node's texts as the node is read (so no more than one node's
+    /// code and output is held besides the page), calling `flush` after each node.
+    private static func write(
+        _ store: RunStore, liveScript: String?, nodeCommand: NodeCommand?, into page: inout JSONWriter,
+        flush: (inout JSONWriter) throws -> Void
+    ) throws {
         var calls: [String: [LLMCallRecord]] = [:]
         var runID = ""
         var first = true
+        // The output's failures pass through the store's read (which wraps its own) as they are.
+        struct OutputFailure: Error { var error: any Error }
         do {
-            try store.summarySnapshot { snapshot in
-                let report = try RunReport(snapshot: snapshot, path: store.path.path)
+            let snapshot = try store.eachNode { start in
+                // The report without its nodes: fails as the whole one would, before anything is written.
+                let report = try RunReport(snapshot: start, path: store.path.path)
                 runID = report.run.id
-                calls = callsByNode(snapshot)
-                try writeHead(report, metrics: snapshot.metrics, to: &page)
-            } thenEachNode: { node in
+                calls = callsByNode(start)
+                writeHead(report, to: &page)
+            } _: { node in
                 try writeDetail(node, first: first, runID: runID, calls: calls[node.id] ?? [], nodeCommand: nodeCommand, to: &page)
                 first = false
+                do { try flush(&page) } catch { throw OutputFailure(error: error) }
             }
+            let report = try RunReport(snapshot: snapshot, path: store.path.path)
+            try writeTail(report, metrics: snapshot.metrics, liveScript: liveScript, to: &page)
+        } catch let failure as OutputFailure {
+            throw failure.error
         } catch let error as ReportError {
             throw error
         } catch {
             throw ReportError.reading(error)
         }
-        writeTail(liveScript: liveScript, to: &page)
-        return page.bytes
     }
 
     /// The page of `report`; with the snapshot it was made from, node details and the metrics
     /// journal are embedded too (without, the page shows the tree and summary only).
     public static func render(_ report: RunReport, snapshot: RunSnapshot? = nil, nodeCommand: NodeCommand? = nil) throws -> String {
         var page = JSONWriter(scriptSafe: true)
-        try writeHead(report, metrics: snapshot?.metrics ?? [], to: &page)
+        writeHead(report, to: &page)
         if let snapshot {
             let calls = callsByNode(snapshot)
             for (index, node) in snapshot.nodes.enumerated() {
@@ -69,7 +99,7 @@ public enum HTMLReport {
                     node, first: index == 0, runID: report.run.id, calls: calls[node.id] ?? [], nodeCommand: nodeCommand, to: &page)
             }
         }
-        writeTail(to: &page)
+        try writeTail(report, metrics: snapshot?.metrics ?? [], to: &page)
         return page.text
     }
 
@@ -153,25 +183,27 @@ public enum HTMLReport {
         try json.encode(PageData(report: report, steps: metrics))
     }
 
-    /// The page up to the opening `{` of the details object: markup, CSS and the page data.
-    static func writeHead(_ report: RunReport, metrics: [MetricsRecord], to page: inout JSONWriter) throws {
+    /// The page up to the opening `{` of the details object: markup and CSS.
+    static func writeHead(_ report: RunReport, to page: inout JSONWriter) {
         let title = MarkupText.escape("aide · \(report.run.task) · \(report.run.id)")
         // Concatenated, not substituted, so no text from the run is ever read as a placeholder.
         for part in [
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
             "<title>", title, "</title>\n<style>\n", HTMLTemplate.css, "</style>\n</head>\n<body>\n",
-            HTMLTemplate.body, "<script type=\"application/json\" id=\"aide-report\">",
+            HTMLTemplate.body, "<script type=\"application/json\" id=\"aide-details\">{",
         ] {
             page.raw(json: part.utf8)
         }
-        try writePageData(report, metrics: metrics, to: &page)
-        page.raw(json: "</script>\n<script type=\"application/json\" id=\"aide-details\">{".utf8)
     }
 
-    /// The page after the last node's details.
-    static func writeTail(liveScript: String? = nil, to page: inout JSONWriter) {
-        page.raw(json: "}</script>\n<script>\n".utf8)
+    /// The page after the last node's details: the page data and the viewer's script.
+    static func writeTail(
+        _ report: RunReport, metrics: [MetricsRecord], liveScript: String? = nil, to page: inout JSONWriter
+    ) throws {
+        page.raw(json: "}</script>\n<script type=\"application/json\" id=\"aide-report\">".utf8)
+        try writePageData(report, metrics: metrics, to: &page)
+        page.raw(json: "</script>\n<script>\n".utf8)
         page.raw(json: HTMLTemplate.script.utf8)
         if let liveScript {
             page.raw(json: "</script>\n<script>\n".utf8)

@@ -8,6 +8,11 @@ import Foundation
 //
 // A value that asks its encoder for a keyed container twice gets the same object both times, so a
 // type can encode two parts flat (`NodeView`, as `JSONEncoder` allows too).
+//
+// Speed: a page writes half a million values, so the path of one value is kept short. A scalar,
+// a date, an optional of one (`Optional`, `Nullable`) and an array of them are written by the value
+// itself (`StreamValue`: one conformance check, no container); the open containers are a stack of
+// plain structs (no object per value); a coding path is only built if someone asks for it.
 
 extension JSONWriter {
     /// Appends `value`'s JSON.
@@ -15,31 +20,40 @@ extension JSONWriter {
         let sink = Sink(self)
         self = JSONWriter(scriptSafe: scriptSafe)  // the sink holds the only reference to the bytes meanwhile
         defer { self = sink.writer }
-        try sink.encode(value, path: [])
+        try sink.encode(value, key: nil)
     }
 }
 
 /// The shared state of one encoding: the bytes, and the containers still open, innermost last.
+/// A container is known by its depth in `open` (its level).
 private final class Sink {
-    var writer: JSONWriter
-    var open: [Frame] = []
+    // One encoding runs on one thread, with no overlapping access: spare the runtime checks.
+    @exclusivity(unchecked) var writer: JSONWriter
+    @exclusivity(unchecked) var open: [Frame] = []
 
     init(_ writer: JSONWriter) {
         self.writer = writer
     }
 
-    /// One value being written: what it opened (an object, an array or nothing yet) and how many
-    /// members it has written.
-    final class Frame {
+    /// One value being written: what it opened (an object, an array or nothing yet), how many
+    /// members it has written, and its key in its parent (for `codingPath` only).
+    struct Frame {
         enum Kind { case none, object, array, single }
         var kind = Kind.none
         var count = 0
+        var key: (any CodingKey)?
     }
 
-    /// Closes the containers opened after `frame` (nested containers the value left open), so
-    /// the next write goes into `frame`.
-    func focus(_ frame: Frame) {
-        while let last = open.last, last !== frame { close(open.removeLast()) }
+    /// The keys from the top down to the container at `level`.
+    func codingPath(to level: Int) -> [any CodingKey] {
+        open[...min(level, open.count - 1)].compactMap(\.key)
+    }
+
+    /// Closes the containers opened after the one at `level` (nested containers a value left
+    /// open), so the next write goes into it.
+    @inline(__always)
+    func focus(_ level: Int) {
+        while open.count > level + 1 { close(open.removeLast()) }
     }
 
     func close(_ frame: Frame) {
@@ -51,32 +65,15 @@ private final class Sink {
         }
     }
 
-    /// Writes `value` in a frame of its own, closed when its `encode(to:)` returns.
-    func encode<Value: Encodable>(_ value: Value, path: @autoclosure () -> [any CodingKey]) throws {
-        if writeLeaf(value) { return }
-        let frame = Frame()
-        open.append(frame)
-        try value.encode(to: StreamEncoder(sink: self, frame: frame, codingPath: path()))
-        focus(frame)
+    /// Writes `value`: itself when it is a `StreamValue`, else in a container of its own, closed
+    /// when its `encode(to:)` returns.
+    func encode<Value: Encodable>(_ value: Value, key: @autoclosure () -> (any CodingKey)?) throws {
+        if let streamed = value as? any StreamValue, streamed.write(to: self) { return }
+        let level = open.count
+        open.append(Frame(key: key()))
+        try value.encode(to: StreamEncoder(sink: self, level: level))
+        focus(level)
         close(open.removeLast())
-    }
-
-    /// Writes `value` when it is a scalar, a date, or an optional (`Optional`, `Nullable`) that is
-    /// nil or holds one: most of a page's values. One conformance check instead of a cast per
-    /// scalar type, no frame and no coding path. False for anything else, writing nothing.
-    func writeLeaf<Value: Encodable>(_ value: Value) -> Bool {
-        if let leaf = value as? any StreamLeaf {
-            leaf.write(to: self)
-            return true
-        }
-        if let optional = value as? any StreamOptional {
-            guard let wrapped = optional.streamWrapped else {
-                writer.null()
-                return true
-            }
-            return writeLeaf(wrapped)
-        }
-        return false
     }
 
     /// The last date written and its text: a node's and its calls' dates often share a second.
@@ -107,11 +104,12 @@ private final class Sink {
         writer.raw(json: text)
     }
 
-    /// Opens `frame` as `kind` unless it already is (a second keyed container: same object).
-    func begin(_ frame: Frame, as kind: Frame.Kind) {
-        focus(frame)
-        guard frame.kind != kind else { return }
-        frame.kind = kind
+    /// Opens the container at `level` as `kind` unless it already is (a second keyed container:
+    /// the same object).
+    func begin(_ level: Int, as kind: Frame.Kind) {
+        focus(level)
+        guard open[level].kind != kind else { return }
+        open[level].kind = kind
         switch kind {
         case .object: writer.raw("{")
         case .array: writer.raw("[")
@@ -119,136 +117,171 @@ private final class Sink {
         }
     }
 
-    /// The separator and, in an object, the key before a member of `frame`.
-    func member(of frame: Frame, key: (any CodingKey)?) {
-        focus(frame)
-        if frame.count > 0 { writer.raw(",") }
-        frame.count += 1
-        if let key {
-            writer.string(key.stringValue)
-            writer.raw(":")
+    /// The separator and the key before a member of the object at `level`.
+    @inline(__always)
+    func member<Key: CodingKey>(of level: Int, key: Key) {
+        element(of: level)
+        writer.string(key.stringValue)
+        writer.raw(":")
+    }
+
+    /// The separator before an element of the array (or member of the object) at `level`.
+    @inline(__always)
+    func element(of level: Int) {
+        focus(level)
+        if open[level].count > 0 { writer.raw(",") }
+        open[level].count += 1
+    }
+
+    /// A nested container, opened in place of a member (`key`) or an element (nil) of the
+    /// container at `level`; returns its level.
+    func nested(in level: Int, key: (any CodingKey)?, as kind: Frame.Kind) -> Int {
+        if let key { member(of: level, key: key) } else { element(of: level) }
+        let index = open[level].count - 1
+        open.append(Frame(key: key ?? IndexKey(intValue: index)))
+        begin(open.count - 1, as: kind)
+        return open.count - 1
+    }
+}
+
+/// An array element's place in a coding path.
+private struct IndexKey: CodingKey {
+    var intValue: Int?
+    var stringValue: String { "Index \(intValue ?? 0)" }
+    init(intValue: Int) { self.intValue = intValue }
+    init?(stringValue: String) { nil }
+}
+
+/// A value the sink writes by itself, without its `encode(to:)`: true when written, false (having
+/// written nothing) when it holds something that is not a `StreamValue` itself.
+private protocol StreamValue {
+    func write(to sink: Sink) -> Bool
+}
+
+extension String: StreamValue { fileprivate func write(to sink: Sink) -> Bool { sink.writer.string(self); return true } }
+extension Substring: StreamValue { fileprivate func write(to sink: Sink) -> Bool { sink.writer.string(self); return true } }
+extension Bool: StreamValue { fileprivate func write(to sink: Sink) -> Bool { sink.writer.bool(self); return true } }
+extension Double: StreamValue { fileprivate func write(to sink: Sink) -> Bool { sink.writer.double(self); return true } }
+extension Float: StreamValue { fileprivate func write(to sink: Sink) -> Bool { sink.writer.double(Double(self)); return true } }
+extension Int: StreamValue { fileprivate func write(to sink: Sink) -> Bool { sink.writer.int(self); return true } }
+extension Int8: StreamValue { fileprivate func write(to sink: Sink) -> Bool { sink.writer.int(self); return true } }
+extension Int16: StreamValue { fileprivate func write(to sink: Sink) -> Bool { sink.writer.int(self); return true } }
+extension Int32: StreamValue { fileprivate func write(to sink: Sink) -> Bool { sink.writer.int(self); return true } }
+extension Int64: StreamValue { fileprivate func write(to sink: Sink) -> Bool { sink.writer.int(self); return true } }
+extension UInt: StreamValue { fileprivate func write(to sink: Sink) -> Bool { sink.writer.int(self); return true } }
+extension UInt8: StreamValue { fileprivate func write(to sink: Sink) -> Bool { sink.writer.int(self); return true } }
+extension UInt16: StreamValue { fileprivate func write(to sink: Sink) -> Bool { sink.writer.int(self); return true } }
+extension UInt32: StreamValue { fileprivate func write(to sink: Sink) -> Bool { sink.writer.int(self); return true } }
+extension UInt64: StreamValue { fileprivate func write(to sink: Sink) -> Bool { sink.writer.int(self); return true } }
+extension Date: StreamValue { fileprivate func write(to sink: Sink) -> Bool { sink.writeDate(self); return true } }
+
+// An optional is `null` when nil and what it holds otherwise (the `null` that `Nullable` asks for;
+// a bare `Optional` nested in an array or encoded alone writes the same). One that holds something
+// else (a `Review`, a dictionary) goes through its own `encode(to:)`.
+extension Optional: StreamValue where Wrapped: StreamValue {
+    fileprivate func write(to sink: Sink) -> Bool {
+        guard let value = self else {
+            sink.writer.null()
+            return true
         }
-    }
-
-    /// A nested container's frame, opened in place of a member.
-    func nested(in frame: Frame, key: (any CodingKey)?, as kind: Frame.Kind) -> Frame {
-        member(of: frame, key: key)
-        let child = Frame()
-        open.append(child)
-        begin(child, as: kind)
-        return child
+        return value.write(to: sink)
     }
 }
 
-/// A value the sink writes itself, without its `encode(to:)`.
-private protocol StreamLeaf {
-    func write(to sink: Sink)
+extension Nullable: StreamValue where Value: StreamValue {
+    fileprivate func write(to sink: Sink) -> Bool {
+        guard let value = wrappedValue else {
+            sink.writer.null()
+            return true
+        }
+        return value.write(to: sink)
+    }
 }
 
-extension String: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.string(self) } }
-extension Substring: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.string(self) } }
-extension Bool: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.bool(self) } }
-extension Double: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.double(self) } }
-extension Float: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.double(Double(self)) } }
-extension Int: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
-extension Int8: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
-extension Int16: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
-extension Int32: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
-extension Int64: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
-extension UInt: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
-extension UInt8: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
-extension UInt16: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
-extension UInt32: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
-extension UInt64: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writer.int(self) } }
-extension Date: StreamLeaf { fileprivate func write(to sink: Sink) { sink.writeDate(self) } }
-
-/// An optional, written `null` when nil and as what it holds otherwise (the `null` that
-/// `Nullable` asks for; a bare `Optional` nested in an array or encoded alone writes the same).
-private protocol StreamOptional {
-    var streamWrapped: (any Encodable)? { get }
-}
-
-extension Optional: StreamOptional where Wrapped: Encodable {
-    fileprivate var streamWrapped: (any Encodable)? { self }
-}
-
-extension Nullable: StreamOptional {
-    fileprivate var streamWrapped: (any Encodable)? { wrappedValue }
+extension Array: StreamValue where Element: StreamValue {
+    fileprivate func write(to sink: Sink) -> Bool {
+        sink.writer.raw("[")
+        for (index, element) in enumerated() {
+            if index > 0 { sink.writer.raw(",") }
+            _ = element.write(to: sink)
+        }
+        sink.writer.raw("]")
+        return true
+    }
 }
 
 private struct StreamEncoder: Encoder {
     let sink: Sink
-    let frame: Sink.Frame
-    let codingPath: [any CodingKey]
+    let level: Int
+    var codingPath: [any CodingKey] { sink.codingPath(to: level) }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        sink.begin(frame, as: .object)
-        return KeyedEncodingContainer(KeyedStream<Key>(sink: sink, frame: frame, codingPath: codingPath))
+        sink.begin(level, as: .object)
+        return KeyedEncodingContainer(KeyedStream<Key>(sink: sink, level: level))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        sink.begin(frame, as: .array)
-        return UnkeyedStream(sink: sink, frame: frame, codingPath: codingPath)
+        sink.begin(level, as: .array)
+        return UnkeyedStream(sink: sink, level: level)
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer {
-        sink.begin(frame, as: .single)
-        return SingleStream(sink: sink, frame: frame, codingPath: codingPath)
+        sink.begin(level, as: .single)
+        return SingleStream(sink: sink, level: level)
     }
 }
 
 private struct KeyedStream<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let sink: Sink
-    let frame: Sink.Frame
-    let codingPath: [any CodingKey]
+    let level: Int
+    var codingPath: [any CodingKey] { sink.codingPath(to: level) }
 
     mutating func encodeNil(forKey key: Key) throws {
-        sink.member(of: frame, key: key)
+        sink.member(of: level, key: key)
         sink.writer.null()
     }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        sink.member(of: frame, key: key)
-        try sink.encode(value, path: codingPath + [key])
+        sink.member(of: level, key: key)
+        try sink.encode(value, key: key)
     }
 
-    // Scalars, the bulk of a page, straight to the writer: no dynamic cast, no coding path.
+    // Scalars, the bulk of a page, straight to the writer: no cast.
     mutating func encode(_ value: String, forKey key: Key) throws {
-        sink.member(of: frame, key: key)
+        sink.member(of: level, key: key)
         sink.writer.string(value)
     }
 
     mutating func encode(_ value: Int, forKey key: Key) throws {
-        sink.member(of: frame, key: key)
+        sink.member(of: level, key: key)
         sink.writer.int(value)
     }
 
     mutating func encode(_ value: Int64, forKey key: Key) throws {
-        sink.member(of: frame, key: key)
+        sink.member(of: level, key: key)
         sink.writer.int(value)
     }
 
     mutating func encode(_ value: Double, forKey key: Key) throws {
-        sink.member(of: frame, key: key)
+        sink.member(of: level, key: key)
         sink.writer.double(value)
     }
 
     mutating func encode(_ value: Bool, forKey key: Key) throws {
-        sink.member(of: frame, key: key)
+        sink.member(of: level, key: key)
         sink.writer.bool(value)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
         keyedBy keyType: NestedKey.Type, forKey key: Key
     ) -> KeyedEncodingContainer<NestedKey> {
-        let child = sink.nested(in: frame, key: key, as: .object)
-        return KeyedEncodingContainer(KeyedStream<NestedKey>(sink: sink, frame: child, codingPath: codingPath + [key]))
+        let child = sink.nested(in: level, key: key, as: .object)
+        return KeyedEncodingContainer(KeyedStream<NestedKey>(sink: sink, level: child))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        let child = sink.nested(in: frame, key: key, as: .array)
-        return UnkeyedStream(sink: sink, frame: child, codingPath: codingPath + [key])
+        UnkeyedStream(sink: sink, level: sink.nested(in: level, key: key, as: .array))
     }
 
     mutating func superEncoder() -> any Encoder {
@@ -256,70 +289,71 @@ private struct KeyedStream<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {
-        let child = sink.nested(in: frame, key: key, as: .none)
-        return StreamEncoder(sink: sink, frame: child, codingPath: codingPath + [key])
+        StreamEncoder(sink: sink, level: sink.nested(in: level, key: key, as: .none))
     }
 }
 
 private struct UnkeyedStream: UnkeyedEncodingContainer {
     let sink: Sink
-    let frame: Sink.Frame
-    let codingPath: [any CodingKey]
-    var count: Int { frame.count }
+    let level: Int
+    var codingPath: [any CodingKey] { sink.codingPath(to: level) }
+    var count: Int { sink.open.indices.contains(level) ? sink.open[level].count : 0 }
 
     mutating func encodeNil() throws {
-        sink.member(of: frame, key: nil)
+        sink.element(of: level)
         sink.writer.null()
     }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        sink.member(of: frame, key: nil)
-        try sink.encode(value, path: codingPath)
+        sink.element(of: level)
+        try sink.encode(value, key: IndexKey(intValue: sink.open[level].count - 1))
     }
 
     mutating func encode(_ value: String) throws {
-        sink.member(of: frame, key: nil)
+        sink.element(of: level)
         sink.writer.string(value)
     }
 
     mutating func encode(_ value: Int) throws {
-        sink.member(of: frame, key: nil)
+        sink.element(of: level)
         sink.writer.int(value)
     }
 
     mutating func encode(_ value: Double) throws {
-        sink.member(of: frame, key: nil)
+        sink.element(of: level)
         sink.writer.double(value)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        let child = sink.nested(in: frame, key: nil, as: .object)
-        return KeyedEncodingContainer(KeyedStream<NestedKey>(sink: sink, frame: child, codingPath: codingPath))
+        KeyedEncodingContainer(KeyedStream<NestedKey>(sink: sink, level: sink.nested(in: level, key: nil, as: .object)))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        let child = sink.nested(in: frame, key: nil, as: .array)
-        return UnkeyedStream(sink: sink, frame: child, codingPath: codingPath)
+        UnkeyedStream(sink: sink, level: sink.nested(in: level, key: nil, as: .array))
     }
 
     mutating func superEncoder() -> any Encoder {
-        let child = sink.nested(in: frame, key: nil, as: .none)
-        return StreamEncoder(sink: sink, frame: child, codingPath: codingPath)
+        StreamEncoder(sink: sink, level: sink.nested(in: level, key: nil, as: .none))
     }
 }
 
 private struct SingleStream: SingleValueEncodingContainer {
     let sink: Sink
-    let frame: Sink.Frame
-    let codingPath: [any CodingKey]
+    let level: Int
+    var codingPath: [any CodingKey] { sink.codingPath(to: level) }
 
     mutating func encodeNil() throws {
-        sink.focus(frame)
+        sink.focus(level)
         sink.writer.null()
     }
 
+    mutating func encode(_ value: String) throws {
+        sink.focus(level)
+        sink.writer.string(value)
+    }
+
     mutating func encode<T: Encodable>(_ value: T) throws {
-        sink.focus(frame)
-        try sink.encode(value, path: codingPath)
+        sink.focus(level)
+        try sink.encode(value, key: nil)
     }
 }

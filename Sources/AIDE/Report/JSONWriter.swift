@@ -38,7 +38,19 @@ struct JSONWriter {
     mutating func bool(_ value: Bool) { raw(value ? "true" : "false") }
 
     mutating func int<Value: BinaryInteger>(_ value: Value) {
-        bytes.append(contentsOf: String(value).utf8)
+        // Digits written from the end of a 24-byte scratch (any 64-bit integer fits), no string.
+        var magnitude = UInt64(truncatingIfNeeded: value.magnitude)
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &scratch) { digits in
+            var start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: digits[start...]))
+        }
     }
 
     /// A finite number; NaN and infinities, which JSON cannot hold, are written `null`.
@@ -130,6 +142,16 @@ struct JSONWriter {
         found |= hasZero(word ^ (ones &* 0x22)) | hasZero(word ^ (ones &* 0x5C))
         if scriptSafe { found |= hasZero(word ^ (ones &* 0x3C)) | hasZero(word ^ (ones &* 0xE2)) }
         return found != 0
+    }
+
+    /// Bytes written and not yet handed on by `flush`.
+    var count: Int { bytes.count }
+
+    /// Hands the bytes written so far to `output` and forgets them, keeping the buffer: a large
+    /// document written out in parts.
+    mutating func flush(to output: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try bytes.withUnsafeBytes(output)
+        bytes.removeAll(keepingCapacity: true)
     }
 
     /// The bytes as a string (the writer only ever writes valid UTF-8 from valid UTF-8).

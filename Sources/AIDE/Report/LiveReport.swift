@@ -151,19 +151,6 @@ public struct LiveRun: Sendable {
     }
 }
 
-extension Node {
-    /// The node as `RunStore.summarySnapshot` reads it: plan, code and output empty (a node that
-    /// ran keeps its execution), no traceback.
-    var summary: Node {
-        var node = self
-        node.plan = ""
-        node.code = ""
-        node.execution?.output = ""
-        node.execution?.traceback = nil
-        return node
-    }
-}
-
 extension HTMLReport {
     /// One update for a live page, read in one transaction:
     /// `{"commits": N, "data": {"report": …, "steps": […]}, "details": {…}}` where `report` is the

@@ -254,26 +254,31 @@ public struct RunReport: Sendable, Codable, Hashable {
         let path = bestNode.map { journal.path(to: $0.id).map(\.id) } ?? []
         let onPath = Set(path)
 
-        var modelOrder: [String] = []
-        var usage: [String: ModelUsage] = [:]
+        // Models in the order of their first call; one lookup of the model's name per call.
+        var models: [ModelUsage] = []
+        var modelIndex: [String: Int] = [:]
         for call in snapshot.calls {
-            if usage[call.model] == nil {
-                modelOrder.append(call.model)
-                usage[call.model] = ModelUsage(
+            let at: Int
+            if let known = modelIndex[call.model] {
+                at = known
+            } else {
+                at = models.count
+                modelIndex[call.model] = at
+                models.append(ModelUsage(
                     model: call.model, calls: 0, failedCalls: 0, inputTokens: 0, outputTokens: 0, costUSD: nil,
-                    latency: 0)
+                    latency: 0))
             }
-            usage[call.model]!.calls += 1
-            if call.error != nil { usage[call.model]!.failedCalls += 1 }
-            usage[call.model]!.inputTokens += call.inputTokens
-            usage[call.model]!.outputTokens += call.outputTokens
-            if let cost = finite(call.costUSD) { usage[call.model]!.costUSD = (usage[call.model]!.costUSD ?? 0) + cost }
-            usage[call.model]!.latency += call.latency
-            usage[call.model]!.cachedInputTokens += call.cacheReadTokens ?? 0
-            usage[call.model]!.cacheWriteTokens += call.cacheWriteTokens ?? 0
-            usage[call.model]!.cacheSavingsUSD += finite(call.cacheSavingsUSD) ?? 0
+            models[at].calls += 1
+            if call.error != nil { models[at].failedCalls += 1 }
+            models[at].inputTokens += call.inputTokens
+            models[at].outputTokens += call.outputTokens
+            if let cost = finite(call.costUSD) { models[at].costUSD = (models[at].costUSD ?? 0) + cost }
+            models[at].latency += call.latency
+            models[at].cachedInputTokens += call.cacheReadTokens ?? 0
+            models[at].cacheWriteTokens += call.cacheWriteTokens ?? 0
+            models[at].cacheSavingsUSD += finite(call.cacheSavingsUSD) ?? 0
         }
-        let models = modelOrder.compactMap { usage[$0] }
+        let modelOrder = models.map(\.model)
         var taskModels = [spec.agent.codeModel]
         if let feedback = spec.agent.feedbackModel, feedback != spec.agent.codeModel { taskModels.append(feedback) }
 

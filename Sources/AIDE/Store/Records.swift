@@ -536,12 +536,20 @@ struct NodeRecord: Codable, Sendable, Hashable, TimestampRecord, PersistableReco
 /// Where each coding key's column sits in a query that selects `CodingKeys.allCases` in order.
 struct ColumnPositions<Key: CodingKey & CaseIterable & Hashable> {
     private let positions: [Key: Int]
+    /// Whether a key's one-byte tag is its position (a plain enum's tag is its case's place in
+    /// the declaration, which `allCases` follows): then reading a row hashes no key names.
+    private let tagIsPosition: Bool
 
     init() {
-        positions = Dictionary(uniqueKeysWithValues: Key.allCases.enumerated().map { ($1, $0) })
+        let keys = Array(Key.allCases)
+        positions = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, $0) })
+        tagIsPosition = MemoryLayout<Key>.size == 1 && keys.count <= 256
+            && keys.enumerated().allSatisfy { index, key in withUnsafeBytes(of: key) { Int($0[0]) } == index }
     }
 
-    subscript(key: Key) -> Int { positions[key]! }
+    subscript(key: Key) -> Int {
+        tagIsPosition ? withUnsafeBytes(of: key) { Int($0[0]) } : positions[key]!
+    }
 
     /// The columns, quoted, in order; `replacing` gives some an expression instead (`'' AS "code"`).
     /// A column `table` does not have (a file from before the migration that added it) reads as
@@ -616,6 +624,20 @@ extension NodeRecord {
         slurmState = try row.decode(atIndex: p[.slurmState])
         queueWait = try row.decode(atIndex: p[.queueWait])
         patch = try row.decode(atIndex: p[.patch])
+    }
+}
+
+extension Node {
+    /// The node as `NodeRecord.summarySelection` reads it: plan, code and output empty (a node
+    /// that ran keeps its execution), no traceback, no patch.
+    var summary: Node {
+        var node = self
+        node.plan = ""
+        node.code = ""
+        node.execution?.output = ""
+        node.execution?.traceback = nil
+        node.patch = nil
+        return node
     }
 }
 

@@ -349,23 +349,38 @@ extension RunStore {
         try read { db in try Self.summarySnapshot(db) }
     }
 
-    /// `summarySnapshot()` handed to `summary`, then every node whole, in step order, handed to
-    /// `eachNode` one at a time (so the caller need not hold every node's code and output at
-    /// once); all in one transaction.
-    public func summarySnapshot(_ summary: (RunSnapshot) throws -> Void, thenEachNode eachNode: (Node) throws -> Void) throws {
+    /// Every node whole, in step order, handed to `eachNode` one at a time (so the caller need not
+    /// hold every node's code and output at once), after `start` got the run, its LLM calls and
+    /// its metrics journal (no nodes yet); returns the `summarySnapshot()` made from the same read
+    /// (each node once, for a caller that needs them whole and in summary). One transaction.
+    public func eachNode(
+        start: (RunSnapshot) throws -> Void, _ eachNode: (Node) throws -> Void
+    ) throws -> RunSnapshot {
         try read { db in
-            try summary(try Self.summarySnapshot(db))
+            var snapshot = try Self.snapshotWithoutNodes(db)
+            try start(snapshot)
             let rows = try Row.fetchCursor(db, sql: "SELECT \(try NodeRecord.selection(db)) FROM nodes ORDER BY step")
-            while let row = try rows.next() { try eachNode(try NodeRecord(positionalRow: row).node()) }
+            while let row = try rows.next() {
+                let node = try NodeRecord(positionalRow: row).node()
+                try eachNode(node)
+                snapshot.nodes.append(node.summary)
+            }
+            return snapshot
         }
     }
 
     static func summarySnapshot(_ db: Database) throws -> RunSnapshot {
+        var snapshot = try snapshotWithoutNodes(db)
+        snapshot.nodes = try Array(
+            Row.fetchCursor(db, sql: "SELECT \(try NodeRecord.summarySelection(db)) FROM nodes ORDER BY step")
+                .map { try NodeRecord(positionalRow: $0).node() })
+        return snapshot
+    }
+
+    private static func snapshotWithoutNodes(_ db: Database) throws -> RunSnapshot {
         RunSnapshot(
             run: try RunRecord.order(RunRecord.Columns.startedAt).fetchOne(db),
-            nodes: try Array(
-                Row.fetchCursor(db, sql: "SELECT \(try NodeRecord.summarySelection(db)) FROM nodes ORDER BY step")
-                    .map { try NodeRecord(positionalRow: $0).node() }),
+            nodes: [],
             calls: try Array(
                 Row.fetchCursor(db, sql: "SELECT \(try LLMCallRecord.selection(db)) FROM llm_calls ORDER BY id")
                     .map { try LLMCallRecord(positionalRow: $0) }),
