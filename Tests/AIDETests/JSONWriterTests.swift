@@ -35,6 +35,19 @@ struct JSONWriterTests {
         }
     }
 
+    /// Integers are written digit by digit (no string): the extremes and zero as `String` writes them.
+    @Test func integersAtTheirExtremes() {
+        var json = JSONWriter()
+        json.int(Int64.min)
+        json.raw(",")
+        json.int(UInt64.max)
+        json.raw(",")
+        json.int(0)
+        json.raw(",")
+        json.int(Int8(-7))
+        #expect(json.text == "\(Int64.min),\(UInt64.max),0,-7")
+    }
+
     @Test func numbersAndPunctuation() throws {
         var json = JSONWriter()
         json.raw("[")

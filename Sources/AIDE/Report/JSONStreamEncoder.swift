@@ -189,13 +189,7 @@ extension Optional: StreamValue where Wrapped: StreamValue {
 }
 
 extension Nullable: StreamValue where Value: StreamValue {
-    fileprivate func write(to sink: Sink) -> Bool {
-        guard let value = wrappedValue else {
-            sink.writer.null()
-            return true
-        }
-        return value.write(to: sink)
-    }
+    fileprivate func write(to sink: Sink) -> Bool { wrappedValue.write(to: sink) }
 }
 
 extension Array: StreamValue where Element: StreamValue {
