@@ -35,6 +35,17 @@ pid_of() { # the pid in a daemon's pid file when that process is alive
     echo "$pid"
 }
 
+await_pid_file() { # a daemon writes its pid file only after it has forked and read its config
+    # Seen on a loaded 2-core CI machine: slurmd's pid file appeared more than a second after
+    # `slurmd` returned, so a short wait took a starting daemon for a dead one.
+    local name=$1 i
+    for i in $(seq 300); do
+        pid_of "$name" >/dev/null && return 0
+        sleep 0.1
+    done
+    fail "$name wrote no live pid to $DIR/run/$name.pid within 30 s"
+}
+
 show_logs() {
     local f
     for f in "$DIR"/log/*.log; do
@@ -197,10 +208,12 @@ cmd_start() {
     start_munge
     slurmctld -f "$CONF" >>"$DIR/log/slurmctld.log" 2>&1 || fail "slurmctld did not start"
     slurmd -f "$CONF" -N "$NODE" >>"$DIR/log/slurmd.log" 2>&1 || fail "slurmd did not start"
+    await_pid_file slurmctld
+    await_pid_file slurmd
     local i state=""
     for i in $(seq 120); do
-        pid_of slurmctld >/dev/null || { sleep 0.5; pid_of slurmctld >/dev/null || fail "slurmctld exited"; }
-        pid_of slurmd >/dev/null || { sleep 0.5; pid_of slurmd >/dev/null || fail "slurmd exited"; }
+        pid_of slurmctld >/dev/null || fail "slurmctld exited"
+        pid_of slurmd >/dev/null || fail "slurmd exited"
         state=$(node_state)
         [[ "$state" == idle ]] && break
         sleep 0.5
