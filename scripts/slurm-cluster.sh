@@ -187,6 +187,9 @@ cmd_stop() {
         fi
     fi
     stop_daemons slurmd slurmctld munged
+    # A daemon stopped before it wrote its pid file: found by its command line (this config's path).
+    pkill -KILL -f -- "-f $CONF" 2>/dev/null || true
+    pkill -KILL -f -- "--socket=$MUNGE_SOCKET" 2>/dev/null || true
     rm -rf "$DIR"
     log "stopped"
 }
@@ -202,6 +205,23 @@ cmd_start() {
     ((${#MUNGE_SOCKET} < 100)) || { log "error: $MUNGE_SOCKET is too long for a socket; set AIDE_SLURM_DIR"; exit 1; }
     install_packages
     local started=$SECONDS
+    # A daemon that dies while starting (seen once on a fresh CI machine, right after the packages
+    # were installed, with nothing in its log) gets one more try from nothing; `fail` in the
+    # subshell ends only the attempt. (Not `if ! (…)`: that would switch off set -e inside.)
+    local status
+    set +e
+    (set -e; start_daemons)
+    status=$?
+    set -e
+    if ((status != 0)); then
+        log "starting again from nothing"
+        cmd_stop
+        start_daemons
+    fi
+    log "ready in $((SECONDS - started)) s: node $NODE idle in partition $PARTITION; SLURM_CONF=$CONF"
+}
+
+start_daemons() {
     mkdir -p "$DIR"/{etc,munge,state,spool,log,run}
     chmod 755 "$DIR/munge" # munged wants its socket folder searchable by all; the key itself is 0600
     write_config
@@ -219,7 +239,6 @@ cmd_start() {
         sleep 0.5
     done
     [[ "$state" == idle ]] || fail "node $NODE is '${state:-not reported}' after 60 s, not idle"
-    log "ready in $((SECONDS - started)) s: node $NODE idle in partition $PARTITION; SLURM_CONF=$CONF"
 }
 
 cmd_status() {
