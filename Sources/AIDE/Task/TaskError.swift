@@ -135,9 +135,9 @@ public enum TaskProblem: Sendable, Hashable, CustomStringConvertible {
         /// A duration given as a number must be positive and finite.
         case positiveDuration
         case oneOf([String])
-        /// Slurm's `--mem` format.
+        /// Slurm's memory format (4G, 500M).
         case slurmMemory
-        /// Slurm's `--gres` format.
+        /// Slurm's generic resource format (gpu:1).
         case slurmResource
         /// A type the task's decoders do not name otherwise, by its Swift name.
         case type(String)
