@@ -582,6 +582,27 @@ struct TaskLoaderTests {
         #expect(slurm.map(\.problem) == [.expected(key: ["exec", "slurm", "mem"], .slurmMemory, found: .text("lots"))])
     }
 
+    /// Every key of the schema set to a word no key takes: each error is a fact of the loader's, never a
+    /// decoder's raw words ("Cannot initialize DataSharing from invalid String value …"). Only the two
+    /// value types that word their own refusal (`exec.gpus`, `search.validation`) give `invalidValue`.
+    @Test func everyKeyRefusesAWrongValueAsAFact() throws {
+        // A Python that does not exist ends every load that decodes before any process starts.
+        let fixture = try Fixture(Self.complete + "\nexec:\n  python: /nonexistent/python\n")
+        var keys = TaskSchema.topLevel.filter { TaskSchema.sections[$0] == nil }
+        for (section, inner) in TaskSchema.sections {
+            for key in inner where TaskSchema.subsections["\(section).\(key)"] == nil { keys.append("\(section).\(key)") }
+        }
+        for (section, inner) in TaskSchema.subsections { keys += inner.map { "\(section).\($0)" } }
+        #expect(keys.count > 80)
+        var decoderWords: [String] = []
+        for key in keys.sorted() {
+            guard let error = fixture.error(["\(key)=no-such-value-7"]) else { continue }
+            #expect(!error.message.contains("Cannot initialize"), "\(key): \(error.message)")
+            if case .invalidValue = error.problem { decoderWords.append(key) }
+        }
+        #expect(decoderWords == ["exec.gpus", "search.validation"])
+    }
+
     // MARK: Values
 
     @Test(arguments: [
@@ -625,6 +646,13 @@ struct TaskLoaderTests {
         #expect(error?.line == 4)
         #expect(error?.message.hasPrefix("data: ") == true)
         #expect(error?.message.hasSuffix("does not exist; add a prepare command that creates it") == true)
+        guard case .doesNotExist(let key, let path, let hint)? = error?.problem else {
+            Issue.record("expected doesNotExist, got \(String(describing: error))")
+            return
+        }
+        #expect(key == ["data"])
+        #expect(path.hasSuffix("/data"))
+        #expect(hint == .noPrepare)
     }
 
     @Test func dataThatIsAFile() throws {
@@ -701,6 +729,11 @@ struct TaskLoaderTests {
             #expect(error.line == 6)
             #expect(error.message.hasPrefix("prepare (echo starting; echo 'bad thing happened' >&2; exit 3) failed with exit status 3"))
             #expect(error.message.hasSuffix("its last output:\n  starting\n  bad thing happened"))
+            #expect(
+                error.problem
+                    == .prepareFailed(
+                        command: "echo starting; echo 'bad thing happened' >&2; exit 3", .status(3),
+                        lastOutput: ["starting", "bad thing happened"]))
         }
     }
 

@@ -109,6 +109,9 @@ enum TaskSchema {
         "\(TaskSpec.CodingKeys.agent.stringValue).\(AgentSpec.CodingKeys.editFormat.stringValue)": EditFormat.allCases.map(\.rawValue),
         "\(TaskSpec.CodingKeys.agent.stringValue).\(AgentSpec.CodingKeys.promptCache.stringValue)":
             PromptCacheSetting.allCases.map(\.rawValue),
+        "\(TaskSpec.CodingKeys.exec.stringValue).\(ExecSpec.CodingKeys.data.stringValue)": DataSharing.allCases.map(\.rawValue),
+        "\(TaskSpec.CodingKeys.search.stringValue).\(SearchSpec.CodingKeys.reasoning.stringValue)":
+            ReasoningForm.allCases.map(\.rawValue),
     ]
 
     /// Keys whose value is a duration (`Seconds`).
