@@ -11,7 +11,7 @@ extension ErrorText {
         switch error {
         case let error as TaskError:
             guard case .override(let text) = error.source else { return line(error) }
-            return line(TaskError(file: "--set \(text)", line: error.line, column: error.column, message: error.message))
+            return line(TaskError(file: "--set \(text)", line: error.line, column: error.column, problem: error.problem))
         case let error as RunOptionsError:
             return runOption(error)
         case let error as ReportError:

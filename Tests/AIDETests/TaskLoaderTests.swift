@@ -244,7 +244,7 @@ struct TaskLoaderTests {
     @Test func relativeFileNameIsKeptInErrors() throws {
         let fixture = try Fixture(Self.minimal + "\nbudget:\n  steps: ten\n", answers: false)
         let relative = URL(fileURLWithPath: "task.yaml", relativeTo: URL(fileURLWithPath: fixture.folder.path, isDirectory: true))
-        #expect(throws: TaskError(file: "task.yaml", line: 7, column: 3, message: "budget.steps: expected an integer, found \"ten\"")) {
+        #expect(throws: TaskError(file: "task.yaml", line: 7, column: 3, problem: .expected(key: ["budget", "steps"], .integer, found: .text("ten")))) {
             try TaskLoader.load(relative)
         }
         // A loaded task's URLs are absolute.
@@ -260,11 +260,11 @@ struct TaskLoaderTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let missing = folder.appendingPathComponent("nope.yaml")
-        #expect(throws: TaskError(file: missing.path, message: "cannot read the task file: no such file")) {
+        #expect(throws: TaskError(file: missing.path, problem: .unreadable(reason: "no such file"))) {
             try TaskLoader.load(missing)
         }
         // A folder without task.yaml reads as its task.yaml, missing.
-        #expect(throws: TaskError(file: folder.appendingPathComponent("task.yaml").path, message: "cannot read the task file: no such file")) {
+        #expect(throws: TaskError(file: folder.appendingPathComponent("task.yaml").path, problem: .unreadable(reason: "no such file"))) {
             try TaskLoader.load(folder)
         }
     }
@@ -535,6 +535,51 @@ struct TaskLoaderTests {
         // An override replaces a section that was not a mapping.
         let replaced = try Fixture(Self.complete + "\nsearch: 3\n").load(["search.num_drafts=2"])
         #expect(replaced.spec.search.numDrafts == 2)
+    }
+
+    /// The errors carry facts, not only words: the key path, what was expected and found, numbers as
+    /// numbers, the keys allowed, libyaml's place; their words are the problem's description.
+    @Test func problemsAreTypedFacts() throws {
+        let fixture = try Fixture(Self.complete)
+        let unknown = try Fixture(Self.complete.replacingOccurrences(of: "  steps: 10", with: "  stpes: 10")).error()
+        #expect(unknown?.problem == .unknownKey("stpes", section: ["budget"], known: ["steps", "time_limit", "script_timeout", "usd", "tokens"]))
+        #expect(unknown?.problem.key == nil)
+        #expect(unknown?.line == 14)
+        #expect(unknown?.column == 3)
+
+        let type = fixture.error(["budget.steps=ten"])
+        #expect(type == TaskError(source: .override("budget.steps=ten"), problem: .expected(key: ["budget", "steps"], .integer, found: .text("ten"))))
+        let steps = fixture.error(["budget.steps=0"])
+        #expect(steps?.problem == .outOfRange(key: ["budget", "steps"], .integer(0), allowed: .atLeast(1)))
+        let probability = fixture.error(["search.debug_prob=1.5"])
+        #expect(probability?.problem == .outOfRange(key: ["search", "debug_prob"], .real(1.5), allowed: .within(0, 1)))
+        #expect(probability?.problem.key == ["search", "debug_prob"])
+        let duration = fixture.error(["budget.script_timeout=-5"])
+        #expect(duration?.problem == .expected(key: ["budget", "script_timeout"], .positiveDuration, found: .number(-5)))
+        #expect(duration?.message == "budget.script_timeout: expected a positive, finite duration, found -5.0")
+        let notDuration = fixture.error(["budget.time_limit=soon"])
+        #expect(notDuration?.problem == .expected(key: ["budget", "time_limit"], .duration, found: .text("soon")))
+        let direction = fixture.error(["metric.direction=up"])
+        #expect(direction?.problem == .expected(key: ["metric", "direction"], .oneOf(["minimize", "maximize"]), found: .text("up")))
+
+        #expect(fixture.error(["budget.steps"])?.problem == .malformedOverride)
+        #expect(fixture.error(["name.first=x"])?.problem == .notASection(key: ["name"], path: ["name", "first"]))
+        #expect(fixture.error(["budgte.steps=3"])?.problem == .unknownKey("budgte", section: [], known: TaskSchema.topLevel))
+
+        let missing = try Fixture("name: demo\ngoal: Predict y.\ndata: data\nmetric:\n  name: m\n").error()
+        #expect(missing?.problem == .missingKey("direction", section: ["metric"]))
+
+        let syntax = try Fixture("name: demo\ngoal: \"Predict y.\ndata: data\nmetric:\n  direction: minimize").error()
+        #expect(syntax?.line == 5)
+        #expect(syntax?.column == 22)
+        #expect(
+            syntax?.problem
+                == .syntax(
+                    problem: "found unexpected end of stream",
+                    context: .init(text: "while scanning a quoted scalar", line: 2, column: 7)))
+
+        let slurm = SlurmSpec(mem: "lots").problems()
+        #expect(slurm.map(\.problem) == [.expected(key: ["exec", "slurm", "mem"], .slurmMemory, found: .text("lots"))])
     }
 
     // MARK: Values
