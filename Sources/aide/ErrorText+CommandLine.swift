@@ -15,7 +15,11 @@ extension ErrorText {
         case let error as RunOptionsError:
             return runOption(error)
         case let error as ReportError:
-            if case .noRunsFolder(let path) = error { return "no runs folder \(path) (choose one with --runs-dir)" }
+            switch error {
+            case .noRunsFolder(let path): return "no runs folder \(path) (choose one with --runs-dir)"
+            case .workspace(let cause): return commandLine(cause)
+            default: break
+            }
         case let error as WorkspaceError:
             if case .runsInsideData = error { return line(error) + " (--runs-dir)" }
         case let error as SlurmError:
