@@ -11,11 +11,15 @@ extension ErrorText {
         switch error {
         case let error as TaskError:
             guard case .override(let text) = error.source else { return line(error) }
-            return line(TaskError(file: "--set \(text)", line: error.line, column: error.column, message: error.message))
+            return line(TaskError(file: "--set \(text)", line: error.line, column: error.column, problem: error.problem))
         case let error as RunOptionsError:
             return runOption(error)
         case let error as ReportError:
-            if case .noRunsFolder(let path) = error { return "no runs folder \(path) (choose one with --runs-dir)" }
+            switch error {
+            case .noRunsFolder(let path): return "no runs folder \(path) (choose one with --runs-dir)"
+            case .workspace(let cause): return commandLine(cause)
+            default: break
+            }
         case let error as WorkspaceError:
             if case .runsInsideData = error { return line(error) + " (--runs-dir)" }
         case let error as SlurmError:

@@ -32,36 +32,37 @@ struct JSONValueTests {
     }
 
     @Test(arguments: [
-        ("", "unexpected end of input"),
-        ("{", "expected a string key"),
-        ("{\"a\" 1}", "expected ':'"),
-        ("[1 2]", "expected ',' or ']'"),
-        ("[1,]", "unexpected character"),
-        ("\"abc", "unterminated string"),
-        ("\"a\u{01}\"", "control character"),
-        ("01", "unexpected text after"),
-        ("1.", "no digits after"),
-        ("1e", "no exponent digits"),
-        ("-", "invalid number"),
-        ("tru", "unexpected end of input"),
-        ("nul!", "invalid literal"),
-        ("\"\\x\"", "invalid escape"),
-        ("\"\\u12\"", "truncated \\u escape"),
-        ("\"\\u12zz\"", "invalid \\u escape"),
-        ("{\"a\": 1} x", "unexpected text after"),
+        ("", JSONParseError.Reason.unexpectedEnd(in: nil), 0, "unexpected end of input"),
+        ("{", .expectedKey, 1, "expected a string key"),
+        ("{\"a\" 1}", .expectedColon, 5, "expected ':'"),
+        ("{\"a\": 1", .unexpectedEnd(in: .object), 7, "unexpected end of input in an object"),
+        ("{\"a\": 1]", .expectedCommaOrEnd(of: .object), 7, "expected ',' or '}'"),
+        ("[1 2]", .expectedCommaOrEnd(of: .array), 3, "expected ',' or ']'"),
+        ("[1", .unexpectedEnd(in: .array), 2, "unexpected end of input in an array"),
+        ("[1,]", .unexpectedCharacter("]"), 3, "unexpected character ']'"),
+        ("\"abc", .unterminatedString, 4, "unterminated string"),
+        ("\"a\u{01}\"", .controlCharacter, 2, "control character in a string"),
+        ("01", .trailingText, 1, "unexpected text after the JSON value"),
+        ("1.", .invalidNumber(missing: .fractionDigits), 2, "invalid number: no digits after '.'"),
+        ("1e", .invalidNumber(missing: .exponentDigits), 2, "invalid number: no exponent digits"),
+        ("-", .invalidNumber(missing: nil), 1, "invalid number"),
+        ("tru", .unexpectedEnd(in: nil), 0, "unexpected end of input"),
+        ("nul!", .invalidLiteral, 0, "invalid literal"),
+        ("\"\\x\"", .invalidEscape("x"), 2, "invalid escape '\\x'"),
+        ("\"\\u12\"", .truncatedUnicodeEscape, 3, "truncated \\u escape"),
+        ("\"\\u12zz\"", .invalidUnicodeEscape, 5, "invalid \\u escape"),
+        ("{\"a\": 1} x", .trailingText, 9, "unexpected text after the JSON value"),
     ])
-    func rejectsInvalidJSONWithAReason(text: String, reason: String) {
-        #expect {
-            _ = try JSONValue.parse(text)
-        } throws: { error in
-            guard let error = error as? JSONParseError else { return false }
-            return error.reason.contains(reason)
-        }
+    func rejectsInvalidJSONWithAReasonAndItsPlace(text: String, reason: JSONParseError.Reason, offset: Int, words: String) {
+        #expect(throws: JSONParseError(offset: offset, reason: reason)) { try JSONValue.parse(text) }
+        #expect(JSONParseError(offset: offset, reason: reason).description == "\(words) at byte \(offset)")
     }
 
     @Test func refusesNestingDeeperThanTheLimitInsteadOfCrashing() throws {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
-        #expect(throws: JSONParseError.self) { try JSONValue.parse(deep) }
+        #expect(throws: JSONParseError(offset: JSONParser.maxDepth, reason: .tooDeep(limit: JSONParser.maxDepth))) {
+            try JSONValue.parse(deep)
+        }
         let fine = String(repeating: "[", count: 500) + String(repeating: "]", count: 500)
         #expect(throws: Never.self) { try JSONValue.parse(fine) }
     }

@@ -1,4 +1,5 @@
 @testable import AIDE
+import AIDETesting
 import Testing
 
 /// SEARCH/REPLACE patches as models write them, applied to a script.
@@ -139,5 +140,29 @@ struct PatchTests {
         #expect(Patch.plan(of: answer) == "Raise alpha to 10.\nIt overfits.")
         #expect(Patch.looksLikePatch(answer))
         #expect(!Patch.looksLikePatch("```python\nprint(1)\n```"))
+    }
+
+    /// What an improve step makes of an answer in diff form: the patched script, or why there is none.
+    @Test func anAnswerInDiffFormGivesThePatchedScriptOrTheTypedReason() async throws {
+        let syntax = PythonSyntaxCheck(python: TestPython.path)
+        let parent = "x = 1\nprint(x)\n"
+        func block(_ search: String, _ replace: String) -> String {
+            "Change it.\n<<<<<<< SEARCH\n\(search)\n=======\n\(replace)\n>>>>>>> REPLACE\n"
+        }
+        let applied = try await Operators.patched(block("x = 1", "x = 2"), parent: parent, syntax: syntax)
+        #expect(try applied.get().code == "x = 2\nprint(x)\n")
+
+        let broken = try await Operators.patched(block("x = 1", "x = (2"), parent: parent, syntax: syntax)
+        guard case .failure(.doesNotCompile(let problem)) = broken else {
+            Issue.record("a patch that breaks the syntax: \(broken)")
+            return
+        }
+        #expect(problem.hasPrefix("SyntaxError:"))
+        #expect(PatchError.doesNotCompile(problem: problem).description == "the patched script did not compile: \(problem)")
+
+        let nowhere = try await Operators.patched(block("y = 1", "y = 2"), parent: parent, syntax: syntax)
+        #expect(throws: PatchError.noMatch(block: 1, firstLine: "y = 1")) { try nowhere.get() }
+        let prose = try await Operators.patched("I would raise alpha.", parent: parent, syntax: syntax)
+        #expect(throws: PatchError.noBlocks) { try prose.get() }
     }
 }

@@ -329,6 +329,25 @@ struct RunReportTests {
         }
     }
 
+    /// A run that cannot be opened is a `ReportError` that keeps the store's or the workspace's
+    /// fact (so the CLI can still name its flag), in that layer's words.
+    @Test func aRunThatCannotBeOpenedKeepsItsCause() async throws {
+        try await Self.withTemporaryDirectory { directory in
+            let missing = #expect(throws: ReportError.self) { try RunReport.openStore("nope", runsDirectory: directory) }
+            #expect(missing == .workspace(.noRun(reference: "nope", runsDirectory: directory.path)))
+            #expect(missing?.description == WorkspaceError.noRun(reference: "nope", runsDirectory: directory.path).description)
+
+            // A run folder whose database holds no run yet.
+            let folder = directory.appendingPathComponent("empty-run")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let database = folder.appendingPathComponent("run.sqlite")
+            try RunStore(path: database).close()
+            let empty = #expect(throws: ReportError.self) { try RunReport.load(folder.path, runsDirectory: directory) }
+            #expect(empty == .store(.noRun(path: database.path)))
+            #expect(empty?.description == "\(database.path) holds no run yet")
+        }
+    }
+
     @Test func aRunWithoutGoodNodesHasNoBestCode() async throws {
         try await Self.withTemporaryDirectory { directory in
             try Self.makeRun(in: directory, steps: 0)

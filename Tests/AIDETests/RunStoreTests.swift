@@ -448,8 +448,19 @@ struct RunStoreTests {
             // A call of another node.
             var stray = Self.calls(for: node)
             stray[1].nodeID = "node-0"
-            #expect(throws: StoreError.self) {
+            #expect(throws: StoreError.inconsistentCommit(.callOfNode("node-0", committedNode: node.id))) {
                 try store.commit(node: node, calls: stray, metrics: Self.metrics(step: 1), bestNodeID: node.id)
+            }
+            // A call, or the metrics row, of another run.
+            var foreign = Self.calls(for: node)
+            foreign[0].runID = "other-run"
+            #expect(throws: StoreError.inconsistentCommit(.call(ofRun: "other-run", storeRun: Self.runID))) {
+                try store.commit(node: node, calls: foreign, metrics: Self.metrics(step: 1), bestNodeID: node.id)
+            }
+            var foreignMetrics = Self.metrics(step: 1)
+            foreignMetrics.runID = "other-run"
+            #expect(throws: StoreError.inconsistentCommit(.metrics(ofRun: "other-run", storeRun: Self.runID))) {
+                try store.commit(node: node, calls: Self.calls(for: node), metrics: foreignMetrics, bestNodeID: node.id)
             }
             // A parent that does not exist.
             var orphan = node

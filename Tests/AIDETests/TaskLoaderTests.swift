@@ -244,7 +244,7 @@ struct TaskLoaderTests {
     @Test func relativeFileNameIsKeptInErrors() throws {
         let fixture = try Fixture(Self.minimal + "\nbudget:\n  steps: ten\n", answers: false)
         let relative = URL(fileURLWithPath: "task.yaml", relativeTo: URL(fileURLWithPath: fixture.folder.path, isDirectory: true))
-        #expect(throws: TaskError(file: "task.yaml", line: 7, column: 3, message: "budget.steps: expected an integer, found \"ten\"")) {
+        #expect(throws: TaskError(file: "task.yaml", line: 7, column: 3, problem: .expected(key: ["budget", "steps"], .integer, found: .text("ten")))) {
             try TaskLoader.load(relative)
         }
         // A loaded task's URLs are absolute.
@@ -260,11 +260,11 @@ struct TaskLoaderTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let missing = folder.appendingPathComponent("nope.yaml")
-        #expect(throws: TaskError(file: missing.path, message: "cannot read the task file: no such file")) {
+        #expect(throws: TaskError(file: missing.path, problem: .unreadable(reason: "no such file"))) {
             try TaskLoader.load(missing)
         }
         // A folder without task.yaml reads as its task.yaml, missing.
-        #expect(throws: TaskError(file: folder.appendingPathComponent("task.yaml").path, message: "cannot read the task file: no such file")) {
+        #expect(throws: TaskError(file: folder.appendingPathComponent("task.yaml").path, problem: .unreadable(reason: "no such file"))) {
             try TaskLoader.load(folder)
         }
     }
@@ -537,6 +537,72 @@ struct TaskLoaderTests {
         #expect(replaced.spec.search.numDrafts == 2)
     }
 
+    /// The errors carry facts, not only words: the key path, what was expected and found, numbers as
+    /// numbers, the keys allowed, libyaml's place; their words are the problem's description.
+    @Test func problemsAreTypedFacts() throws {
+        let fixture = try Fixture(Self.complete)
+        let unknown = try Fixture(Self.complete.replacingOccurrences(of: "  steps: 10", with: "  stpes: 10")).error()
+        #expect(unknown?.problem == .unknownKey("stpes", section: ["budget"], known: ["steps", "time_limit", "script_timeout", "usd", "tokens"]))
+        #expect(unknown?.problem.key == nil)
+        #expect(unknown?.line == 14)
+        #expect(unknown?.column == 3)
+
+        let type = fixture.error(["budget.steps=ten"])
+        #expect(type == TaskError(source: .override("budget.steps=ten"), problem: .expected(key: ["budget", "steps"], .integer, found: .text("ten"))))
+        let steps = fixture.error(["budget.steps=0"])
+        #expect(steps?.problem == .outOfRange(key: ["budget", "steps"], .integer(0), allowed: .atLeast(1)))
+        let probability = fixture.error(["search.debug_prob=1.5"])
+        #expect(probability?.problem == .outOfRange(key: ["search", "debug_prob"], .real(1.5), allowed: .within(0, 1)))
+        #expect(probability?.problem.key == ["search", "debug_prob"])
+        let duration = fixture.error(["budget.script_timeout=-5"])
+        #expect(duration?.problem == .expected(key: ["budget", "script_timeout"], .positiveDuration, found: .number(-5)))
+        #expect(duration?.message == "budget.script_timeout: expected a positive, finite duration, found -5.0")
+        let notDuration = fixture.error(["budget.time_limit=soon"])
+        #expect(notDuration?.problem == .expected(key: ["budget", "time_limit"], .duration, found: .text("soon")))
+        let direction = fixture.error(["metric.direction=up"])
+        #expect(direction?.problem == .expected(key: ["metric", "direction"], .oneOf(["minimize", "maximize"]), found: .text("up")))
+
+        #expect(fixture.error(["budget.steps"])?.problem == .malformedOverride)
+        #expect(fixture.error(["name.first=x"])?.problem == .notASection(key: ["name"], path: ["name", "first"]))
+        #expect(fixture.error(["budgte.steps=3"])?.problem == .unknownKey("budgte", section: [], known: TaskSchema.topLevel))
+
+        let missing = try Fixture("name: demo\ngoal: Predict y.\ndata: data\nmetric:\n  name: m\n").error()
+        #expect(missing?.problem == .missingKey("direction", section: ["metric"]))
+
+        let syntax = try Fixture("name: demo\ngoal: \"Predict y.\ndata: data\nmetric:\n  direction: minimize").error()
+        #expect(syntax?.line == 5)
+        #expect(syntax?.column == 22)
+        #expect(
+            syntax?.problem
+                == .syntax(
+                    problem: "found unexpected end of stream",
+                    context: .init(text: "while scanning a quoted scalar", line: 2, column: 7)))
+
+        let slurm = SlurmSpec(mem: "lots").problems()
+        #expect(slurm.map(\.problem) == [.expected(key: ["exec", "slurm", "mem"], .slurmMemory, found: .text("lots"))])
+    }
+
+    /// Every key of the schema set to a word no key takes: each error is a fact of the loader's, never a
+    /// decoder's raw words ("Cannot initialize DataSharing from invalid String value …"). Only the two
+    /// value types that word their own refusal (`exec.gpus`, `search.validation`) give `invalidValue`.
+    @Test func everyKeyRefusesAWrongValueAsAFact() throws {
+        // A Python that does not exist ends every load that decodes before any process starts.
+        let fixture = try Fixture(Self.complete + "\nexec:\n  python: /nonexistent/python\n")
+        var keys = TaskSchema.topLevel.filter { TaskSchema.sections[$0] == nil }
+        for (section, inner) in TaskSchema.sections {
+            for key in inner where TaskSchema.subsections["\(section).\(key)"] == nil { keys.append("\(section).\(key)") }
+        }
+        for (section, inner) in TaskSchema.subsections { keys += inner.map { "\(section).\($0)" } }
+        #expect(keys.count > 80)
+        var decoderWords: [String] = []
+        for key in keys.sorted() {
+            guard let error = fixture.error(["\(key)=no-such-value-7"]) else { continue }
+            #expect(!error.message.contains("Cannot initialize"), "\(key): \(error.message)")
+            if case .invalidValue = error.problem { decoderWords.append(key) }
+        }
+        #expect(decoderWords == ["exec.gpus", "search.validation"])
+    }
+
     // MARK: Values
 
     @Test(arguments: [
@@ -580,6 +646,13 @@ struct TaskLoaderTests {
         #expect(error?.line == 4)
         #expect(error?.message.hasPrefix("data: ") == true)
         #expect(error?.message.hasSuffix("does not exist; add a prepare command that creates it") == true)
+        guard case .doesNotExist(let key, let path, let hint)? = error?.problem else {
+            Issue.record("expected doesNotExist, got \(String(describing: error))")
+            return
+        }
+        #expect(key == ["data"])
+        #expect(path.hasSuffix("/data"))
+        #expect(hint == .noPrepare)
     }
 
     @Test func dataThatIsAFile() throws {
@@ -656,6 +729,11 @@ struct TaskLoaderTests {
             #expect(error.line == 6)
             #expect(error.message.hasPrefix("prepare (echo starting; echo 'bad thing happened' >&2; exit 3) failed with exit status 3"))
             #expect(error.message.hasSuffix("its last output:\n  starting\n  bad thing happened"))
+            #expect(
+                error.problem
+                    == .prepareFailed(
+                        command: "echo starting; echo 'bad thing happened' >&2; exit 3", .status(3),
+                        lastOutput: ["starting", "bad thing happened"]))
         }
     }
 

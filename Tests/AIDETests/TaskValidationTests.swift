@@ -95,6 +95,35 @@ private func loadError(
             == "task.yaml:8:3: exec.python: no-such-python-anywhere is not an executable file (nor a command on PATH)")
     }
 
+    /// The facts behind the words: the model and the provider's refusal, the Python, the limit as a number.
+    @Test func runSettingProblemsAreTypedFacts() throws {
+        func problem(_ extra: String, python: String = TestPython.path, execLines: String = "") throws -> TaskProblem? {
+            let task = try TaskFolder(extra, python: python, execLines: execLines)
+            defer { task.remove() }
+            do {
+                _ = try TaskLoader.load(task.file)
+                return nil
+            } catch let error as TaskError {
+                return error.problem
+            }
+        }
+        #expect(
+            try problem("agent:\n  code_model: gpt-4o\n  code:\n    thinking_budget: 2000\n")
+                == .modelOptions(key: ["agent", "code"], model: "gpt-4o", problem: .thinkingBudgetOnOpenAI))
+        #expect(
+            try problem("agent:\n  feedback:\n    max_tokens: 1000000\n")
+                == .modelOptions(
+                    key: ["agent", "feedback"], model: "claude-sonnet-4-5", problem: .maxTokensAboveLimit(maxTokens: 1_000_000, limit: 64000)))
+        #expect(try problem("", python: "/nonexistent/python3") == .noPython("/nonexistent/python3"))
+        #expect(try problem("", python: "/bin/true") == .notPython3("/bin/true", said: nil))
+        let memory = try problem("", execLines: "  memory_limit_mb: 1\n")
+        #expect(memory?.key == ["exec", "memory_limit_mb"])
+        if case .memoryTooSmall(let megabytes, _)? = memory { #expect(megabytes == 1) } else { Issue.record("\(String(describing: memory))") }
+        #expect(
+            try problem("agent:\n  retry:\n    max_attempts: 0\n")
+                == .outOfRange(key: ["agent", "retry", "max_attempts"], .integer(0), allowed: .atLeast(1)))
+    }
+
     @Test func thePythonMustImportTheTasksPackages() throws {
         #expect(try loadError("", execLines: "  packages: [json, no_such_module_xyz]\n")
             == "task.yaml:9:3: exec.packages: \(TestPython.path) cannot import no_such_module_xyz: ModuleNotFoundError: No module named 'no_such_module_xyz'")

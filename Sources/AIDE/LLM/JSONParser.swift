@@ -4,7 +4,73 @@ import Foundation
 public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Byte offset of the problem.
     public var offset: Int
-    public var reason: String
+    public var reason: Reason
+
+    /// What was wrong at `offset`.
+    public enum Reason: Sendable, Hashable, CustomStringConvertible {
+        /// The text ended inside a value (in an object or array, when it was inside one).
+        case unexpectedEnd(in: Container?)
+        /// A character that starts no JSON value.
+        case unexpectedCharacter(Character)
+        /// `t`, `f` or `n` not followed by the rest of `true`, `false` or `null`.
+        case invalidLiteral
+        /// Objects and arrays nested deeper than the parser's limit.
+        case tooDeep(limit: Int)
+        /// An object member that does not start with a string.
+        case expectedKey
+        /// A key not followed by `:`.
+        case expectedColon
+        /// A member or element not followed by `,` or the container's closing bracket.
+        case expectedCommaOrEnd(of: Container)
+        /// A raw control character inside a string.
+        case controlCharacter
+        /// A backslash followed by a character JSON gives no meaning.
+        case invalidEscape(Character)
+        /// A string with no closing quote.
+        case unterminatedString
+        /// `\u` followed by fewer than four characters.
+        case truncatedUnicodeEscape
+        /// `\u` followed by something other than four hex digits.
+        case invalidUnicodeEscape
+        /// A number that is not one (`-`, `1.`, `1e`), with the missing part when known.
+        case invalidNumber(missing: NumberPart?)
+        /// Text after the one top-level value.
+        case trailingText
+
+        /// The kind of container a problem is in.
+        public enum Container: Sendable, Hashable {
+            case object, array
+        }
+
+        /// The part a malformed number lacks.
+        public enum NumberPart: Sendable, Hashable {
+            case fractionDigits, exponentDigits
+        }
+
+        public var description: String {
+            switch self {
+            case .unexpectedEnd(nil): return "unexpected end of input"
+            case .unexpectedEnd(.object?): return "unexpected end of input in an object"
+            case .unexpectedEnd(.array?): return "unexpected end of input in an array"
+            case .unexpectedCharacter(let character): return "unexpected character '\(character)'"
+            case .invalidLiteral: return "invalid literal"
+            case .tooDeep(let limit): return "nesting deeper than \(limit)"
+            case .expectedKey: return "expected a string key"
+            case .expectedColon: return "expected ':'"
+            case .expectedCommaOrEnd(.object): return "expected ',' or '}'"
+            case .expectedCommaOrEnd(.array): return "expected ',' or ']'"
+            case .controlCharacter: return "control character in a string"
+            case .invalidEscape(let character): return "invalid escape '\\\(character)'"
+            case .unterminatedString: return "unterminated string"
+            case .truncatedUnicodeEscape: return "truncated \\u escape"
+            case .invalidUnicodeEscape: return "invalid \\u escape"
+            case .invalidNumber(nil): return "invalid number"
+            case .invalidNumber(.fractionDigits?): return "invalid number: no digits after '.'"
+            case .invalidNumber(.exponentDigits?): return "invalid number: no exponent digits"
+            case .trailingText: return "unexpected text after the JSON value"
+            }
+        }
+    }
 
     public var description: String { "\(reason) at byte \(offset)" }
 }
@@ -30,12 +96,12 @@ struct JSONParser {
             parser.skipWhitespace()
             let value = try parser.parseValue(depth: 0)
             parser.skipWhitespace()
-            guard parser.position == parser.bytes.count else { throw parser.error("unexpected text after the JSON value") }
+            guard parser.position == parser.bytes.count else { throw parser.error(.trailingText) }
             return value
         }
     }
 
-    private func error(_ reason: String) -> JSONParseError {
+    private func error(_ reason: JSONParseError.Reason) -> JSONParseError {
         JSONParseError(offset: position, reason: reason)
     }
 
@@ -49,7 +115,7 @@ struct JSONParser {
     }
 
     private mutating func parseValue(depth: Int) throws -> JSONValue {
-        guard position < bytes.count else { throw error("unexpected end of input") }
+        guard position < bytes.count else { throw error(.unexpectedEnd(in: nil)) }
         switch bytes[position] {
         case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
         case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
@@ -58,22 +124,22 @@ struct JSONParser {
         case UInt8(ascii: "f"): try expect("false"); return .bool(false)
         case UInt8(ascii: "n"): try expect("null"); return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
-        default: throw error("unexpected character '\(Character(UnicodeScalar(bytes[position])))'")
+        default: throw error(.unexpectedCharacter(Character(UnicodeScalar(bytes[position]))))
         }
     }
 
     private mutating func expect(_ word: StaticString) throws {
         let count = word.utf8CodeUnitCount
-        guard position + count <= bytes.count else { throw error("unexpected end of input") }
+        guard position + count <= bytes.count else { throw error(.unexpectedEnd(in: nil)) }
         let matches = word.withUTF8Buffer { expected in
             (0..<count).allSatisfy { bytes[position + $0] == expected[$0] }
         }
-        guard matches else { throw error("invalid literal") }
+        guard matches else { throw error(.invalidLiteral) }
         position += count
     }
 
     private mutating func parseObject(depth: Int) throws -> JSONValue {
-        guard depth <= Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth)") }
+        guard depth <= Self.maxDepth else { throw error(.tooDeep(limit: Self.maxDepth)) }
         position += 1
         var object: [String: JSONValue] = [:]
         skipWhitespace()
@@ -84,29 +150,29 @@ struct JSONParser {
         while true {
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
-                throw error("expected a string key")
+                throw error(.expectedKey)
             }
             let key = try parseString()
             skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
+            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error(.expectedColon) }
             position += 1
             skipWhitespace()
             object[key] = try parseValue(depth: depth)
             skipWhitespace()
-            guard position < bytes.count else { throw error("unexpected end of input in an object") }
+            guard position < bytes.count else { throw error(.unexpectedEnd(in: .object)) }
             if bytes[position] == UInt8(ascii: ",") {
                 position += 1
             } else if bytes[position] == UInt8(ascii: "}") {
                 position += 1
                 return .object(object)
             } else {
-                throw error("expected ',' or '}'")
+                throw error(.expectedCommaOrEnd(of: .object))
             }
         }
     }
 
     private mutating func parseArray(depth: Int) throws -> JSONValue {
-        guard depth <= Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth)") }
+        guard depth <= Self.maxDepth else { throw error(.tooDeep(limit: Self.maxDepth)) }
         position += 1
         var array: [JSONValue] = []
         skipWhitespace()
@@ -118,14 +184,14 @@ struct JSONParser {
             skipWhitespace()
             array.append(try parseValue(depth: depth))
             skipWhitespace()
-            guard position < bytes.count else { throw error("unexpected end of input in an array") }
+            guard position < bytes.count else { throw error(.unexpectedEnd(in: .array)) }
             if bytes[position] == UInt8(ascii: ",") {
                 position += 1
             } else if bytes[position] == UInt8(ascii: "]") {
                 position += 1
                 return .array(array)
             } else {
-                throw error("expected ',' or ']'")
+                throw error(.expectedCommaOrEnd(of: .array))
             }
         }
     }
@@ -142,7 +208,7 @@ struct JSONParser {
                 return text
             }
             if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { throw error("control character in a string") }
+            if byte < 0x20 { throw error(.controlCharacter) }
             position += 1
         }
         var buffer = Array(UnsafeBufferPointer(rebasing: bytes[start..<position]))
@@ -185,19 +251,19 @@ struct JSONParser {
                     buffer.append(contentsOf: String(Character(UnicodeScalar(scalar) ?? "\u{FFFD}")).utf8)
                 default:
                     position -= 1
-                    throw error("invalid escape '\\\(Character(UnicodeScalar(escape)))'")
+                    throw error(.invalidEscape(Character(UnicodeScalar(escape))))
                 }
             default:
-                if byte < 0x20 { throw error("control character in a string") }
+                if byte < 0x20 { throw error(.controlCharacter) }
                 buffer.append(byte)
                 position += 1
             }
         }
-        throw error("unterminated string")
+        throw error(.unterminatedString)
     }
 
     private mutating func parseHex4() throws -> UInt32 {
-        guard position + 4 <= bytes.count else { throw error("truncated \\u escape") }
+        guard position + 4 <= bytes.count else { throw error(.truncatedUnicodeEscape) }
         var value: UInt32 = 0
         for _ in 0..<4 {
             let byte = bytes[position]
@@ -206,7 +272,7 @@ struct JSONParser {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
             case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
             case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw error("invalid \\u escape")
+            default: throw error(.invalidUnicodeEscape)
             }
             value = value << 4 | UInt32(digit)
             position += 1
@@ -219,7 +285,7 @@ struct JSONParser {
         var integral = true
         if bytes[position] == UInt8(ascii: "-") { position += 1 }
         guard position < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) else {
-            throw error("invalid number")
+            throw error(.invalidNumber(missing: nil))
         }
         if bytes[position] == UInt8(ascii: "0") {
             position += 1
@@ -231,7 +297,7 @@ struct JSONParser {
             position += 1
             let digits = position
             while position < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) { position += 1 }
-            guard position > digits else { throw error("invalid number: no digits after '.'") }
+            guard position > digits else { throw error(.invalidNumber(missing: .fractionDigits)) }
         }
         if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
             integral = false
@@ -241,11 +307,11 @@ struct JSONParser {
             }
             let digits = position
             while position < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) { position += 1 }
-            guard position > digits else { throw error("invalid number: no exponent digits") }
+            guard position > digits else { throw error(.invalidNumber(missing: .exponentDigits)) }
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
         if integral, let value = Int(text) { return .int(value) }
-        guard let value = Double(text) else { throw JSONParseError(offset: start, reason: "invalid number") }
+        guard let value = Double(text) else { throw JSONParseError(offset: start, reason: .invalidNumber(missing: nil)) }
         return .double(value)
     }
 }

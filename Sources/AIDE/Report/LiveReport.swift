@@ -127,7 +127,7 @@ public struct LiveRun: Sendable {
     /// A viewer as far as the last `advance()` began gets the nodes it read; one further behind
     /// costs a read of the nodes it lacks.
     public func update(afterCommits: Int) throws -> [UInt8] {
-        guard let report else { throw ReportError.unreadable(ErrorText.line(StoreError.noRun(path: store.path.path))) }
+        guard let report else { throw ReportError.store(.noRun(path: store.path.path)) }
         let from = min(max(0, afterCommits), commits)
         let nodes: [Node]
         if from >= recentFrom {

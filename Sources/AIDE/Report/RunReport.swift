@@ -19,12 +19,22 @@ public enum ReportError: Error, CustomStringConvertible, Equatable, Sendable {
     case unreadableSettings(run: String, path: String)
     /// HTML was asked for a node, a listing or a comparison.
     case htmlShowsOneRun
-    /// The run could not be opened or read: the cause in words (a store, workspace or file error).
-    case unreadable(String)
+    /// The run's database could not be opened or read.
+    case store(StoreError)
+    /// What the user named is no run folder, or not one aide can use.
+    case workspace(WorkspaceError)
+    /// Another failure while reading the run: its words (SQLite's, a decoder's or the file
+    /// system's), which no type of ours holds.
+    case unreadable(reason: String)
 
     /// Any failure to open or read a run, as a `ReportError` (kept as it is when it already is one).
     public static func reading(_ error: any Error) -> ReportError {
-        (error as? ReportError) ?? .unreadable(ErrorText.line(error))
+        switch error {
+        case let error as ReportError: return error
+        case let error as StoreError: return .store(error)
+        case let error as WorkspaceError: return .workspace(error)
+        default: return .unreadable(reason: ErrorText.line(error))
+        }
     }
 
     public var description: String {
@@ -38,7 +48,9 @@ public enum ReportError: Error, CustomStringConvertible, Equatable, Sendable {
             return "run \(run) has no good node yet (\(steps) node\(steps == 1 ? "" : "s"), all buggy)"
         case .unreadableSettings(let run, let path): return "cannot read the task settings of run \(run) in \(path)"
         case .htmlShowsOneRun: return "an HTML report shows one whole run, not a node, a listing or a comparison"
-        case .unreadable(let text): return text
+        case .store(let error): return error.description
+        case .workspace(let error): return error.description
+        case .unreadable(let reason): return reason
         }
     }
 }
@@ -241,7 +253,7 @@ public struct RunReport: Sendable, Codable, Hashable {
     /// The report of a snapshot; `path` names the file in errors.
     /// `now` tells a live run (its heartbeat fresh) from one whose process is gone.
     public init(snapshot: RunSnapshot, path: String, now: Date = Date()) throws {
-        guard let run = snapshot.run else { throw ReportError.unreadable(ErrorText.line(StoreError.noRun(path: path))) }
+        guard let run = snapshot.run else { throw ReportError.store(.noRun(path: path)) }
         let spec: TaskSpec
         do {
             spec = try run.spec()

@@ -145,11 +145,11 @@ public enum Operators {
     /// as it is (the model answered in full form).
     static func patched(
         _ answer: String, parent: String, syntax: PythonSyntaxCheck
-    ) async throws -> Result<Proposal, PatchProblem> {
+    ) async throws -> Result<Proposal, PatchError> {
         guard Patch.looksLikePatch(answer) else {
             switch try await CodeExtraction.proposal(from: answer, problem: syntax.problem(in:)) {
             case .success(let proposal): return .success(proposal)
-            case .failure: return .failure(PatchProblem(PatchError.noBlocks.description))
+            case .failure: return .failure(.noBlocks)
             }
         }
         let blocks: [PatchBlock]
@@ -158,18 +158,12 @@ public enum Operators {
             blocks = try Patch.blocks(in: answer)
             code = try Patch.apply(blocks, to: parent)
         } catch {
-            return .failure(PatchProblem("\(error)"))
+            return .failure(error)
         }
         if let problem = try await syntax.problem(in: code) {
-            return .failure(PatchProblem("the patched script did not compile: \(problem)"))
+            return .failure(.doesNotCompile(problem: problem))
         }
         return .success(Proposal(plan: Patch.plan(of: answer), code: code, patch: Patch.text(of: blocks)))
-    }
-
-    /// Why an answer in diff form gave no script.
-    struct PatchProblem: Error, CustomStringConvertible {
-        var description: String
-        init(_ description: String) { self.description = description }
     }
 
     /// The review of one run. Never throws for an LLM failure (but for a replay miss): it returns no

@@ -28,6 +28,8 @@ public enum PatchError: Error, Sendable, Hashable, CustomStringConvertible {
     case noMatch(block: Int, firstLine: String)
     /// The SEARCH lines are in the script more than once.
     case severalMatches(block: Int, count: Int)
+    /// The blocks applied, but the script they made does not compile (Python's message).
+    case doesNotCompile(problem: String)
 
     public var description: String {
         switch self {
@@ -41,6 +43,8 @@ public enum PatchError: Error, Sendable, Hashable, CustomStringConvertible {
             return "block \(block)'s SEARCH text matches nowhere in the script (it starts `\(line.count > 80 ? line.prefix(80) + "…" : line)`)"
         case .severalMatches(let block, let count):
             return "block \(block)'s SEARCH text matches \(count) places in the script; it must match exactly one"
+        case .doesNotCompile(let problem):
+            return "the patched script did not compile: \(problem)"
         }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// Why a run file could not be opened or written.
-public enum StoreError: Error, CustomStringConvertible, Equatable {
+public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The file is not an SQLite database at all.
     case notADatabase(path: String, reason: String)
     /// An SQLite database whose pages are damaged.
@@ -22,7 +22,17 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     /// `createRun` on a file that already holds a run: one run per file.
     case runExists(path: String, runID: String)
     /// A commit whose parts do not belong together (another run, another node).
-    case inconsistentCommit(String)
+    case inconsistentCommit(CommitMismatch)
+
+    /// The part of a commit that belongs to another run or node.
+    public enum CommitMismatch: Sendable, Equatable {
+        /// The metrics row is another run's.
+        case metrics(ofRun: String, storeRun: String)
+        /// An LLM call is another run's.
+        case call(ofRun: String, storeRun: String)
+        /// An LLM call names another node than the one committed.
+        case callOfNode(String, committedNode: String)
+    }
 
     public var description: String {
         switch self {
@@ -45,8 +55,12 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             return "\(path) holds no run yet"
         case .runExists(let path, let runID):
             return "\(path) already holds run \(runID) (one run per file)"
-        case .inconsistentCommit(let reason):
-            return "inconsistent commit: \(reason)"
+        case .inconsistentCommit(.metrics(let other, let run)):
+            return "inconsistent commit: metrics of run \(other) in run \(run)"
+        case .inconsistentCommit(.call(let other, let run)):
+            return "inconsistent commit: LLM call of run \(other) in run \(run)"
+        case .inconsistentCommit(.callOfNode(let other, let node)):
+            return "inconsistent commit: LLM call of node \(other) committed with node \(node)"
         }
     }
 
@@ -267,15 +281,15 @@ extension RunStore {
                 throw StoreError.noRun(path: path.path)
             }
             guard metrics.runID == runID else {
-                throw StoreError.inconsistentCommit("metrics of run \(metrics.runID) in run \(runID)")
+                throw StoreError.inconsistentCommit(.metrics(ofRun: metrics.runID, storeRun: runID))
             }
             try NodeRecord(node, runID: runID).insert(db)
             for var call in calls {
                 guard call.runID == runID else {
-                    throw StoreError.inconsistentCommit("LLM call of run \(call.runID) in run \(runID)")
+                    throw StoreError.inconsistentCommit(.call(ofRun: call.runID, storeRun: runID))
                 }
                 if let nodeID = call.nodeID, nodeID != node.id {
-                    throw StoreError.inconsistentCommit("LLM call of node \(nodeID) committed with node \(node.id)")
+                    throw StoreError.inconsistentCommit(.callOfNode(nodeID, committedNode: node.id))
                 }
                 call.nodeID = node.id
                 try call.insert(db)

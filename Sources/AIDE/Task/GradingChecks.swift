@@ -2,24 +2,21 @@ import Foundation
 
 extension TaskDocument {
     /// The grading section's values: a metric or a command (with its direction), and the columns each needs.
-    func checkGrading(_ grading: GradingSpec, _ check: (Bool, String, String) throws -> Void) throws {
-        func blank(_ text: String) -> Bool { text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+    func checkGrading(_ grading: GradingSpec, _ check: ValueCheck) throws {
         if let command = grading.command {
-            try check(grading.metric == nil, "grading.command", "give a metric or a command, not both")
-            try check(!blank(command), "grading.command", "must not be empty")
-            try check(
-                grading.direction != nil, "grading.direction",
-                "a grading command needs direction: minimize or maximize (which way its score is better)")
+            try check(grading.metric == nil, .metricAndCommand)
+            try check.notBlank(command, "grading.command")
+            try check(grading.direction != nil, .commandWithoutDirection)
             return
         }
-        try check(!blank(grading.idColumn), "grading.id_column", "must not be empty")
+        try check.notBlank(grading.idColumn, "grading.id_column")
         if grading.metric?.isWide == true {
             if let columns = grading.targetColumns {
-                try check(!columns.isEmpty, "grading.target_columns", "must name at least one column")
-                try check(!columns.contains(where: blank), "grading.target_columns", "must not hold an empty name")
+                try check(!columns.isEmpty, .noColumns(key: ["grading", "target_columns"]))
+                try check(!columns.contains(where: ValueCheck.blank), .unnamed(key: ["grading", "target_columns"], .column))
             }
         } else {
-            try check(!blank(grading.targetColumn), "grading.target_column", "must not be empty")
+            try check.notBlank(grading.targetColumn, "grading.target_column")
         }
     }
 }

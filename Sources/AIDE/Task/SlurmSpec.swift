@@ -81,30 +81,27 @@ public struct SlurmSpec: Sendable, Codable, Hashable {
 
     /// The problem with each setting sbatch would refuse or misread, keyed by its name under
     /// `exec.slurm`; empty when all are fine.
-    public func problems() -> [(key: String, message: String)] {
-        var found: [(String, String)] = []
+    public func problems() -> [(key: String, problem: TaskProblem)] {
+        var found: [(String, TaskProblem)] = []
+        func add(_ key: String, _ problem: ([String]) -> TaskProblem) { found.append((key, problem(["exec", "slurm", key]))) }
         let plain = Self.isName
-        if let partition, !plain(partition) { found.append(("partition", "\"\(partition)\" is not a partition name")) }
-        if let time, !(time >= 1 && time.isFinite) { found.append(("time", "must be at least 1 second, found \(time)")) }
-        if let cpusPerTask, cpusPerTask < 1 { found.append(("cpus_per_task", "must be at least 1, found \(cpusPerTask)")) }
-        if let mem, Self.megabytes(mem) == nil {
-            found.append(("mem", "expected Slurm's memory format such as 4G, 500M or 2048 (MiB), found \"\(mem)\""))
-        }
+        if let partition, !plain(partition) { add("partition") { .notASlurmName(key: $0, partition, .partition) } }
+        if let time, !(time >= 1 && time.isFinite) { add("time") { .outOfRange(key: $0, .real(time), allowed: .atLeastSeconds(1)) } }
+        if let cpusPerTask, cpusPerTask < 1 { add("cpus_per_task") { .outOfRange(key: $0, .integer(cpusPerTask), allowed: .atLeast(1)) } }
+        if let mem, Self.megabytes(mem) == nil { add("mem") { .expected(key: $0, .slurmMemory, found: .text(mem)) } }
         if let gres, !(gres.first?.isLetter == true && gres.allSatisfy { $0.isLetter || $0.isNumber || ":_-,.".contains($0) }) {
-            found.append(("gres", "expected a generic resource such as gpu:1 or gpu:a100:2, found \"\(gres)\""))
+            add("gres") { .expected(key: $0, .slurmResource, found: .text(gres)) }
         }
-        if let account, !plain(account) { found.append(("account", "\"\(account)\" is not an account name")) }
-        if let qos, !plain(qos) { found.append(("qos", "\"\(qos)\" is not a QoS name")) }
+        if let account, !plain(account) { add("account") { .notASlurmName(key: $0, account, .account) } }
+        if let qos, !plain(qos) { add("qos") { .notASlurmName(key: $0, qos, .qos) } }
         let owned = ["--job-name", "-J", "--output", "-o", "--error", "-e", "--chdir", "-D", "--comment", "--export", "--parsable", "--wait", "-W", "--array", "-a", "--requeue", "--no-requeue"]
         for argument in extraArgs {
             guard argument.hasPrefix("-"), !argument.contains("\n") else {
-                found.append(("extra_args", "each entry is one sbatch option such as --constraint=a100, found \"\(argument)\""))
+                add("extra_args") { .notAnSbatchOption(key: $0, argument) }
                 continue
             }
             let name = String(argument.prefix { $0 != "=" })
-            if owned.contains(name) {
-                found.append(("extra_args", "\(name) is set by aide for each script's job; remove it"))
-            }
+            if owned.contains(name) { add("extra_args") { .setByAide(key: $0, option: name) } }
         }
         return found
     }
@@ -172,8 +169,6 @@ extension ExecSpec {
 extension TaskDocument {
     /// `exec.slurm`'s settings, each wrong one an error at its line.
     func checkSlurm(_ exec: ExecSpec) throws {
-        if let problem = exec.slurm.problems().first {
-            throw located(["exec", "slurm", problem.key], "exec.slurm.\(problem.key): \(problem.message)")
-        }
+        if let problem = exec.slurm.problems().first { throw located(problem.problem) }
     }
 }

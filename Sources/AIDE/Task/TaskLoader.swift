@@ -47,13 +47,13 @@ public enum TaskLoader {
         do {
             let data = try Data(contentsOf: file)
             guard let decoded = String(data: data, encoding: .utf8) else {
-                throw TaskError(file: name, message: "the task file is not valid UTF-8")
+                throw TaskError(file: name, problem: .notUTF8)
             }
             text = decoded
         } catch let error as TaskError {
             throw error
         } catch {
-            throw TaskError(file: name, message: "cannot read the task file: \(ErrorText.reason(error))")
+            throw TaskError(file: name, problem: .unreadable(reason: ErrorText.reason(error)))
         }
         var document = try TaskDocument(text: text, file: name)
         let parsed = try overrides.map(TaskOverride.init)
@@ -109,6 +109,9 @@ enum TaskSchema {
         "\(TaskSpec.CodingKeys.agent.stringValue).\(AgentSpec.CodingKeys.editFormat.stringValue)": EditFormat.allCases.map(\.rawValue),
         "\(TaskSpec.CodingKeys.agent.stringValue).\(AgentSpec.CodingKeys.promptCache.stringValue)":
             PromptCacheSetting.allCases.map(\.rawValue),
+        "\(TaskSpec.CodingKeys.exec.stringValue).\(ExecSpec.CodingKeys.data.stringValue)": DataSharing.allCases.map(\.rawValue),
+        "\(TaskSpec.CodingKeys.search.stringValue).\(SearchSpec.CodingKeys.reasoning.stringValue)":
+            ReasoningForm.allCases.map(\.rawValue),
     ]
 
     /// Keys whose value is a duration (`Seconds`).
@@ -134,28 +137,21 @@ enum TaskSchema {
         }.map(\.element)
     }
 
-    /// Checks a dotted key path: nil when valid, else what is wrong.
-    static func problem(with path: [String]) -> String? {
-        guard let first = path.first else { return "empty key path" }
-        guard topLevel.contains(first) else { return unknownKey(first, in: nil, allowed: topLevel) }
+    /// Checks a key path: nil when valid, else what is wrong.
+    static func problem(with path: [String]) -> TaskProblem? {
+        guard let first = path.first else { return .malformedOverride }
+        guard topLevel.contains(first) else { return .unknownKey(first, section: [], known: topLevel) }
         guard path.count > 1 else { return nil }
-        guard let keys = sections[first] else { return "\"\(first)\" takes a value, not keys (\"\(path.joined(separator: "."))\")" }
-        guard keys.contains(path[1]) else { return unknownKey(path[1], in: first, allowed: keys) }
+        guard let keys = sections[first] else { return .notASection(key: [first], path: path) }
+        guard keys.contains(path[1]) else { return .unknownKey(path[1], section: [first], known: keys) }
         guard path.count > 2 else { return nil }
-        let section = "\(first).\(path[1])"
-        guard let inner = subsections[section] else {
-            return "\"\(section)\" takes a value, not keys (\"\(path.joined(separator: "."))\")"
-        }
-        guard inner.contains(path[2]) else { return unknownKey(path[2], in: section, allowed: inner) }
-        if path.count > 3, !freeMappings.contains("\(section).\(path[2])") {
-            return "\"\(section).\(path[2])\" takes a value, not keys (\"\(path.joined(separator: "."))\")"
+        let section = Array(path[..<2])
+        guard let inner = subsections[TaskProblem.dotted(section)] else { return .notASection(key: section, path: path) }
+        guard inner.contains(path[2]) else { return .unknownKey(path[2], section: section, known: inner) }
+        if path.count > 3, !freeMappings.contains(TaskProblem.dotted(Array(path[..<3]))) {
+            return .notASection(key: Array(path[..<3]), path: path)
         }
         return nil
-    }
-
-    static func unknownKey(_ key: String, in section: String?, allowed: [String]) -> String {
-        let place = section.map { " in \($0)" } ?? ""
-        return "unknown key \"\(key)\"\(place); expected one of: \(allowed.joined(separator: ", "))"
     }
 }
 
@@ -173,16 +169,16 @@ struct TaskOverride {
     init(_ text: String) throws {
         self.text = text
         guard let equals = text.firstIndex(of: "=") else {
-            throw TaskError(source: .override(text), message: "expected key.path=value, such as budget.steps=3")
+            throw TaskError(source: .override(text), problem: .malformedOverride)
         }
         let key = text[..<equals].trimmingCharacters(in: .whitespaces)
         path = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         value = String(text[text.index(after: equals)...])
         if key.isEmpty || path.contains(where: \.isEmpty) {
-            throw TaskError(source: .override(text), message: "expected key.path=value, such as budget.steps=3")
+            throw TaskError(source: .override(text), problem: .malformedOverride)
         }
         if let problem = TaskSchema.problem(with: path) {
-            throw TaskError(source: .override(text), message: problem)
+            throw TaskError(source: .override(text), problem: problem)
         }
     }
 }
@@ -204,29 +200,29 @@ struct TaskDocument {
         } catch let error as YamlError {
             throw Self.syntaxError(error, file: file, text: text)
         } catch {
-            throw TaskError(file: file, message: "YAML error: \(error)")
+            throw TaskError(file: file, problem: .yaml(reason: "\(error)"))
         }
         guard let composed, !Self.isNull(composed) else {
-            throw TaskError(file: file, line: 1, message: "the task file is empty")
+            throw TaskError(file: file, line: 1, problem: .empty)
         }
         guard case .mapping = composed else {
             throw TaskError(
                 file: file, line: composed.mark?.line ?? 1, column: composed.mark?.column,
-                message: "expected a mapping of keys (name: …, goal: …) at the top level, found \(Self.describe(composed))")
+                problem: .notAMapping(found: Self.describe(composed)))
         }
         root = composed
     }
 
     static func syntaxError(_ error: YamlError, file: String, text: String) -> TaskError {
-        func message(_ problem: String, _ context: YamlError.Context?) -> String {
-            var message = "YAML syntax error: \(problem)"
-            if let context { message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))" }
-            return message
+        func syntax(_ problem: String, _ context: YamlError.Context?) -> TaskProblem {
+            .syntax(
+                problem: problem,
+                context: context.map { TaskProblem.SyntaxContext(text: $0.text, line: $0.mark.line, column: $0.mark.column) })
         }
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
-            return TaskError(file: file, line: mark.line, column: mark.column, message: message(problem, context))
+            return TaskError(file: file, line: mark.line, column: mark.column, problem: syntax(problem, context))
         case .duplicatedKeysInMapping(let duplicates, let context):
             // Yams marks the mapping; point at the second `key:` at the mapping's indentation when the
             // text shows it (block style), else at the mapping.
@@ -248,7 +244,7 @@ struct TaskDocument {
             }
             return TaskError(
                 file: file, line: line, column: column,
-                message: "duplicate key(s) \(duplicates.sorted().map { "\"\($0)\"" }.joined(separator: ", ")) in one mapping")
+                problem: .duplicateKeys(duplicates.sorted()))
         case .reader(let problem, let offset, _, _):
             var line = 1
             var column = 1
@@ -262,9 +258,9 @@ struct TaskDocument {
                     }
                 }
             }
-            return TaskError(file: file, line: line, column: column, message: "YAML syntax error: \(problem)")
+            return TaskError(file: file, line: line, column: column, problem: .syntax(problem: problem, context: nil))
         default:
-            return TaskError(file: file, message: "YAML error: \(error)")
+            return TaskError(file: file, problem: .yaml(reason: "\(error)"))
         }
     }
 
@@ -303,28 +299,28 @@ struct TaskDocument {
             let name = Self.keyName(key)
             if name == "<<" { continue }  // a YAML merge key
             guard TaskSchema.topLevel.contains(name) else {
-                throw error(at: key, TaskSchema.unknownKey(name, in: nil, allowed: TaskSchema.topLevel))
+                throw error(at: key, .unknownKey(name, section: [], known: TaskSchema.topLevel))
             }
             guard let allowed = TaskSchema.sections[name], case .mapping(let section) = value else { continue }
             for (innerKey, innerValue) in section {
                 let innerName = Self.keyName(innerKey)
                 if innerName == "<<" { continue }
                 guard allowed.contains(innerName) else {
-                    throw error(at: innerKey, TaskSchema.unknownKey(innerName, in: name, allowed: allowed))
+                    throw error(at: innerKey, .unknownKey(innerName, section: [name], known: allowed))
                 }
-                let dotted = "\(name).\(innerName)"
-                guard let keys = TaskSchema.subsections[dotted], case .mapping(let subsection) = innerValue else { continue }
+                guard let keys = TaskSchema.subsections["\(name).\(innerName)"], case .mapping(let subsection) = innerValue
+                else { continue }
                 for (subKey, _) in subsection where Self.keyName(subKey) != "<<" {
                     guard keys.contains(Self.keyName(subKey)) else {
-                        throw error(at: subKey, TaskSchema.unknownKey(Self.keyName(subKey), in: dotted, allowed: keys))
+                        throw error(at: subKey, .unknownKey(Self.keyName(subKey), section: [name, innerName], known: keys))
                     }
                 }
             }
         }
     }
 
-    private func error(at node: Yams.Node, _ message: String) -> TaskError {
-        TaskError(file: file, line: node.mark?.line, column: node.mark?.column, message: message)
+    private func error(at node: Yams.Node, _ problem: TaskProblem) -> TaskError {
+        TaskError(file: file, line: node.mark?.line, column: node.mark?.column, problem: problem)
     }
 
     // MARK: Decoding
@@ -341,47 +337,49 @@ struct TaskDocument {
         switch error {
         case .keyNotFound(let key, let context):
             let parent = context.codingPath.map(\.stringValue)
-            let place = parent.isEmpty ? "" : " in \(parent.joined(separator: "."))"
-            return located(parent, "missing required key \"\(key.stringValue)\"\(place)")
+            return located(parent, .missingKey(key.stringValue, section: parent))
         case .typeMismatch(let type, let context):
             let path = context.codingPath.map(\.stringValue)
-            let dotted = path.joined(separator: ".")
-            let found = node(at: path).map(Self.describe) ?? "nothing"
-            let expected: String
-            if TaskSchema.durations.contains(dotted) {
-                expected = "a duration such as 600, \"90s\", \"10m\" or \"1h30m\""
-            } else if let allowed = TaskSchema.enums[dotted] {
-                expected = "one of \(allowed.joined(separator: ", "))"
-            } else {
-                expected = Self.expectation(type)
-            }
-            return located(path, "\(dotted.isEmpty ? "task file" : dotted): expected \(expected), found \(found)")
+            return located(path, .expected(key: path, expectation(at: path) ?? Self.expectation(type), found: found(at: path)))
         case .valueNotFound(let type, let context):
             let path = context.codingPath.map(\.stringValue)
-            return located(path, "\(path.joined(separator: ".")): expected \(Self.expectation(type)), found nothing")
+            return located(path, .expected(key: path, Self.expectation(type), found: .nothing))
         case .dataCorrupted(let context):
             let path = context.codingPath.map(\.stringValue)
-            let dotted = path.joined(separator: ".")
-            if let allowed = TaskSchema.enums[dotted] {
-                let found = node(at: path).map(Self.describe) ?? "nothing"
-                return located(path, "\(dotted): expected one of \(allowed.joined(separator: ", ")), found \(found)")
+            if let unexpected = context.underlyingError as? UnexpectedValue {
+                return located(path, .expected(key: path, unexpected.expected, found: unexpected.found))
             }
-            return located(path, "\(dotted): \(context.debugDescription)")
+            if let allowed = TaskSchema.enums[TaskProblem.dotted(path)] {
+                return located(path, .expected(key: path, .oneOf(allowed), found: found(at: path)))
+            }
+            return located(path, .invalidValue(key: path, reason: context.debugDescription))
         @unknown default:
-            return TaskError(file: file, message: "\(error)")
+            return TaskError(file: file, problem: .invalidValue(key: [], reason: "\(error)"))
         }
     }
 
-    static func expectation(_ type: Any.Type) -> String {
+    /// What the schema says the value at `path` must be, when it says more than its type: a duration,
+    /// one of an enum's values.
+    private func expectation(at path: [String]) -> TaskProblem.Expectation? {
+        let dotted = TaskProblem.dotted(path)
+        if TaskSchema.durations.contains(dotted) { return .duration }
+        return TaskSchema.enums[dotted].map(TaskProblem.Expectation.oneOf)
+    }
+
+    private func found(at path: [String]) -> TaskProblem.Found {
+        node(at: path).map(Self.describe) ?? .nothing
+    }
+
+    static func expectation(_ type: Any.Type) -> TaskProblem.Expectation {
         switch type {
-        case is Int.Type, is Int64.Type, is Int32.Type: return "an integer"
-        case is UInt64.Type, is UInt.Type, is UInt32.Type: return "a non-negative integer"
-        case is Double.Type, is Float.Type: return "a number"
-        case is Bool.Type: return "true or false"
-        case is String.Type, is Yams.Node.Scalar.Type: return "a single value (text or a number)"
-        case is Yams.Node.Mapping.Type: return "a mapping of keys"
-        case is Yams.Node.Sequence.Type: return "a list"
-        default: return "a \(type)"
+        case is Int.Type, is Int64.Type, is Int32.Type: return .integer
+        case is UInt64.Type, is UInt.Type, is UInt32.Type: return .nonNegativeInteger
+        case is Double.Type, is Float.Type: return .number
+        case is Bool.Type: return .boolean
+        case is String.Type, is Yams.Node.Scalar.Type: return .singleValue
+        case is Yams.Node.Mapping.Type: return .mapping
+        case is Yams.Node.Sequence.Type: return .list
+        default: return .type("\(type)")
         }
     }
 
@@ -407,24 +405,29 @@ struct TaskDocument {
 
     /// A TaskError located at the key at `path`: the override that set it, else its line in the file,
     /// else (a key the file lacks) the override that created its mapping or the nearest enclosing key.
-    func located(_ path: [String], _ message: String) -> TaskError {
+    func located(_ path: [String], _ problem: TaskProblem) -> TaskError {
         if let override = overrides.last(where: { $0.path == path }) {
-            return TaskError(source: override.origin, message: message)
+            return TaskError(source: override.origin, problem: problem)
         }
-        if path.isEmpty { return TaskError(file: file, line: 1, message: message) }
+        if path.isEmpty { return TaskError(file: file, line: 1, problem: problem) }
         if let mark = entry(at: path)?.key.mark {
-            return TaskError(file: file, line: mark.line, column: mark.column, message: message)
+            return TaskError(file: file, line: mark.line, column: mark.column, problem: problem)
         }
         if let override = overrides.last(where: { $0.path.starts(with: path) }) {
-            return TaskError(source: override.origin, message: message)
+            return TaskError(source: override.origin, problem: problem)
         }
-        return located(Array(path.dropLast()), message)
+        return located(Array(path.dropLast()), problem)
+    }
+
+    /// A TaskError located at the problem's own key.
+    func located(_ problem: TaskProblem) -> TaskError {
+        located(problem.key ?? [], problem)
     }
 
     // MARK: Node helpers
 
     static func keyName(_ node: Yams.Node) -> String {
-        node.scalar?.string ?? describe(node)
+        node.scalar?.string ?? describe(node).description
     }
 
     static func isMapping(_ node: Yams.Node) -> Bool {
@@ -437,15 +440,12 @@ struct TaskDocument {
         return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
     }
 
-    static func describe(_ node: Yams.Node) -> String {
+    static func describe(_ node: Yams.Node) -> TaskProblem.Found {
         switch node {
-        case .scalar(let scalar):
-            if isNull(node) { return "an empty value" }
-            let text = scalar.string.count > 60 ? String(scalar.string.prefix(60)) + "…" : scalar.string
-            return "\"\(text)\""
-        case .mapping: return "a mapping"
-        case .sequence: return "a list"
-        case .alias: return "an alias"
+        case .scalar(let scalar): return isNull(node) ? .emptyValue : .text(scalar.string)
+        case .mapping: return .mapping
+        case .sequence: return .list
+        case .alias: return .alias
         }
     }
 
@@ -484,36 +484,29 @@ struct TaskDocument {
             prepared = true
         }
         guard isDirectory(dataDirectory) else {
-            let what: String
+            let key = [K.data.stringValue]
             if fileManager.fileExists(atPath: dataDirectory.path) {
-                what = "is not a directory"
-            } else if prepared {
-                what = "does not exist (prepare ran but did not create it)"
-            } else {
-                what = spec.prepare == nil ? "does not exist; add a prepare command that creates it" : "does not exist"
+                throw located(.notADirectory(key: key, path: dataDirectory.path))
             }
-            throw located([K.data.stringValue], "data: \(dataDirectory.path) \(what)")
+            let hint: TaskProblem.MissingHint? = prepared ? .prepareDidNotCreate : spec.prepare == nil ? .noPrepare : nil
+            throw located(.doesNotExist(key: key, path: dataDirectory.path, hint: hint))
         }
 
         if let answersFile, let grading = spec.grading {
             let path = [K.grading.stringValue, GradingSpec.CodingKeys.answers.stringValue]
             guard isFile(answersFile) else {
-                let what = prepared ? "does not exist (prepare ran but did not create it)" : "does not exist"
-                throw located(path, "grading.answers: \(answersFile.path) \(what)")
+                throw located(.doesNotExist(key: path, path: answersFile.path, hint: prepared ? .prepareDidNotCreate : nil))
             }
             let realAnswers = answersFile.resolvingSymlinksInPath().path
             let realData = dataDirectory.resolvingSymlinksInPath().path
             if realAnswers.hasPrefix(realData.hasSuffix("/") ? realData : realData + "/") {
-                throw located(
-                    path,
-                    "grading.answers: \(grading.answers) is inside the data directory \(spec.data), where solution "
-                        + "scripts can read it; keep the answers outside it")
+                throw located(path, .answersInsideData(answers: grading.answers, data: spec.data))
             }
         }
         if let sample = spec.grading?.sampleSubmission, !isFile(dataDirectory.appendingPathComponent(sample)) {
             throw located(
-                [K.grading.stringValue, GradingSpec.CodingKeys.sampleSubmission.stringValue],
-                "grading.sample_submission: \(sample) is not a file in the data directory \(spec.data)")
+                .notInData(
+                    key: [K.grading.stringValue, GradingSpec.CodingKeys.sampleSubmission.stringValue], file: sample, data: spec.data))
         }
 
         var parts: [String] = []
@@ -523,10 +516,10 @@ struct TaskDocument {
         if let descriptionFile = spec.descriptionFile {
             let url = resolve(descriptionFile)
             guard isFile(url) else {
-                throw located([K.descriptionFile.stringValue], "description_file: \(url.path) does not exist")
+                throw located(.doesNotExist(key: [K.descriptionFile.stringValue], path: url.path, hint: nil))
             }
             guard let data = try? Data(contentsOf: url), let text = String(data: data, encoding: .utf8) else {
-                throw located([K.descriptionFile.stringValue], "description_file: \(url.path) cannot be read as UTF-8 text")
+                throw located(.notUTF8Text(key: [K.descriptionFile.stringValue], path: url.path))
             }
             let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
             if !trimmed.isEmpty { parts.append(trimmed) }
@@ -538,65 +531,56 @@ struct TaskDocument {
 
     /// Checks of values that have a type but not every value of it makes sense.
     func checkValues(_ spec: TaskSpec) throws {
-        func check(_ ok: Bool, _ path: String, _ message: String) throws {
-            if !ok { throw located(path.split(separator: ".").map(String.init), "\(path): \(message)") }
-        }
-        func blank(_ text: String) -> Bool { text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
-        try check(!blank(spec.name), "name", "must not be empty")
-        try check(!blank(spec.goal), "goal", "must not be empty")
-        try check(!blank(spec.data), "data", "must not be empty")
+        let check = ValueCheck(document: self)
+        try check.notBlank(spec.name, "name")
+        try check.notBlank(spec.goal, "goal")
+        try check.notBlank(spec.data, "data")
         if let grading = spec.grading {
-            try check(!blank(grading.answers), "grading.answers", "must not be empty")
+            try check.notBlank(grading.answers, "grading.answers")
             try checkGrading(grading, check)
-            try check(!blank(grading.submission), "grading.submission", "must not be empty")
+            try check.notBlank(grading.submission, "grading.submission")
             for (name, value) in (grading.thresholds ?? [:]).sorted(by: { $0.key < $1.key }) {
-                try check(!blank(name), "grading.thresholds", "a threshold needs a name")
-                try check(value.isFinite, "grading.thresholds.\(name)", "must be a finite number, found \(value)")
+                try check(!ValueCheck.blank(name), .unnamed(key: ["grading", "thresholds"], .threshold))
+                try check(value.isFinite, .outOfRange(key: ["grading", "thresholds", name], .real(value), allowed: .finite))
             }
         }
         let budget = spec.budget
-        try check(budget.steps >= 1, "budget.steps", "must be at least 1, found \(budget.steps)")
-        if let usd = budget.usd { try check(usd > 0, "budget.usd", "must be more than 0, found \(usd)") }
-        if let tokens = budget.tokens { try check(tokens >= 1, "budget.tokens", "must be at least 1, found \(tokens)") }
+        try check.atLeast(1, budget.steps, "budget.steps")
+        if let usd = budget.usd { try check(usd > 0, .outOfRange(key: ["budget", "usd"], .real(usd), allowed: .moreThanZero)) }
+        try check.atLeast(1, budget.tokens, "budget.tokens")
         let agent = spec.agent
-        try check(!blank(agent.codeModel), "agent.code_model", "must not be empty")
-        try check((0...2).contains(agent.codeTemperature), "agent.code_temperature", "must be in 0...2, found \(agent.codeTemperature)")
-        try check(
-            (0...2).contains(agent.feedbackTemperature), "agent.feedback_temperature",
-            "must be in 0...2, found \(agent.feedbackTemperature)")
-        if let maxTokens = agent.maxTokens { try check(maxTokens >= 1, "agent.max_tokens", "must be at least 1, found \(maxTokens)") }
+        try check.notBlank(agent.codeModel, "agent.code_model")
+        try check.within(0, 2, agent.codeTemperature, "agent.code_temperature")
+        try check.within(0, 2, agent.feedbackTemperature, "agent.feedback_temperature")
+        try check.atLeast(1, agent.maxTokens, "agent.max_tokens")
         let search = spec.search
-        try check(search.numDrafts >= 1, "search.num_drafts", "must be at least 1, found \(search.numDrafts)")
-        try check((0...1).contains(search.debugProb), "search.debug_prob", "must be in 0...1, found \(search.debugProb)")
-        try check(search.maxDebugDepth >= 0, "search.max_debug_depth", "must be at least 0, found \(search.maxDebugDepth)")
-        try check(search.workers >= 1, "search.workers", "must be at least 1, found \(search.workers)")
+        try check.atLeast(1, search.numDrafts, "search.num_drafts")
+        try check.within(0, 1, search.debugProb, "search.debug_prob")
+        try check.atLeast(0, search.maxDebugDepth, "search.max_debug_depth")
+        try check.atLeast(1, search.workers, "search.workers")
         switch search.policy {
         case .greedy:
             break
         case .mcts(let mcts):
-            try check(mcts.exploration >= 0, "search.exploration", "must be at least 0, found \(mcts.exploration)")
-            try check(mcts.maxChildren >= 1, "search.max_children", "must be at least 1, found \(mcts.maxChildren)")
+            try check(mcts.exploration >= 0, .outOfRange(key: ["search", "exploration"], .real(mcts.exploration), allowed: .atLeast(0)))
+            try check.atLeast(1, mcts.maxChildren, "search.max_children")
         case .evolutionary(let evolution):
-            try check(evolution.islands >= 1, "search.islands", "must be at least 1, found \(evolution.islands)")
-            try check(
-                evolution.migrationInterval >= 1, "search.migration_interval",
-                "must be at least 1, found \(evolution.migrationInterval)")
-            try check(
-                (0...1).contains(evolution.crossoverProb), "search.crossover_prob",
-                "must be in 0...1, found \(evolution.crossoverProb)")
-            try check(
-                evolution.tournamentSize >= 1, "search.tournament_size", "must be at least 1, found \(evolution.tournamentSize)")
+            try check.atLeast(1, evolution.islands, "search.islands")
+            try check.atLeast(1, evolution.migrationInterval, "search.migration_interval")
+            try check.within(0, 1, evolution.crossoverProb, "search.crossover_prob")
+            try check.atLeast(1, evolution.tournamentSize, "search.tournament_size")
         }
-        if let calls = agent.parallelCalls { try check(calls >= 1, "agent.parallel_calls", "must be at least 1, found \(calls)") }
+        try check.atLeast(1, agent.parallelCalls, "agent.parallel_calls")
         let exec = spec.exec
-        try check(!blank(exec.python), "exec.python", "must not be empty")
-        try check(exec.outputLimit >= 1000, "exec.output_limit", "must be at least 1000 bytes, found \(exec.outputLimit)")
-        if let memory = exec.memoryLimitMB { try check(memory >= 1, "exec.memory_limit_mb", "must be at least 1, found \(memory)") }
-        if let parallel = exec.parallel { try check(parallel >= 1, "exec.parallel", "must be at least 1, found \(parallel)") }
-        try check(exec.maxProcesses >= 1, "exec.max_processes", "must be at least 1, found \(exec.maxProcesses)")
-        try check(exec.maxFileMB >= 1, "exec.max_file_mb", "must be at least 1, found \(exec.maxFileMB)")
-        try check(exec.tmpMB >= 1, "exec.tmp_mb", "must be at least 1, found \(exec.tmpMB)")
-        try check(exec.maxDiskMB >= 1, "exec.max_disk_mb", "must be at least 1, found \(exec.maxDiskMB)")
+        try check.notBlank(exec.python, "exec.python")
+        try check(
+            exec.outputLimit >= 1000, .outOfRange(key: ["exec", "output_limit"], .integer(exec.outputLimit), allowed: .atLeastBytes(1000)))
+        try check.atLeast(1, exec.memoryLimitMB, "exec.memory_limit_mb")
+        try check.atLeast(1, exec.parallel, "exec.parallel")
+        try check.atLeast(1, exec.maxProcesses, "exec.max_processes")
+        try check.atLeast(1, exec.maxFileMB, "exec.max_file_mb")
+        try check.atLeast(1, exec.tmpMB, "exec.tmp_mb")
+        try check.atLeast(1, exec.maxDiskMB, "exec.max_disk_mb")
         try checkSlurm(exec)
     }
 
@@ -617,7 +601,7 @@ struct TaskDocument {
         do {
             try process.run()
         } catch {
-            throw located(path, "prepare: cannot start /bin/sh: \(ErrorText.reason(error))")
+            throw located(path, .prepareCannotStart(reason: ErrorText.reason(error)))
         }
         let reader = pipe.fileHandleForReading
         var tail = Data()
@@ -630,14 +614,41 @@ struct TaskDocument {
         }
         process.waitUntilExit()
         guard process.terminationReason != .exit || process.terminationStatus != 0 else { return }
-        let how =
-            process.terminationReason == .uncaughtSignal
-            ? "was killed by signal \(process.terminationStatus)" : "failed with exit status \(process.terminationStatus)"
+        let ending: TaskProblem.Ending =
+            process.terminationReason == .uncaughtSignal ? .signal(process.terminationStatus) : .status(process.terminationStatus)
         let lines = String(decoding: tail, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
             .map(String.init)
         let last = lines.reversed().drop { $0.trimmingCharacters(in: .whitespaces).isEmpty }.prefix(15).reversed()
-        var message = "prepare (\(command)) \(how)"
-        message += last.isEmpty ? " and printed nothing" : "; its last output:\n" + last.map { "  " + $0 }.joined(separator: "\n")
-        throw located(path, message)
+        throw located(path, .prepareFailed(command: command, ending, lastOutput: Array(last)))
+    }
+}
+
+/// The checks of one value against the rule its key has, each failure a `TaskError` at that key.
+struct ValueCheck {
+    var document: TaskDocument
+
+    static func blank(_ text: String) -> Bool { text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+
+    /// `key` as its components (the dotted keys of the checks name no key with a dot in it).
+    static func path(_ key: String) -> [String] { key.split(separator: ".").map(String.init) }
+
+    func callAsFunction(_ ok: Bool, _ problem: @autoclosure () -> TaskProblem) throws {
+        if !ok { throw document.located(problem()) }
+    }
+
+    func notBlank(_ text: String, _ key: String) throws {
+        try self(!Self.blank(text), .blank(key: Self.path(key)))
+    }
+
+    /// When `value` is given, it is `minimum` or more.
+    func atLeast(_ minimum: Int, _ value: Int?, _ key: String) throws {
+        guard let value else { return }
+        try self(value >= minimum, .outOfRange(key: Self.path(key), .integer(value), allowed: .atLeast(minimum)))
+    }
+
+    func within(_ lower: Int, _ upper: Int, _ value: Double, _ key: String) throws {
+        try self(
+            (Double(lower)...Double(upper)).contains(value),
+            .outOfRange(key: Self.path(key), .real(value), allowed: .within(lower, upper)))
     }
 }

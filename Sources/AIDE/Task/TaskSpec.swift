@@ -500,17 +500,30 @@ struct Seconds: Decodable, Sendable, Hashable {
         let container = try decoder.singleValueContainer()
         if let number = try? container.decode(Double.self) {
             guard number > 0, number.isFinite else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a positive, finite duration, found \(number)")
+                throw UnexpectedValue(expected: .positiveDuration, found: .number(number)).decodingError(container)
             }
             value = number
             return
         }
         let text = try container.decode(String.self)
         guard let parsed = DurationText.seconds(text), parsed > 0 else {
-            throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "expected a duration such as 600, \"90s\", \"10m\" or \"1h30m\", found \"\(text)\"")
+            throw UnexpectedValue(expected: .duration, found: .text(text)).decodingError(container)
         }
         value = parsed
+    }
+}
+
+/// A value a task type's decoder refuses, as facts: thrown as the underlying error of a
+/// `DecodingError.dataCorrupted` (any decoder can report that), which the task loader turns into
+/// `TaskProblem.expected` at the value's key.
+struct UnexpectedValue: Error, CustomStringConvertible {
+    var expected: TaskProblem.Expectation
+    var found: TaskProblem.Found
+
+    var description: String { "expected \(expected), found \(found)" }
+
+    func decodingError(_ container: any SingleValueDecodingContainer) -> DecodingError {
+        .dataCorrupted(.init(codingPath: container.codingPath, debugDescription: description, underlyingError: self))
     }
 }
 

@@ -7,11 +7,9 @@ import Foundation
 extension TaskDocument {
     /// Checks the run settings of `spec`; `python` is the interpreter as the run will start it.
     func checkRunSettings(_ spec: TaskSpec, python: String) throws {
-        func check(_ ok: Bool, _ path: String, _ message: String) throws {
-            if !ok { throw located(path.split(separator: ".").map(String.init), "\(path): \(message)") }
-        }
-        func finite(_ value: Double?, _ path: String) throws {
-            if let value { try check(value.isFinite, path, "must be a finite number, found \(value)") }
+        let check = ValueCheck(document: self)
+        func finite(_ value: Double?, _ key: String) throws {
+            if let value { try check(value.isFinite, .outOfRange(key: ValueCheck.path(key), .real(value), allowed: .finite)) }
         }
         let search = spec.search
         if case .mcts(let mcts) = search.policy { try finite(mcts.exploration, "search.exploration") }
@@ -22,28 +20,24 @@ extension TaskDocument {
         try finite(spec.exec.cpuLimit, "exec.cpu_limit")
 
         let agent = spec.agent
-        try check(agent.maxFailedSteps >= 1, "agent.max_failed_steps", "must be at least 1, found \(agent.maxFailedSteps)")
+        try check.atLeast(1, agent.maxFailedSteps, "agent.max_failed_steps")
         for (key, settings, options) in [
             ("code", agent.code, agent.codeOptions), ("feedback", agent.feedback, agent.reviewOptions),
         ] {
-            let prefix = "agent.\(key)"
             if let settings {
-                try checkModelSettings(settings, prefix: prefix)
+                try checkModelSettings(settings, key: ["agent", key], check)
             }
             do {
                 try ModelRouter.check(options)
-            } catch let error as LLMError {
-                let path = settings == nil ? "agent.\(key == "code" ? "code_model" : "feedback_model")" : prefix
-                throw located(path.split(separator: ".").map(String.init), "\(prefix): \(options.model): \(error.reason)")
+            } catch LLMError.invalidOptions(let problem) {
+                // Placed at the settings when the file has them, else at the model's name.
+                let at = settings == nil ? ["agent", key == "code" ? "code_model" : "feedback_model"] : ["agent", key]
+                throw located(at, .modelOptions(key: ["agent", key], model: options.model, problem: problem))
             }
         }
         if let retry = agent.retry {
-            if let attempts = retry.maxAttempts {
-                try check(attempts >= 1, "agent.retry.max_attempts", "must be at least 1, found \(attempts)")
-            }
-            if let attempts = retry.malformedAttempts {
-                try check(attempts >= 1, "agent.retry.malformed_attempts", "must be at least 1, found \(attempts)")
-            }
+            try check.atLeast(1, retry.maxAttempts, "agent.retry.max_attempts")
+            try check.atLeast(1, retry.malformedAttempts, "agent.retry.malformed_attempts")
             for (value, path) in [
                 (retry.maxElapsed, "max_elapsed"), (retry.initialDelay, "initial_delay"), (retry.maxDelay, "max_delay"),
                 (retry.idleTimeout, "idle_timeout"), (retry.timeout, "timeout"), (retry.connectTimeout, "connect_timeout"),
@@ -54,28 +48,20 @@ extension TaskDocument {
         try checkPython(python, memoryLimitMB: spec.exec.memoryLimitMB, packages: spec.exec.packages)
     }
 
-    private func checkModelSettings(_ settings: ModelSettings, prefix: String) throws {
-        func check(_ ok: Bool, _ key: String, _ message: String) throws {
-            let path = "\(prefix).\(key)"
-            if !ok { throw located(path.split(separator: ".").map(String.init), "\(path): \(message)") }
-        }
-        if let value = settings.temperature {
-            try check(value.isFinite && (0...2).contains(value), "temperature", "must be in 0...2, found \(value)")
-        }
+    private func checkModelSettings(_ settings: ModelSettings, key: [String], _ check: ValueCheck) throws {
+        if let value = settings.temperature { try check.within(0, 2, value, TaskProblem.dotted(key + ["temperature"])) }
         if let value = settings.topP {
-            try check(value.isFinite && value > 0 && value <= 1, "top_p", "must be in (0, 1], found \(value)")
+            try check(value.isFinite && value > 0 && value <= 1, .outOfRange(key: key + ["top_p"], .real(value), allowed: .aboveZeroAtMost(1)))
         }
-        if let value = settings.maxTokens { try check(value >= 1, "max_tokens", "must be at least 1, found \(value)") }
-        if let value = settings.thinkingBudget {
-            try check(value >= 1, "thinking_budget", "must be at least 1, found \(value)")
-        }
+        try check.atLeast(1, settings.maxTokens, TaskProblem.dotted(key + ["max_tokens"]))
+        try check.atLeast(1, settings.thinkingBudget, TaskProblem.dotted(key + ["thinking_budget"]))
         if let value = settings.reasoningEffort {
             try check(
-                ModelSettings.reasoningEfforts.contains(value), "reasoning_effort",
-                "expected one of \(ModelSettings.reasoningEfforts.joined(separator: ", ")), found \"\(value)\"")
+                ModelSettings.reasoningEfforts.contains(value),
+                .expected(key: key + ["reasoning_effort"], .oneOf(ModelSettings.reasoningEfforts), found: .text(value)))
         }
         if let betas = settings.betas {
-            try check(!betas.contains { $0.trimmingCharacters(in: .whitespaces).isEmpty }, "betas", "a beta name is empty")
+            try check(!betas.contains { $0.trimmingCharacters(in: .whitespaces).isEmpty }, .unnamed(key: key + ["betas"], .beta))
         }
     }
 
@@ -86,12 +72,11 @@ extension TaskDocument {
         let memoryPath = ["exec", "memory_limit_mb"]
         let probe = "import sys; assert sys.version_info[0] == 3; print('ok')"
         guard let found = Self.executable(python) else {
-            throw located(path, "exec.python: \(python) is not an executable file (nor a command on PATH)")
+            throw located(path, .noPython(python))
         }
         let (ok, output) = Self.runQuietly("/bin/sh", ["-c", "exec \"$0\" -c \"$1\"", found, probe])
         guard ok, output.contains("ok") else {
-            let said = output.split(separator: "\n").last.map { ": \($0)" } ?? ""
-            throw located(path, "exec.python: \(found) is not a working Python 3\(said)")
+            throw located(path, .notPython3(found, said: output.split(separator: "\n").last.map(String.init)))
         }
         if !packages.isEmpty {
             // Prints the first module that does not import, and why.
@@ -100,7 +85,7 @@ extension TaskDocument {
             let (imported, said) = Self.runQuietly(found, ["-c", imports] + packages)
             if !imported {
                 let line = said.split(separator: "\n").last.map(String.init) ?? "it failed"
-                throw located(["exec", "packages"], "exec.packages: \(found) cannot import \(line)")
+                throw located(.cannotImport(python: found, failure: line))
             }
         }
         if let limit = memoryLimitMB {
@@ -108,10 +93,7 @@ extension TaskDocument {
             let (started, _) = Self.runQuietly(
                 "/bin/sh", ["-c", "ulimit -v $(($1 * 1024)) && exec \"$0\" -c \"$2\"", found, String(limit), probe])
             if !started {
-                throw located(
-                    memoryPath,
-                    "exec.memory_limit_mb: \(limit) MiB is too little for \(found) to start; every script would fail. "
-                        + "Give at least a few hundred MiB, or remove the limit")
+                throw located(memoryPath, .memoryTooSmall(megabytes: limit, python: found))
             }
         }
     }
@@ -167,13 +149,5 @@ extension ModelRouter {
             _ = try OpenAIBackend.requestBody(
                 system: nil, user: "check", funcSpec: nil, options: routed, provider: provider, streaming: routed.stream)
         }
-    }
-}
-
-extension LLMError {
-    /// The message without the "invalid model options: " lead, for errors placed at a task key.
-    var reason: String {
-        if case .invalidOptions(let problem) = self { return problem.description }
-        return description
     }
 }
