@@ -50,6 +50,16 @@ struct NodeViewTests {
         #expect(!text.contains("<") && !text.contains("\u{2028}"))
         #expect(try Self.object(writer.bytes) == Self.object(try ReportSchema.encoder.encode(view)))
         #expect(text.contains(#""created_at":"2026-05-28T20:26:40Z""#))
+        // A writer remembers the types it met (which are not written by themselves): a second
+        // view, of other values, through the same writer reads as its own JSONEncoder encoding.
+        var other = Self.node
+        other.execution = nil
+        other.review = nil
+        other.metric = 0.25
+        let second = NodeView(other, calls: Self.calls + Self.calls, onBestPath: false)
+        let before = writer.count
+        try writer.encode(second)
+        #expect(try Self.object(writer.bytes[before...]) == Self.object(try ReportSchema.encoder.encode(second)))
     }
 
     /// Nested and unkeyed containers left open by a value are closed before its next member.

@@ -11,17 +11,28 @@ import Foundation
 //
 // Speed: a page writes half a million values, so the path of one value is kept short. A scalar,
 // a date, an optional of one (`Optional`, `Nullable`) and an array of them are written by the value
-// itself (`StreamValue`: one conformance check, no container); the open containers are a stack of
-// plain structs (no object per value); a coding path is only built if someone asks for it.
+// itself (`StreamValue`: one conformance check, no container; the commonest known by their
+// metatype, and the types that are not remembered by the writer, so neither pays the cast); the
+// open containers are a stack of plain structs (no object per value); a coding path is only built
+// if someone asks for it.
 
 extension JSONWriter {
     /// Appends `value`'s JSON.
     mutating func encode<Value: Encodable>(_ value: Value) throws {
-        let sink = Sink(self)
+        let types = streamTypes ?? StreamTypes()
+        streamTypes = types
+        let sink = Sink(self, types: types)
         self = JSONWriter(scriptSafe: scriptSafe)  // the sink holds the only reference to the bytes meanwhile
         defer { self = sink.writer }
         try sink.encode(value, key: nil)
     }
+}
+
+/// What the encoder learned about value types, kept by a writer from one encoding to the next:
+/// the types that are not `StreamValue`s, so their conformance cast (a lookup in the runtime's
+/// tables, which fails) is tried once per type instead of once per value.
+final class StreamTypes {
+    fileprivate var plain: Set<ObjectIdentifier> = []
 }
 
 /// The shared state of one encoding: the bytes, and the containers still open, innermost last.
@@ -30,9 +41,11 @@ private final class Sink {
     // One encoding runs on one thread, with no overlapping access: spare the runtime checks.
     @exclusivity(unchecked) var writer: JSONWriter
     @exclusivity(unchecked) var open: [Frame] = []
+    let types: StreamTypes
 
-    init(_ writer: JSONWriter) {
+    init(_ writer: JSONWriter, types: StreamTypes) {
         self.writer = writer
+        self.types = types
     }
 
     /// One value being written: what it opened (an object, an array or nothing yet), how many
@@ -68,12 +81,36 @@ private final class Sink {
     /// Writes `value`: itself when it is a `StreamValue`, else in a container of its own, closed
     /// when its `encode(to:)` returns.
     func encode<Value: Encodable>(_ value: Value, key: @autoclosure () -> (any CodingKey)?) throws {
-        if let streamed = value as? any StreamValue, streamed.write(to: self) { return }
+        if writeKnown(value) { return }
+        let type = ObjectIdentifier(Value.self)
+        if !types.plain.contains(type) {
+            if let streamed = value as? any StreamValue {
+                if streamed.write(to: self) { return }
+            } else {
+                types.plain.insert(type)
+            }
+        }
         let level = open.count
         open.append(Frame(key: key()))
         try value.encode(to: StreamEncoder(sink: self, level: level))
         focus(level)
         close(open.removeLast())
+    }
+
+    /// Writes `value` when it is of one of the commonest generic types of a report (told by a
+    /// comparison of metatypes, cheaper than the conformance cast); false when not.
+    @inline(__always)
+    private func writeKnown<Value>(_ value: Value) -> Bool {
+        writeIf(value, is: Nullable<String>.self) || writeIf(value, is: Nullable<Double>.self)
+            || writeIf(value, is: Nullable<Int>.self) || writeIf(value, is: Date.self)
+            || writeIf(value, is: Nullable<Int32>.self) || writeIf(value, is: Nullable<Bool>.self)
+            || writeIf(value, is: [String].self)
+    }
+
+    @inline(__always)
+    private func writeIf<Value, Known: StreamValue>(_ value: Value, is known: Known.Type) -> Bool {
+        guard Value.self == known else { return false }
+        return unsafeBitCast(value, to: known).write(to: self)
     }
 
     /// The last date written and its text: a node's and its calls' dates often share a second.

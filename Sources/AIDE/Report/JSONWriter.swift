@@ -10,6 +10,8 @@ import Foundation
 struct JSONWriter {
     private(set) var bytes: [UInt8] = []
     let scriptSafe: Bool
+    /// What `encode` learned about the types it wrote, for the next `encode`.
+    var streamTypes: StreamTypes?
 
     init(scriptSafe: Bool = false, capacity: Int = 0) {
         self.scriptSafe = scriptSafe
