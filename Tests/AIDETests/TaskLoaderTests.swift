@@ -583,8 +583,8 @@ struct TaskLoaderTests {
     }
 
     /// Every key of the schema set to a word no key takes: each error is a fact of the loader's, never a
-    /// decoder's raw words ("Cannot initialize DataSharing from invalid String value …"). Only the two
-    /// value types that word their own refusal (`exec.gpus`, `search.validation`) give `invalidValue`.
+    /// decoder's raw words ("Cannot initialize DataSharing from invalid String value …"). Only the value
+    /// type that words its own refusal (`search.validation`) gives `invalidValue`.
     @Test func everyKeyRefusesAWrongValueAsAFact() throws {
         // A Python that does not exist ends every load that decodes before any process starts.
         let fixture = try Fixture(Self.complete + "\nexec:\n  python: /nonexistent/python\n")
@@ -600,7 +600,10 @@ struct TaskLoaderTests {
             #expect(!error.message.contains("Cannot initialize"), "\(key): \(error.message)")
             if case .invalidValue = error.problem { decoderWords.append(key) }
         }
-        #expect(decoderWords == ["exec.gpus", "search.validation"])
+        #expect(decoderWords == ["search.validation"])
+        #expect(
+            fixture.error(["exec.gpus={a: 1}"])?.problem
+                == .expected(key: ["exec", "gpus"], .gpus, found: .mapping), "not the empty text it decoded as")
     }
 
     // MARK: Values

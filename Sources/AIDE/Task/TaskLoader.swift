@@ -347,7 +347,7 @@ struct TaskDocument {
         case .dataCorrupted(let context):
             let path = context.codingPath.map(\.stringValue)
             if let unexpected = context.underlyingError as? UnexpectedValue {
-                return located(path, .expected(key: path, unexpected.expected, found: unexpected.found))
+                return located(path, .expected(key: path, unexpected.expected, found: unexpected.found ?? found(at: path)))
             }
             if let allowed = TaskSchema.enums[TaskProblem.dotted(path)] {
                 return located(path, .expected(key: path, .oneOf(allowed), found: found(at: path)))
