@@ -1,5 +1,6 @@
 import AIDETesting
 import Foundation
+import GRDB
 import Testing
 
 @testable import AIDE
@@ -298,6 +299,43 @@ struct HTMLReportTests {
             let snapshot = try store.eachNode(start: { #expect($0.nodes.isEmpty) }) { whole.append($0) }
             #expect(snapshot == (try store.summarySnapshot()))
             #expect(whole.map(\.summary) == snapshot.nodes && whole.allSatisfy { !$0.code.isEmpty })
+        }
+    }
+
+    /// The page is read on one thread and written on another: an output that fails midway stops
+    /// the reading and its error comes out as it is; a node that cannot be read midway stops the
+    /// writing with a `ReportError`.
+    @Test func aFailureMidwayOnEitherSideStopsThePage() async throws {
+        try await Self.withTemporaryDirectory { directory in
+            _ = try Self.makeRun(in: directory, id: "html-broken", count: 80)
+            let path = RunStore.fileURL(runsDirectory: directory, runID: "html-broken")
+            struct Full: Error {}
+            var written = 0
+            do {
+                let store = try RunStore.openReadOnly(path: path)
+                defer { try? store.close() }
+                #expect(throws: Full.self) {
+                    try HTMLReport.write(store, part: 1_024) { part in
+                        guard written < 3 else { throw Full() }
+                        written += 1
+                    }
+                }
+                #expect(written == 3)
+                // The store is free again: the page is whole on a second try.
+                #expect(String(decoding: try HTMLReport.page(store), as: UTF8.self).hasSuffix("</html>\n"))
+            }
+
+            let steps = try DatabaseQueue(path: path.path)
+            try steps.write { try $0.execute(sql: "UPDATE nodes SET created_at = 'not a time' WHERE step = 50") }
+            try steps.close()
+            let store = try RunStore.openReadOnly(path: path)
+            defer { try? store.close() }
+            var page: [UInt8] = []
+            #expect(throws: ReportError.self) {
+                try HTMLReport.write(store, part: 1_024) { page += $0 }
+            }
+            let text = String(decoding: page, as: UTF8.self)
+            #expect(text.hasPrefix("<!DOCTYPE html>") && !text.contains("</html>"), "stopped midway")
         }
     }
 

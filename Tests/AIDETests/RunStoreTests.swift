@@ -226,7 +226,8 @@ struct RunStoreTests {
             var last = Self.fullNode(step: 3)
             last.parentID = "partial"
             last.otherParentID = "node-0"
-            for node in [Self.fullNode(step: 0), Self.bareNode(step: 1), partial, last] {
+            // Committed out of step order (as parallel workers may): every read gives step order.
+            for node in [Self.fullNode(step: 0), partial, Self.bareNode(step: 1), last] {
                 let calls = node.step % 3 == 0 ? Self.calls(for: node) : []
                 let best = node.step == 3 ? node.id : nil
                 try store.commit(node: node, calls: calls, metrics: Self.metrics(step: node.step, best: best), bestNodeID: best)
@@ -237,6 +238,8 @@ struct RunStoreTests {
             #expect(summary.calls == full.calls && summary.calls.count == 4)
             #expect(summary.metrics == full.metrics && summary.metrics.count == 4)
             #expect(summary.nodes.count == full.nodes.count)
+            #expect(full.nodes.map(\.step) == [0, 1, 2, 3] && summary.nodes.map(\.step) == [0, 1, 2, 3])
+            #expect(try full.metrics.map(\.step) == [0, 1, 2, 3] && store.nodes().map(\.step) == [0, 1, 2, 3])
             for (short, whole) in zip(summary.nodes, full.nodes) {
                 var expected = whole
                 expected.plan = ""

@@ -53,37 +53,96 @@ public enum HTMLReport {
         try page.flush(to: output)
     }
 
-    /// The page into `page`, each node's texts as the node is read (so no more than one node's
-    /// code and output is held besides the page), calling `flush` after each node.
+    /// What the reading thread hands the writing one, in page order: the page's head and what
+    /// the details need (the run's id, its calls by node), nodes, the page's tail; or its failure.
+    private enum Part: Sendable {
+        case head([UInt8], runID: String, calls: [String: [LLMCallRecord]])
+        case nodes([Node])
+        case tail([UInt8])
+        case failed(any Error)
+    }
+
+    /// Nodes per `Part.nodes`, and parts that may wait (so a few hundred nodes are read ahead, to
+    /// ride out a moment when the writer gets no core).
+    private static let batch = 16
+    private static let partsAhead = 32
+
+    /// The page into `page`, calling `flush` after each node. Two threads share the work (the
+    /// machine's second core): one reads the store (each node's texts as the node is read, so no
+    /// more than a few hundred nodes' code and output is held besides the page) and, at the end,
+    /// makes the page data; this one makes each node's detail, encodes it into the page and
+    /// writes the page out.
     private static func write(
         _ store: RunStore, liveScript: String?, nodeCommand: NodeCommand?, into page: inout JSONWriter,
         flush: (inout JSONWriter) throws -> Void
     ) throws {
-        var calls: [String: [LLMCallRecord]] = [:]
+        let parts = Handoff<Part>(capacity: partsAhead)
+        Thread.detachNewThread {
+            read(store, liveScript: liveScript, to: parts)
+        }
+        // Returns only once the reader stopped (its transaction ended).
+        defer {
+            parts.cancel()
+            while parts.receive() != nil {}
+        }
         var runID = ""
+        var calls: [String: [LLMCallRecord]] = [:]
         var first = true
-        // The output's failures pass through the store's read (which wraps its own) as they are.
-        struct OutputFailure: Error { var error: any Error }
+        while let part = parts.receive() {
+            switch part {
+            case .head(let bytes, let id, let byNode):
+                page.raw(json: bytes)
+                runID = id
+                calls = byNode
+            case .nodes(let nodes):
+                for node in nodes {
+                    let detail = PageDetail(node, runID: runID, calls: calls[node.id] ?? [], nodeCommand: nodeCommand)
+                    try writeDetail(detail, first: first, to: &page)
+                    first = false
+                    try flush(&page)
+                }
+            case .tail(let bytes):
+                page.raw(json: bytes)
+            case .failed(let error):
+                throw error
+            }
+            try flush(&page)
+        }
+    }
+
+    /// The reading half of `write`: the page's parts in order to `parts`; a failure to read as a
+    /// `ReportError` in `.failed`.
+    private static func read(_ store: RunStore, liveScript: String?, to parts: Handoff<Part>) {
+        struct Cancelled: Error {}
+        defer { parts.finish() }
+        func send(_ part: Part) throws {
+            guard parts.send(part) else { throw Cancelled() }
+        }
+        var nodes: [Node] = []
         do {
             let snapshot = try store.eachNode { start in
                 // The report without its nodes: fails as the whole one would, before anything is written.
                 let report = try RunReport(snapshot: start, path: store.path.path)
-                runID = report.run.id
-                calls = callsByNode(start)
-                writeHead(report, to: &page)
+                var head = JSONWriter(scriptSafe: true)
+                writeHead(report, to: &head)
+                try send(.head(head.bytes, runID: report.run.id, calls: callsByNode(start)))
             } _: { node in
-                try writeDetail(node, first: first, runID: runID, calls: calls[node.id] ?? [], nodeCommand: nodeCommand, to: &page)
-                first = false
-                do { try flush(&page) } catch { throw OutputFailure(error: error) }
+                nodes.append(node)
+                if nodes.count == batch {
+                    try send(.nodes(nodes))
+                    nodes.removeAll(keepingCapacity: true)
+                }
             }
+            if !nodes.isEmpty { try send(.nodes(nodes)) }
             let report = try RunReport(snapshot: snapshot, path: store.path.path)
-            try writeTail(report, metrics: snapshot.metrics, liveScript: liveScript, to: &page)
-        } catch let failure as OutputFailure {
-            throw failure.error
+            var tail = JSONWriter(scriptSafe: true)
+            try writeTail(report, metrics: snapshot.metrics, liveScript: liveScript, to: &tail)
+            try send(.tail(tail.bytes))
+        } catch is Cancelled {
         } catch let error as ReportError {
-            throw error
+            _ = parts.send(.failed(error))
         } catch {
-            throw ReportError.reading(error)
+            _ = parts.send(.failed(ReportError.reading(error)))
         }
     }
 
@@ -95,8 +154,8 @@ public enum HTMLReport {
         if let snapshot {
             let calls = callsByNode(snapshot)
             for (index, node) in snapshot.nodes.enumerated() {
-                try writeDetail(
-                    node, first: index == 0, runID: report.run.id, calls: calls[node.id] ?? [], nodeCommand: nodeCommand, to: &page)
+                let detail = PageDetail(node, runID: report.run.id, calls: calls[node.id] ?? [], nodeCommand: nodeCommand)
+                try writeDetail(detail, first: index == 0, to: &page)
             }
         }
         try writeTail(report, metrics: snapshot?.metrics ?? [], to: &page)
@@ -113,6 +172,8 @@ public enum HTMLReport {
     /// to its head and tail (`outputCut` bytes cut between, nil when whole) and no traceback (the
     /// output holds it), and where the whole output is (`whole_output`, with the cut). Encoded flat.
     struct PageDetail: Encodable {
+        /// The node's id: the detail's key in `aide-details`, not a member.
+        var id: String
         var outputCut: Int?
         var wholeOutput: String?
         var body: NodeView.Body
@@ -133,6 +194,7 @@ public enum HTMLReport {
                 wholeOutput = cut > 0 ? whole : nil
             }
             self.body = body
+            id = node.id
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -143,14 +205,12 @@ public enum HTMLReport {
         }
     }
 
-    /// `"id":{…}` (after a comma unless first): the node's `PageDetail`.
-    static func writeDetail(
-        _ node: Node, first: Bool, runID: String, calls: [LLMCallRecord], nodeCommand: NodeCommand? = nil, to json: inout JSONWriter
-    ) throws {
+    /// `"id":{…}` (after a comma unless first): a node's `PageDetail`.
+    static func writeDetail(_ detail: PageDetail, first: Bool, to json: inout JSONWriter) throws {
         if !first { json.raw(",") }
-        json.string(node.id)
+        json.string(detail.id)
         json.raw(":")
-        try json.encode(PageDetail(node, runID: runID, calls: calls, nodeCommand: nodeCommand))
+        try json.encode(detail)
     }
 
     /// `output` whole when short; else its first `outputHead` and last `outputTail` bytes (cut

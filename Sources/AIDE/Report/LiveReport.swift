@@ -198,7 +198,7 @@ extension HTMLReport {
         json.key("details")
         json.raw("{")
         for (index, node) in nodes.enumerated() {
-            try writeDetail(node, first: index == 0, runID: report.run.id, calls: calls[node.id] ?? [], to: &json)
+            try writeDetail(PageDetail(node, runID: report.run.id, calls: calls[node.id] ?? []), first: index == 0, to: &json)
         }
         json.raw("}}")
         return json.bytes

@@ -338,6 +338,10 @@ public struct MetricsRecord: Codable, Sendable, Hashable, TimestampRecord, Persi
         case recordedAt = "recorded_at"
     }
 
+    /// Step order, as the table's primary key (run_id, step) holds it (a database holds one run):
+    /// no sort.
+    static let stepOrder = "run_id, step"
+
     /// The table's columns, for the query interface.
     public enum Columns {
         public static let runID = Column(CodingKeys.runID)
@@ -454,6 +458,11 @@ struct NodeRecord: Codable, Sendable, Hashable, TimestampRecord, PersistableReco
         static let id = Column(CodingKeys.id)
         static let step = Column(CodingKeys.step)
     }
+
+    /// Step order, as the unique index on (run_id, step) holds it (a database holds one run):
+    /// SQLite walks the index instead of sorting every row, code and output included, in a
+    /// temporary file (a 10,000-node run's whole table, written and read back).
+    static let stepOrder = "run_id, step"
 
     init(_ node: Node, runID: String) throws {
         id = node.id

@@ -330,7 +330,7 @@ extension RunStore {
 
     /// The metrics journal, ordered by step.
     public func metrics() throws -> [MetricsRecord] {
-        try read { db in try MetricsRecord.order(MetricsRecord.Columns.step).fetchAll(db) }
+        try read { db in try MetricsRecord.order(sql: MetricsRecord.stepOrder).fetchAll(db) }
     }
 
     /// Sums over every recorded LLM call (calls of unknown price add nothing to the cost).
@@ -352,7 +352,7 @@ extension RunStore {
             RunSnapshot(
                 run: try RunRecord.order(RunRecord.Columns.startedAt).fetchOne(db), nodes: try Self.nodes(db),
                 calls: try LLMCallRecord.order(LLMCallRecord.Columns.id).fetchAll(db),
-                metrics: try MetricsRecord.order(MetricsRecord.Columns.step).fetchAll(db))
+                metrics: try MetricsRecord.order(sql: MetricsRecord.stepOrder).fetchAll(db))
         }
     }
 
@@ -373,7 +373,7 @@ extension RunStore {
         try read { db in
             var snapshot = try Self.snapshotWithoutNodes(db)
             try start(snapshot)
-            let rows = try Row.fetchCursor(db, sql: "SELECT \(try NodeRecord.selection(db)) FROM nodes ORDER BY step")
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(try NodeRecord.selection(db)) FROM nodes ORDER BY \(NodeRecord.stepOrder)")
             while let row = try rows.next() {
                 let node = try NodeRecord(positionalRow: row).node()
                 try eachNode(node)
@@ -386,7 +386,7 @@ extension RunStore {
     static func summarySnapshot(_ db: Database) throws -> RunSnapshot {
         var snapshot = try snapshotWithoutNodes(db)
         snapshot.nodes = try Array(
-            Row.fetchCursor(db, sql: "SELECT \(try NodeRecord.summarySelection(db)) FROM nodes ORDER BY step")
+            Row.fetchCursor(db, sql: "SELECT \(try NodeRecord.summarySelection(db)) FROM nodes ORDER BY \(NodeRecord.stepOrder)")
                 .map { try NodeRecord(positionalRow: $0).node() })
         return snapshot
     }
@@ -399,11 +399,11 @@ extension RunStore {
                 Row.fetchCursor(db, sql: "SELECT \(try LLMCallRecord.selection(db)) FROM llm_calls ORDER BY id")
                     .map { try LLMCallRecord(positionalRow: $0) }),
             metrics: try Array(
-                Row.fetchCursor(db, sql: "SELECT \(try MetricsRecord.selection(db)) FROM metrics ORDER BY step")
+                Row.fetchCursor(db, sql: "SELECT \(try MetricsRecord.selection(db)) FROM metrics ORDER BY \(MetricsRecord.stepOrder)")
                     .map { try MetricsRecord(positionalRow: $0) }))
     }
 
     private static func nodes(_ db: Database) throws -> [Node] {
-        try NodeRecord.order(NodeRecord.Columns.step).fetchAll(db).map { try $0.node() }
+        try NodeRecord.order(sql: NodeRecord.stepOrder).fetchAll(db).map { try $0.node() }
     }
 }
