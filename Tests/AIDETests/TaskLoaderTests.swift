@@ -594,11 +594,18 @@ struct TaskLoaderTests {
         }
         for (section, inner) in TaskSchema.subsections { keys += inner.map { "\(section).\($0)" } }
         #expect(keys.count > 80)
-        var decoderWords: [String] = []
+        var decoderWords: Set<String> = []
         for key in keys.sorted() {
-            guard let error = fixture.error(["\(key)=no-such-value-7"]) else { continue }
-            #expect(!error.message.contains("Cannot initialize"), "\(key): \(error.message)")
-            if case .invalidValue = error.problem { decoderWords.append(key) }
+            for value in ["no-such-value-7", "{a: 1}", "[x, y]"] {
+                guard let error = fixture.error(["\(key)=\(value)"]) else { continue }
+                #expect(!error.message.contains("Cannot initialize"), "\(key)=\(value): \(error.message)")
+                #expect(!error.message.hasSuffix("found \"\""), "\(key)=\(value): \(error.message)")
+                switch error.problem {
+                case .invalidValue: decoderWords.insert(key)
+                case .expected(_, .type(let name), _): Issue.record("\(key)=\(value): a Swift type named: \(name)")
+                default: break
+                }
+            }
         }
         #expect(decoderWords == ["search.validation"])
         #expect(
