@@ -608,6 +608,10 @@ struct TaskLoaderTests {
             }
         }
         #expect(decoderWords == ["search.validation"])
+        // A mapping where a number or a boolean goes is told so, not "a single value (text or a number)".
+        #expect(fixture.error(["search.seed={a: 1}"])?.problem == .expected(key: ["search", "seed"], .nonNegativeInteger, found: .mapping))
+        #expect(fixture.error(["agent.stream=[x]"])?.problem == .expected(key: ["agent", "stream"], .boolean, found: .list))
+        #expect(fixture.error(["goal=[x]"])?.problem == .expected(key: ["goal"], .singleValue, found: .list))
         #expect(
             fixture.error(["exec.gpus={a: 1}"])?.problem
                 == .expected(key: ["exec", "gpus"], .gpus, found: .mapping), "not the empty text it decoded as")
