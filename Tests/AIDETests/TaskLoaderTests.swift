@@ -583,8 +583,8 @@ struct TaskLoaderTests {
     }
 
     /// Every key of the schema set to a word no key takes: each error is a fact of the loader's, never a
-    /// decoder's raw words ("Cannot initialize DataSharing from invalid String value …"). Only the two
-    /// value types that word their own refusal (`exec.gpus`, `search.validation`) give `invalidValue`.
+    /// decoder's raw words ("Cannot initialize DataSharing from invalid String value …"). Only the value
+    /// type that words its own refusal (`search.validation`) gives `invalidValue`.
     @Test func everyKeyRefusesAWrongValueAsAFact() throws {
         // A Python that does not exist ends every load that decodes before any process starts.
         let fixture = try Fixture(Self.complete + "\nexec:\n  python: /nonexistent/python\n")
@@ -594,13 +594,27 @@ struct TaskLoaderTests {
         }
         for (section, inner) in TaskSchema.subsections { keys += inner.map { "\(section).\($0)" } }
         #expect(keys.count > 80)
-        var decoderWords: [String] = []
+        var decoderWords: Set<String> = []
         for key in keys.sorted() {
-            guard let error = fixture.error(["\(key)=no-such-value-7"]) else { continue }
-            #expect(!error.message.contains("Cannot initialize"), "\(key): \(error.message)")
-            if case .invalidValue = error.problem { decoderWords.append(key) }
+            for value in ["no-such-value-7", "{a: 1}", "[x, y]"] {
+                guard let error = fixture.error(["\(key)=\(value)"]) else { continue }
+                #expect(!error.message.contains("Cannot initialize"), "\(key)=\(value): \(error.message)")
+                #expect(!error.message.hasSuffix("found \"\""), "\(key)=\(value): \(error.message)")
+                switch error.problem {
+                case .invalidValue: decoderWords.insert(key)
+                case .expected(_, .type(let name), _): Issue.record("\(key)=\(value): a Swift type named: \(name)")
+                default: break
+                }
+            }
         }
-        #expect(decoderWords == ["exec.gpus", "search.validation"])
+        #expect(decoderWords == ["search.validation"])
+        // A mapping where a number or a boolean goes is told so, not "a single value (text or a number)".
+        #expect(fixture.error(["search.seed={a: 1}"])?.problem == .expected(key: ["search", "seed"], .nonNegativeInteger, found: .mapping))
+        #expect(fixture.error(["agent.stream=[x]"])?.problem == .expected(key: ["agent", "stream"], .boolean, found: .list))
+        #expect(fixture.error(["goal=[x]"])?.problem == .expected(key: ["goal"], .singleValue, found: .list))
+        #expect(
+            fixture.error(["exec.gpus={a: 1}"])?.problem
+                == .expected(key: ["exec", "gpus"], .gpus, found: .mapping), "not the empty text it decoded as")
     }
 
     // MARK: Values

@@ -19,13 +19,12 @@ public enum GPUSetting: Sendable, Hashable, Codable {
             self = .devices(list)
             return
         }
-        let text = (try? container.decode(String.self)) ?? ""
-        switch text {
+        switch try? container.decode(String.self) {
         case "auto": self = .auto
         case "none": self = .none
-        default:
-            throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "expected auto, none or a list of GPU indices such as [0, 1], found \"\(text)\"")
+        case let text:
+            // Found: the text, else (a mapping, a list of other things) what the task loader sees.
+            throw UnexpectedValue(expected: .gpus, found: text.map(TaskProblem.Found.text)).decodingError(container)
         }
     }
 

@@ -139,6 +139,8 @@ public enum TaskProblem: Sendable, Hashable, CustomStringConvertible {
         case slurmMemory
         /// Slurm's generic resource format (gpu:1).
         case slurmResource
+        /// `exec.gpus`: auto, none, or GPU indices.
+        case gpus
         /// A type the task's decoders do not name otherwise, by its Swift name.
         case type(String)
 
@@ -156,6 +158,7 @@ public enum TaskProblem: Sendable, Hashable, CustomStringConvertible {
             case .oneOf(let values): return "one of \(values.joined(separator: ", "))"
             case .slurmMemory: return "Slurm's memory format such as 4G, 500M or 2048 (MiB)"
             case .slurmResource: return "a generic resource such as gpu:1 or gpu:a100:2"
+            case .gpus: return "auto, none or a list of GPU indices such as [0, 1]"
             case .type(let name): return "a \(name)"
             }
         }
@@ -337,4 +340,18 @@ public enum TaskProblem: Sendable, Hashable, CustomStringConvertible {
     private var lead: String { "\(Self.dotted(key ?? [])): " }
 
     static func dotted(_ path: [String]) -> String { path.joined(separator: ".") }
+}
+
+/// A value a task type's decoder refuses, as facts: thrown as the underlying error of a
+/// `DecodingError.dataCorrupted` (any decoder can report that), which the task loader turns into
+/// `TaskProblem.expected` at the value's key. Without `found`, the loader describes the YAML node.
+struct UnexpectedValue: Error, CustomStringConvertible {
+    var expected: TaskProblem.Expectation
+    var found: TaskProblem.Found?
+
+    var description: String { "expected \(expected)" + (found.map { ", found \($0)" } ?? "") }
+
+    func decodingError(_ container: any SingleValueDecodingContainer) -> DecodingError {
+        .dataCorrupted(.init(codingPath: container.codingPath, debugDescription: description, underlyingError: self))
+    }
 }

@@ -340,14 +340,16 @@ struct TaskDocument {
             return located(parent, .missingKey(key.stringValue, section: parent))
         case .typeMismatch(let type, let context):
             let path = context.codingPath.map(\.stringValue)
-            return located(path, .expected(key: path, expectation(at: path) ?? Self.expectation(type), found: found(at: path)))
+            var expected = expectation(at: path) ?? Self.expectation(type)
+            if expected == .singleValue { expected = scalarExpectation(at: path) }
+            return located(path, .expected(key: path, expected, found: found(at: path)))
         case .valueNotFound(let type, let context):
             let path = context.codingPath.map(\.stringValue)
             return located(path, .expected(key: path, Self.expectation(type), found: .nothing))
         case .dataCorrupted(let context):
             let path = context.codingPath.map(\.stringValue)
             if let unexpected = context.underlyingError as? UnexpectedValue {
-                return located(path, .expected(key: path, unexpected.expected, found: unexpected.found))
+                return located(path, .expected(key: path, unexpected.expected, found: unexpected.found ?? found(at: path)))
             }
             if let allowed = TaskSchema.enums[TaskProblem.dotted(path)] {
                 return located(path, .expected(key: path, .oneOf(allowed), found: found(at: path)))
@@ -364,6 +366,19 @@ struct TaskDocument {
         let dotted = TaskProblem.dotted(path)
         if TaskSchema.durations.contains(dotted) { return .duration }
         return TaskSchema.enums[dotted].map(TaskProblem.Expectation.oneOf)
+    }
+
+    /// What the spec's type at `path` reads from a single value: Yams refuses a mapping or a list there
+    /// before it asks for the type, so decode again with a text no number or boolean reads as.
+    private func scalarExpectation(at path: [String]) -> TaskProblem.Expectation {
+        var probe = root
+        Self.set(&probe, path: path[...], to: Yams.Node("?", .implicit, .plain))
+        do {
+            _ = try YAMLDecoder().decode(TaskSpec.self, from: probe)
+        } catch DecodingError.typeMismatch(let type, let context) where context.codingPath.map(\.stringValue) == path {
+            return Self.expectation(type)
+        } catch {}
+        return .singleValue
     }
 
     private func found(at path: [String]) -> TaskProblem.Found {

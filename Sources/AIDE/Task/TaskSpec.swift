@@ -513,20 +513,6 @@ struct Seconds: Decodable, Sendable, Hashable {
     }
 }
 
-/// A value a task type's decoder refuses, as facts: thrown as the underlying error of a
-/// `DecodingError.dataCorrupted` (any decoder can report that), which the task loader turns into
-/// `TaskProblem.expected` at the value's key.
-struct UnexpectedValue: Error, CustomStringConvertible {
-    var expected: TaskProblem.Expectation
-    var found: TaskProblem.Found
-
-    var description: String { "expected \(expected), found \(found)" }
-
-    func decodingError(_ container: any SingleValueDecodingContainer) -> DecodingError {
-        .dataCorrupted(.init(codingPath: container.codingPath, debugDescription: description, underlyingError: self))
-    }
-}
-
 /// Durations written as text.
 public enum DurationText {
     /// Seconds in "1h30m", "10m", "90s", "45" (seconds); nil when the text is not a duration.
