@@ -285,6 +285,14 @@ struct RunStoreTests {
         #expect(Timestamp.text(Date(timeIntervalSince1970: 1_700_000_000.5)) == "2023-11-14 22:13:20.5")
         #expect(Timestamp.date("2023-11-14T22:13:20.25Z") == Date(timeIntervalSince1970: 1_700_000_000.25))
         #expect(Timestamp.date("yesterday") == nil)
+        #expect(Timestamp.date("2023-11-14 22:13:20.") == nil && Timestamp.date("2023-11-14 22:13:20.5x") == nil)
+        // Fractions of 1 to 20 digits read as the decimal they spell.
+        let midnight = try #require(Timestamp.date("2023-11-14 00:00:00")).timeIntervalSinceReferenceDate
+        for length in 1...20 {
+            let digits = String((0..<length).map { _ in "0123456789".randomElement(using: &generator)! })
+            let read = try #require(Timestamp.date("2023-11-14 00:00:00.\(digits)Z"))
+            #expect(read.timeIntervalSinceReferenceDate == midnight + Double("0.\(digits)")!, "\(digits)")
+        }
 
         try Self.withTemporaryDirectory { directory in
             let store = try Self.makeStore(in: directory)

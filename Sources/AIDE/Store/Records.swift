@@ -769,11 +769,18 @@ enum Timestamp {
     }
 
     /// Reads `YYYY-MM-DD HH:MM:SS[.f…]` (or with `T`, with a trailing `Z`) as UTC. Works on the
-    /// bytes at their fixed positions: every stored row carries timestamps, and reports read
-    /// tens of thousands of rows.
+    /// bytes at their fixed positions, in place: every stored row carries timestamps, and reports
+    /// read tens of thousands of rows.
     static func date(_ text: String) -> Date? {
-        var bytes = Array(text.utf8)
-        if bytes.last == UInt8(ascii: "Z") { bytes.removeLast() }
+        var text = text
+        return text.withUTF8 { date(utf8: $0) }
+    }
+
+    /// Powers of ten a `Double` holds exactly.
+    private static let exactPowersOfTen: [Double] = (0...22).map { pow(10, Double($0)) }
+
+    private static func date(utf8 text: UnsafeBufferPointer<UInt8>) -> Date? {
+        let bytes = text.last == UInt8(ascii: "Z") ? UnsafeBufferPointer(rebasing: text.dropLast()) : text
         guard bytes.count >= 19, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
             bytes[10] == UInt8(ascii: " ") || bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"),
             bytes[16] == UInt8(ascii: ":")
@@ -800,11 +807,19 @@ enum Timestamp {
         let days = era * 146_097 + dayOfEra - 719_468
         var reference = Double(days * 86_400 + hour * 3_600 + minute * 60 + second - referenceOffset)
         if bytes.count > 19 {
-            guard bytes[19] == UInt8(ascii: "."), bytes.count > 20,
-                bytes[20...].allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }),
-                let value = Double("0" + String(decoding: bytes[19...], as: UTF8.self))
+            let fraction = UnsafeBufferPointer(rebasing: bytes[20...])
+            guard bytes[19] == UInt8(ascii: "."), !fraction.isEmpty,
+                fraction.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 })
             else { return nil }
-            reference += value
+            if fraction.count <= 15 {
+                // Up to 15 digits and a power of ten are both exact, and a division rounds
+                // correctly: the same number as parsing the decimal.
+                let digits = fraction.reduce(0) { $0 * 10 + Int64($1 &- UInt8(ascii: "0")) }
+                reference += Double(digits) / exactPowersOfTen[fraction.count]
+            } else {
+                guard let value = Double("0" + String(decoding: bytes[19...], as: UTF8.self)) else { return nil }
+                reference += value
+            }
         }
         return Date(timeIntervalSinceReferenceDate: reference)
     }
