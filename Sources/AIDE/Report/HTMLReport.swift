@@ -53,10 +53,10 @@ public enum HTMLReport {
         try page.flush(to: output)
     }
 
-    /// What the reading thread hands the writing one, in page order: the page's head and what
-    /// the details need (the run's id, its calls by node), nodes, the page's tail; or its failure.
+    /// What the reading thread hands the writing one, in page order: the run without its nodes
+    /// (for the page's head and the details' calls), nodes, the page's tail; or its failure.
     private enum Part: Sendable {
-        case head([UInt8], runID: String, calls: [String: [LLMCallRecord]])
+        case start(RunSnapshot)
         case nodes([Node])
         case tail([UInt8])
         case failed(any Error)
@@ -70,8 +70,8 @@ public enum HTMLReport {
     /// The page into `page`, calling `flush` after each node. Two threads share the work (the
     /// machine's second core): one reads the store (each node's texts as the node is read, so no
     /// more than a few hundred nodes' code and output is held besides the page) and, at the end,
-    /// makes the page data; this one makes each node's detail, encodes it into the page and
-    /// writes the page out.
+    /// makes the page data; this one makes the head (failing, as the whole report would, before
+    /// anything is written) and each node's detail, encodes them into the page and writes it out.
     private static func write(
         _ store: RunStore, liveScript: String?, nodeCommand: NodeCommand?, into page: inout JSONWriter,
         flush: (inout JSONWriter) throws -> Void
@@ -90,10 +90,12 @@ public enum HTMLReport {
         var first = true
         while let part = parts.receive() {
             switch part {
-            case .head(let bytes, let id, let byNode):
-                page.raw(json: bytes)
-                runID = id
-                calls = byNode
+            case .start(let start):
+                // The report without its nodes: fails as the whole one would, before anything is written.
+                let report = try RunReport(snapshot: start, path: store.path.path)
+                writeHead(report, to: &page)
+                runID = report.run.id
+                calls = callsByNode(start)
             case .nodes(let nodes):
                 for node in nodes {
                     let detail = PageDetail(node, runID: runID, calls: calls[node.id] ?? [], nodeCommand: nodeCommand)
@@ -121,11 +123,7 @@ public enum HTMLReport {
         var nodes: [Node] = []
         do {
             let snapshot = try store.eachNode { start in
-                // The report without its nodes: fails as the whole one would, before anything is written.
-                let report = try RunReport(snapshot: start, path: store.path.path)
-                var head = JSONWriter(scriptSafe: true)
-                writeHead(report, to: &head)
-                try send(.head(head.bytes, runID: report.run.id, calls: callsByNode(start)))
+                try send(.start(start))
             } _: { node in
                 nodes.append(node)
                 if nodes.count == batch {
